@@ -1,0 +1,106 @@
+"""One registry of every network by name: ``create_model(name, **overrides)``, ``list_models``."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import inspect
+from dataclasses import dataclass, field
+from typing import Callable
+
+from torch import nn
+
+from .resnet import IMAGENET_LAYOUTS, cifar_resnet, imagenet_resnet
+
+CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)  # paper Table 6
+CIFAR_PLAIN_DEPTHS = (20, 32, 44, 56, 110)  # paper Fig. 6
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows of a network without building it."""
+
+    name: str
+    family: str  # "cifar" or "imagenet"
+    depth: int
+    residual: bool
+    input_size: int  # native square input, in pixels
+    builder: Callable[..., nn.Module]
+    fixed: dict = field(default_factory=dict)  # arguments the name itself decides
+    description: str = ""
+
+    def overridable(self) -> list[str]:
+        """Keyword arguments that ``create_model`` accepts for this network."""
+        params = inspect.signature(self.builder).parameters
+        return [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY
+                and p not in self.fixed]
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register(info: ModelInfo) -> ModelInfo:
+    if info.name in _REGISTRY:
+        raise ValueError(f"model {info.name!r} is registered twice")
+    _REGISTRY[info.name] = info
+    return info
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered names matching a shell-style pattern (e.g. ``"plain*"``), in registry order."""
+    return [name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern)]
+
+
+def model_info(name: str) -> ModelInfo:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"unknown model {name!r}.{hint} Valid names: {', '.join(_REGISTRY)} "
+            "(`deepres models` prints them with their sizes)"
+        ) from None
+
+
+def create_model(name: str, **overrides) -> nn.Module:
+    """Build a registered network; ``overrides`` replace its defaults (e.g. num_classes=100)."""
+    info = model_info(name)
+    allowed = info.overridable()
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"{name} does not take {', '.join(unknown)}; valid overrides: {', '.join(allowed)}"
+        )
+    return info.builder(**info.fixed, **overrides)
+
+
+def _register_all() -> None:
+    for depth in CIFAR_DEPTHS:
+        register(ModelInfo(
+            f"resnet{depth}", "cifar", depth, True, 32, cifar_resnet,
+            {"depth": depth, "residual": True}, "CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
+        ))
+    for depth in CIFAR_PLAIN_DEPTHS:
+        register(ModelInfo(
+            f"plain{depth}", "cifar", depth, False, 32, cifar_resnet,
+            {"depth": depth, "residual": False}, "CIFAR-10 plain net of paper Fig. 6",
+        ))
+    for residual, kind in ((True, "resnet"), (False, "plain")):
+        for depth in IMAGENET_LAYOUTS:
+            stride_note = ", bottleneck stride in the first 1x1" if depth >= 50 else ""
+            register(ModelInfo(
+                f"{kind}{depth}", "imagenet", depth, residual, 224, imagenet_resnet,
+                {"depth": depth, "residual": residual},
+                f"ImageNet {kind} net of paper Table 1{stride_note}",
+            ))
+        if residual:
+            for depth in (50, 101, 152):
+                register(ModelInfo(
+                    f"resnet{depth}_v1_5", "imagenet", depth, True, 224, imagenet_resnet,
+                    {"depth": depth, "residual": True, "stride_in_1x1": False},
+                    "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1",
+                ))
+
+
+_register_all()
