@@ -61,6 +61,9 @@ class BatchLoader:
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
         self.bad_files: list[BadFile] = []  # found while streaming (arrays are checked up front)
+        if len(self) == 0:
+            raise DataError(f"no batch of {batch_size} in {len(dataset)} images (per rank, with "
+                            f"drop_last={self.drop_last}); use a smaller batch size")
         self._batches = (_ArrayBatches(self, padding) if dataset.kind == "array"
                          else _StreamBatches(self, num_workers))
 
@@ -69,11 +72,12 @@ class BatchLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        """The rest of the current epoch; at its end the loader moves on to the next epoch."""
-        for batch in self._batches.epoch(self.epoch, self.position):
-            self.position += 1
+        """The rest of the current epoch: each iteration goes on where the last one stopped,
+        and a loader that has handed out an epoch's last batch stands at the next epoch."""
+        epoch, start = self.epoch, self.position
+        for i, batch in enumerate(self._batches.epoch(epoch, start), start):
+            self.epoch, self.position = (epoch + 1, 0) if i + 1 == len(self) else (epoch, i + 1)
             yield batch
-        self.epoch, self.position = self.epoch + 1, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch, self.position = epoch, 0
