@@ -212,3 +212,23 @@ def test_large_images_stream_and_small_ones_make_an_array(tmp_path, cache_dir):
     assert splits.kind == "stream" and splits.image_size == 224
     forced = open_quietly(root, cache_dir, kind="array")
     assert forced.kind == "array" and forced.image_size == 200
+
+
+def test_unreadable_folders_are_reported(tmp_path, cache_dir, monkeypatch):
+    root = make_folder(tmp_path / "d", classes=("a", "b"), per_class=2, splits=("train",))
+    locked = str(root / "train" / "b")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # root may read anything; pretend it may not
+    splits = open_quietly(root, cache_dir)
+    assert len(splits.train) == 2
+    assert [(b.path, b.reason) for b in splits.bad_files[:1]] == [
+        (locked, "cannot read: Permission denied")]
+    locked = str(root / "train")
+    with pytest.raises(DataError, match="cannot list .*Permission denied"):
+        open_quietly(root, cache_dir)

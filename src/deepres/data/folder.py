@@ -70,7 +70,7 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
 def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:
     """{"train": dir, "val": dir?, "test": dir?}. A lone val/ is the evaluation split (as in
     ImageNet, whose "val" is the paper's test set); with both, val/ validates, test/ tests."""
-    root = os.path.expanduser(root)
+    root = os.path.abspath(os.path.expanduser(root))
     path = {name: os.path.join(root, name) for name in ("train", "val", "test")}
     exists = {name: os.path.isdir(p) for name, p in path.items()}
     if imagenet and not (exists["train"] and exists["val"]):

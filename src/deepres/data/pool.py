@@ -39,8 +39,9 @@ def map_files(fn, files: list[str], *, desc: str, workers: int | None = None, **
     chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
     job = partial(_run_chunk, fn, kwargs)
     results = []
-    with tqdm(total=len(files), desc=desc, unit="img", mininterval=0.5) as bar:
-        if workers <= 1 or len(files) < _INLINE_BELOW:
+    small = len(files) < _INLINE_BELOW  # done before a bar would show anything
+    with tqdm(total=len(files), desc=desc, unit="img", mininterval=0.5, disable=small) as bar:
+        if workers <= 1 or small:
             for chunk in chunks:
                 results += job(chunk)
                 bar.update(len(chunk))

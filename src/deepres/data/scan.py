@@ -60,8 +60,11 @@ def _class_folders(root: str) -> list[str]:
     if not os.path.isdir(root):
         raise DataError(f"{show_path(root)} is not a folder; expected class subfolders of "
                         f"images: {show_path(root)}/<class>/<image>")
-    names = [e.name for e in os.scandir(root)
-             if not e.name.startswith(".") and e.is_dir()]
+    try:
+        entries = _listing(root)
+    except OSError as err:
+        raise DataError(f"cannot list {show_path(root)}: {os_error_reason(err)}") from None
+    names = [e.name for e in entries if e.is_dir()]
     if not names:
         raise DataError(f"no class folders in {show_path(root)}; expected "
                         f"{show_path(root)}/<class>/<image> (extensions "
@@ -69,9 +72,15 @@ def _class_folders(root: str) -> list[str]:
     return names
 
 
+def _listing(folder: str) -> list[os.DirEntry]:
+    """The entries of ``folder`` that are not hidden, sorted by name."""
+    return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")),
+                  key=lambda e: e.name)
+
+
 def _report_loose_files(root: str, bad: list[BadFile]) -> None:
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.name.startswith(".") or entry.is_dir():
+    for entry in _listing(root):
+        if entry.is_dir():
             continue
         try:
             entry.stat()
@@ -92,10 +101,13 @@ def _walk_images(folder: str, bad: list[BadFile], seen: set | None = None):
         bad.append(BadFile(folder, "symlink loop (folder already visited)"))
         return []
     seen.add(real)
+    try:
+        entries = _listing(folder)
+    except OSError as err:
+        bad.append(BadFile(folder, os_error_reason(err)))
+        return []
     found = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith("."):
-            continue
+    for entry in entries:
         try:
             st = entry.stat()  # follows links; raises on loops and dangling links
         except OSError as err:
