@@ -20,8 +20,8 @@ import torch
 from torch.utils.data import Dataset
 
 from .datasets import Stats, array_stats
-from .errors import DataError
 from .decode import BadImage, crop, decode_rgb, fit_square, resize_shorter
+from .errors import DataError
 
 TRAIN_SIDES = (256, 480)  # shorter side, inclusive range
 CROP = 224
@@ -87,8 +87,8 @@ class StreamDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = decode_rgb(self.files[index], min_side=EVAL_SIDE)
-        return _to_chw(eval_view(image)), int(self.labels[index])
+        """Raises ``BadImage`` for a file that does not decode."""
+        return _to_chw(self._eval_image(index)), int(self.labels[index])
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -100,13 +100,13 @@ class StreamDataset(Dataset):
                              classes=self.classes, default_augment=self.default_augment,
                              name=name)
 
-    def compute_stats(self, sample: int = 256, side: int = 64) -> Stats:
+    def compute_stats(self, count: int = 256, side: int = 64) -> Stats:
         """Channel statistics from an evenly spread sample of images, decoded small.
 
         With random scales and crops every position sees every part of an image, so the
         per-pixel mean of the paper is, to sampling error, the channel mean at each pixel.
         """
-        picks = np.linspace(0, len(self) - 1, min(sample, len(self))).round().astype(int)
+        picks = np.linspace(0, len(self) - 1, min(count, len(self))).round().astype(int)
         images = []
         for i in np.unique(picks):
             try:
@@ -133,10 +133,13 @@ class StreamDataset(Dataset):
                     side = int(rng.integers(TRAIN_SIDES[0], TRAIN_SIDES[1] + 1))
                     image = train_view(decode_rgb(self.files[i], min_side=side), side, rng)
                 else:
-                    image = eval_view(decode_rgb(self.files[i], min_side=EVAL_SIDE))
+                    image = self._eval_image(i)
             except BadImage as err:
                 bad.append((self.files[i], str(err)))
                 continue
             alpha = rng.normal(0.0, PCA_ALPHA_STD, 3).astype(np.float32)
             return _to_chw(image), int(self.labels[i]), torch.from_numpy(alpha), bad
         raise BadImage(f"{_SUBSTITUTES} files in a row from {self.files[index]} are unusable")
+
+    def _eval_image(self, index: int) -> np.ndarray:
+        return eval_view(decode_rgb(self.files[index], min_side=EVAL_SIDE))
