@@ -87,8 +87,8 @@ def test_second_start_reads_the_cache(tmp_path, cache_dir, monkeypatch):
 
 def test_parallel_first_decode_matches_inline(tmp_path, cache_dir):
     root = make_folder(tmp_path / "d", per_class=600, splits=("train",), suffix=".jpg")
-    parallel = open_quietly(root, cache_dir / "p", workers=2)
-    inline = open_quietly(root, cache_dir / "i", workers=1)
+    parallel = open_quietly(root, cache_dir / "p", num_workers=2)
+    inline = open_quietly(root, cache_dir / "i", num_workers=1)
     assert len(parallel.train) == 1200
     assert np.array_equal(np.asarray(parallel.train.images), np.asarray(inline.train.images))
 

@@ -53,7 +53,7 @@ class DataSplits:
 def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
                 val_size: int = 0, seed: int = 0, on_bad_image: str = "skip",
                 download: bool = False, kind: str = "auto",
-                workers: int | None = None) -> DataSplits:
+                num_workers: int | None = None) -> DataSplits:
     """Open a data source by name.
 
     ``spec``: "digits" (built in, offline), "cifar10" or "cifar100" (official Python
@@ -64,7 +64,7 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
     ``val_size=5000``). ``on_bad_image``: "skip" (log one line per unusable file) or "error"
     (raise one ``DataError`` listing them all). ``kind``: for folders, "array" (decode all
     once, cache), "stream" (decode per batch) or "auto" (array when images are small).
-    ``workers``: decoding processes for the first decode (default: one per core).
+    ``num_workers``: decoding processes for the first decode (default: one per core).
     """
     check_policy(on_bad_image)
     cache_root = default_cache_dir(cache_dir)
@@ -78,7 +78,7 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
     elif spec.startswith("imagenet:") or os.path.isdir(os.path.expanduser(spec)):
         imagenet = spec.startswith("imagenet:")
         folder = open_folder(spec.removeprefix("imagenet:"), kind=kind, imagenet=imagenet,
-                             cache=Cache(cache_root / "decoded"), workers=workers)
+                             cache=Cache(cache_root / "decoded"), workers=num_workers)
         train, val, test, classes, bad = (folder.train, folder.val, folder.test,
                                           folder.classes, folder.bad)
     else:
