@@ -1,0 +1,30 @@
+"""Where images come from, how they are decoded, cached and augmented, and what happens to a
+file that is not a good image.
+
+    splits = open_source("cifar10", val_size=5000)          # or "digits", a folder, ...
+    loader = BatchLoader(splits.train, 128, train=True, device="cuda")
+    for images, labels in loader: ...
+
+Imports nothing from deepres.models, train or cli (see DESIGN.md, "Layers").
+"""
+
+from .augment import (IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, Normalize, center_crop,
+                      pca_rgb_shift, random_crop_flip, ten_crop)
+from .cache import default_cache_dir
+from .cifar import RELEASES as CIFAR_RELEASES
+from .datasets import ArrayDataset, Stats
+from .decode import IMAGE_EXTENSIONS, MAX_PIXELS, BadImage, decode_rgb
+from .errors import BadFile, DataError, show_path
+from .loader import BatchLoader
+from .sources import DataSplits, hold_out, open_source
+from .stream import (CROP, EVAL_SIDE, MULTISCALE_SIDES, TRAIN_SIDES, StreamDataset, eval_view,
+                     load_image, multiscale_views)
+
+__all__ = [
+    "open_source", "DataSplits", "hold_out", "BatchLoader", "DataError", "BadFile", "BadImage",
+    "ArrayDataset", "StreamDataset", "Stats", "Normalize", "random_crop_flip", "pca_rgb_shift",
+    "center_crop", "ten_crop", "load_image", "multiscale_views", "eval_view", "decode_rgb",
+    "default_cache_dir", "show_path", "CIFAR_RELEASES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
+    "IMAGENET_PCA_EIGVAL", "IMAGENET_PCA_EIGVEC", "CROP", "EVAL_SIDE", "MULTISCALE_SIDES",
+    "TRAIN_SIDES",
+]

@@ -1,0 +1,202 @@
+"""Turning one image file into RGB pixels, or into a one-line reason why not.
+
+JPEGs go through libjpeg-turbo (simplejpeg), which is about twice as fast as PIL for small
+images and can decode at 1/2, 1/4 or 1/8 scale; everything else, and any JPEG that simplejpeg
+declines, goes through PIL. Every mode PIL knows is converted to 8-bit RGB; what cannot be
+decoded raises ``BadImage`` with a reason a person can read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+
+import numpy as np
+import simplejpeg
+from PIL import Image
+
+from .errors import os_error_reason
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+# PIL's own default limit: no real photo has more pixels; a file that claims more is treated
+# as a decompression bomb and rejected from its header, before any pixel memory is allocated.
+MAX_PIXELS = 89_478_485
+# Above this many bytes a file is opened lazily by PIL instead of being read whole.
+_MAX_READ_BYTES = 64 << 20
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_HARMLESS_JPEG_WARNINGS = ("extraneous bytes before marker", "unknown JFIF revision",
+                           "Invalid SOS parameters")
+# Composite transparent images onto white, as image viewers show them.
+_BACKGROUND = (255, 255, 255)
+
+
+class BadImage(Exception):
+    """A file that cannot be used as an image; ``str(err)`` is the reason."""
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def decode_rgb(path: str, *, min_side: int | None = None,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The image at ``path`` as a (H, W, 3) uint8 array.
+
+    ``min_side``: the caller only needs the shorter side to be at least this long, so JPEGs may
+    be decoded at a reduced scale (much faster for large photos). Raises ``BadImage``.
+    """
+    head = _read_head(path)
+    if head[:3] == _JPEG_MAGIC and os.path.getsize(path) <= _MAX_READ_BYTES:
+        with open(path, "rb") as f:
+            data = f.read()
+        fast = _decode_jpeg_fast(data, min_side, max_pixels)
+        if fast is not None:
+            return fast
+        source = io.BytesIO(data)
+    else:
+        source = path
+    return _decode_pil(source, head, min_side, max_pixels)
+
+
+def probe_size(path: str, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) from the file's header alone; raises ``BadImage``."""
+    head = _read_head(path)
+    with _open_pil(path, head, max_pixels) as im:
+        return im.size
+
+
+def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
+    """Scale a (H, W, 3) array so that its shorter side is ``side`` pixels (aspect kept)."""
+    h, w = image.shape[:2]
+    if min(h, w) == side:
+        return image
+    scale = side / min(h, w)
+    size = (max(side, round(w * scale)), max(side, round(h * scale)))
+    # reducing_gap: a fast box pre-reduction for large downscales, then an antialiased resize.
+    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=3.0))
+
+
+def crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    return image[top:top + size, left:left + size]
+
+
+def fit_square(image: np.ndarray, side: int) -> np.ndarray:
+    """Shorter side to ``side``, then the centred ``side`` x ``side`` square."""
+    image = resize_shorter(image, side)
+    h, w = image.shape[:2]
+    return crop(image, (h - side) // 2, (w - side) // 2, side)
+
+
+def decode_square(path: str, side: int) -> np.ndarray:
+    """The image as a (3, side, side) uint8 array: shorter side scaled, centre cut."""
+    image = fit_square(decode_rgb(path, min_side=side), side)
+    return np.ascontiguousarray(image.transpose(2, 0, 1))
+
+def _read_head(path: str) -> bytes:
+    try:
+        if os.path.getsize(path) == 0:
+            raise BadImage("empty file (0 bytes)")
+        with open(path, "rb") as f:
+            return f.read(64)
+    except OSError as err:
+        raise BadImage(os_error_reason(err)) from None
+
+
+def _decode_jpeg_fast(data: bytes, min_side: int | None, max_pixels: int) -> np.ndarray | None:
+    """simplejpeg's decode; None where PIL should decode instead (CMYK, or a header that
+    simplejpeg cannot read, so that PIL words the problem)."""
+    try:
+        h, w, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    _check_pixels(w, h, max_pixels)
+    if colorspace not in ("YCbCr", "Gray", "RGB"):
+        return None  # CMYK/YCCK: PIL knows Adobe's inverted-CMYK convention
+    options = dict(colorspace="RGB", min_height=min_side or 0, min_width=min_side or 0)
+    try:
+        return simplejpeg.decode_jpeg(data, **options)
+    except ValueError as err:
+        # Strict decoding fails on every libjpeg warning. Some are harmless and common in
+        # real photos; the others mean missing or damaged pixels, which PIL would accept
+        # quietly (as grey or noise) and so would train on.
+        if not any(w in str(err) for w in _HARMLESS_JPEG_WARNINGS):
+            raise BadImage(f"corrupt or truncated JPEG: {err}") from None
+    try:
+        return simplejpeg.decode_jpeg(data, strict=False, **options)
+    except ValueError as err:
+        raise BadImage(f"corrupt JPEG: {err}") from None
+
+
+def _check_pixels(w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise BadImage(f"decompression bomb: header claims {w}x{h} pixels, more than the "
+                       f"limit of {max_pixels:,}")
+    if w <= 0 or h <= 0:
+        raise BadImage(f"header claims an empty image ({w}x{h})")
+
+
+def _open_pil(source, head: bytes, max_pixels: int) -> Image.Image:
+    with warnings.catch_warnings():
+        # We apply our own pixel limit below; PIL's warning would only add noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(source)
+        except Image.DecompressionBombError as err:
+            raise BadImage(f"decompression bomb: {err}") from None
+        except Exception as err:  # PIL raises many types on bad headers
+            raise BadImage(_unidentified_reason(head, err)) from None
+    try:
+        _check_pixels(*im.size, max_pixels)
+    except BadImage:
+        im.close()
+        raise
+    return im
+
+
+def _unidentified_reason(head: bytes, err: Exception) -> str:
+    if head.startswith(_JPEG_MAGIC):
+        return "corrupt JPEG header"
+    if _looks_like_text(head):
+        return f"a text file, not an image (starts with {head[:20]!r})"
+    return f"not a recognised image format ({type(err).__name__})"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def _decode_pil(source, head: bytes, min_side: int | None, max_pixels: int) -> np.ndarray:
+    with _open_pil(source, head, max_pixels) as im:
+        fmt = im.format or "image"
+        try:
+            if min_side and im.format == "JPEG":
+                im.draft("RGB", (min_side, min_side))
+            return _to_rgb_array(im)
+        except Exception as err:  # decoders raise OSError, SyntaxError, zlib.error, ...
+            raise BadImage(f"corrupt or truncated {fmt}: {err}") from None
+
+
+def _to_rgb_array(im: Image.Image) -> np.ndarray:
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        return _wide_gray_to_rgb(np.asarray(im), sixteen_bit=im.mode.startswith("I;16"))
+    if im.mode == "P" and "transparency" in im.info or im.mode in ("LA", "La", "PA", "RGBa"):
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        background = Image.new("RGBA", im.size, _BACKGROUND + (255,))
+        im = Image.alpha_composite(background, im)
+    return np.asarray(im.convert("RGB"))
+
+
+def _wide_gray_to_rgb(values: np.ndarray, sixteen_bit: bool) -> np.ndarray:
+    """16-bit (or 32-bit) grayscale to 8 bits; PIL's own convert would clip at 255 instead."""
+    values = values.astype(np.float64)
+    if sixteen_bit or values.max(initial=0) > 255:
+        values = values / 257.0  # 65535 -> 255
+    gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return np.repeat(gray[:, :, None], 3, axis=2)
+

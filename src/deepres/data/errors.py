@@ -1,0 +1,71 @@
+"""What goes wrong with data, said so that a person can act on it.
+
+Every unusable input becomes a ``BadFile``: logged once, in one line naming the file and the
+reason, and kept in ``DataSplits.bad_files`` so that the run summary can count it. With
+``on_bad_image="error"`` the whole list is raised as one ``DataError`` before training starts.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from typing import NamedTuple
+
+log = logging.getLogger("deepres.data")
+
+BAD_IMAGE_POLICIES = ("skip", "error")
+
+
+class DataError(ValueError):
+    """A problem with the input data that a person has to fix; the message says what to do.
+
+    A ValueError, so that the command line prints it as one clean line, not a traceback.
+    """
+
+
+class BadFile(NamedTuple):
+    """An input that was not used, and why. ``path`` may be a file or a folder."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{show_path(self.path)}: {self.reason}"
+
+
+def show_path(path: str | os.PathLike) -> str:
+    """A path that prints on any terminal: bytes that are not UTF-8 appear as \\xNN escapes.
+
+    File names on Linux are bytes; Python carries undecodable ones as lone surrogates, which
+    would raise UnicodeEncodeError at the moment we try to report them.
+    """
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def os_error_reason(err: OSError) -> str:
+    """Why a file could not be read, in words (symlink loops and dangling links named)."""
+    if err.errno == errno.ELOOP:
+        return "symlink loop"
+    if err.errno == errno.ENOENT:
+        return "broken symlink (target does not exist)"
+    return f"cannot read: {err.strerror or err}"
+
+
+def check_policy(on_bad_image: str) -> None:
+    if on_bad_image not in BAD_IMAGE_POLICIES:
+        raise DataError(f"on_bad_image must be one of {BAD_IMAGE_POLICIES}, not {on_bad_image!r}")
+
+
+def apply_bad_file_policy(bad: list[BadFile], on_bad_image: str, what: str) -> None:
+    """Log each bad input in one line, or raise them all at once with ``on_bad_image="error"``."""
+    check_policy(on_bad_image)
+    if not bad:
+        return
+    if on_bad_image == "error":
+        lines = "\n".join(f"  {b}" for b in bad)
+        raise DataError(f"{len(bad)} unusable input(s) in {what} (on_bad_image='error'; "
+                        f"use 'skip' to train without them):\n{lines}")
+    for b in bad:
+        log.warning("skipped %s", b)
+    log.warning("%s: %d unusable input(s) skipped", what, len(bad))

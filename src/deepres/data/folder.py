@@ -1,0 +1,143 @@
+"""Folder sources: ``root/train/<class>/...`` beside ``root/val/`` and/or ``root/test/``, a
+bare ``root/<class>/...`` (training images only), or the ImageNet layout.
+
+A folder of small images (the typical one at most ``ARRAY_MAX_SIDE`` pixels, e.g. the
+CIFAR-10 JPEGs) becomes an ``ArrayDataset``: decoded once, in parallel, to one square size and
+cached, so a second run memory-maps the result. A folder of large images becomes a
+``StreamDataset``; its files' headers are checked once (and cached) so that non-images and
+decompression bombs are reported before training, not in the middle of it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cache import Cache, files_key
+from .datasets import ArrayDataset
+from .decode import BadImage, decode_square, probe_size
+from .errors import BadFile, DataError, show_path
+from .pool import map_files
+from .scan import SplitFiles, scan_split
+from .stream import StreamDataset
+
+ARRAY_MAX_SIDE = 64
+KINDS = ("auto", "array", "stream")
+_PROBES = 64  # images whose headers decide array or stream, and the array's side
+
+
+@dataclass
+class FolderSplits:
+    train: ArrayDataset | StreamDataset
+    val: ArrayDataset | StreamDataset | None
+    test: ArrayDataset | StreamDataset | None
+    classes: list[str]
+    bad: list[BadFile]
+
+
+def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
+                imagenet: bool = False) -> FolderSplits:
+    """The splits of an image folder (see the module docstring for the layouts)."""
+    if kind not in KINDS:
+        raise DataError(f"kind must be one of {KINDS}, not {kind!r}")
+    dirs = _split_dirs(root, imagenet)
+    train_files = scan_split(dirs["train"])
+    scanned = {"train": train_files}
+    scanned.update((name, scan_split(d, train_files.classes)) for name, d in dirs.items()
+                   if name != "train")
+    if not train_files.files:
+        listing = "".join(f"\n  {b}" for b in train_files.bad)
+        raise DataError(f"no image files in {show_path(dirs['train'])}/<class>/{listing}")
+    sizes = _probe_sizes(train_files.files)
+    if kind == "auto":
+        kind = "stream" if imagenet else _choose_kind(sizes)
+    # The array's square side: the median shorter side of the sampled images.
+    side = int(np.median([min(s) for s in sizes])) if kind == "array" and sizes else None
+    datasets, bad = {}, []
+    for name, split in scanned.items():
+        title = show_path(split.root)
+        if side is not None:
+            datasets[name], split_bad = _array_split(split, side, cache, workers, title)
+        else:
+            datasets[name], split_bad = _stream_split(split, cache, workers, title)
+        bad += split_bad
+    return FolderSplits(datasets["train"], datasets.get("val"), datasets.get("test"),
+                        train_files.classes, bad)
+
+
+def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:
+    """{"train": dir, "val": dir?, "test": dir?}. A lone val/ is the evaluation split (as in
+    ImageNet, whose "val" is the paper's test set); with both, val/ validates, test/ tests."""
+    root = os.path.abspath(os.path.expanduser(root))
+    path = {name: os.path.join(root, name) for name in ("train", "val", "test")}
+    exists = {name: os.path.isdir(p) for name, p in path.items()}
+    if imagenet and not (exists["train"] and exists["val"]):
+        raise DataError(f"{show_path(root)} is not in the ImageNet layout: expected "
+                        f"{show_path(path['train'])}/<wnid>/*.JPEG and "
+                        f"{show_path(path['val'])}/<wnid>/*.JPEG")
+    if not exists["train"]:
+        return {"train": root}  # root/<class>/<image>: training images only
+    dirs = {"train": path["train"]}
+    if exists["val"] and exists["test"]:
+        dirs.update(val=path["val"], test=path["test"])
+    elif exists["val"] or exists["test"]:
+        dirs["test"] = path["val"] if exists["val"] else path["test"]
+    return dirs
+
+
+def _probe_sizes(files: list[str]) -> list[tuple[int, int]]:
+    """(width, height) of up to _PROBES images spread over ``files``, from their headers."""
+    picks = np.unique(np.linspace(0, len(files) - 1, min(_PROBES, len(files))).round())
+    sizes = []
+    for i in picks.astype(int):
+        try:
+            sizes.append(probe_size(files[i]))
+        except BadImage:
+            pass  # reported by the decode step
+    return sizes
+
+
+def _choose_kind(sizes: list[tuple[int, int]]) -> str:
+    if not sizes:
+        return "stream"  # nothing readable in the sample; the header check will say why
+    return "array" if np.median([max(s) for s in sizes]) <= ARRAY_MAX_SIDE else "stream"
+
+
+def _array_split(split: SplitFiles, side: int, cache: Cache, workers: int | None, title: str):
+    key = files_key(split.entries, kind="array", side=side)
+    hit = cache.load(key)
+    if hit is not None and hit[0] is not None:
+        images, meta = hit
+    else:
+        results = map_files(decode_square, split.files, desc=f"decoding {title}",
+                            workers=workers, side=side)
+        good = [image for image, _ in results if image is not None]
+        images = np.stack(good) if good else np.zeros((0, 3, side, side), np.uint8)
+        meta = {"kept": [i for i, (image, _) in enumerate(results) if image is not None],
+                "bad": [(path, reason) for path, (_, reason) in zip(split.files, results)
+                        if reason is not None]}
+        cache.save(key, meta, images)
+    kept = meta["kept"]
+    dataset = ArrayDataset(images, np.asarray(split.labels, np.int64)[kept],
+                           classes=split.classes, name=title,
+                           files=[split.files[i] for i in kept])
+    return dataset, split.bad + [BadFile(*b) for b in meta["bad"]]
+
+
+def _stream_split(split: SplitFiles, cache: Cache, workers: int | None, title: str):
+    key = files_key(split.entries, kind="headers")
+    hit = cache.load(key)
+    if hit is not None:
+        meta = hit[1]
+    else:
+        results = map_files(probe_size, split.files, desc=f"checking {title}", workers=workers)
+        meta = {"bad": [(path, reason) for path, (_, reason) in zip(split.files, results)
+                        if reason is not None]}
+        cache.save(key, meta)
+    unusable = {path for path, _ in meta["bad"]}
+    kept = [i for i, path in enumerate(split.files) if path not in unusable]
+    dataset = StreamDataset([split.files[i] for i in kept], [split.labels[i] for i in kept],
+                            classes=split.classes, name=title)
+    return dataset, split.bad + [BadFile(*b) for b in meta["bad"]]

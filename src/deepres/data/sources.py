@@ -1,0 +1,110 @@
+"""``open_source``: one call from a source name to the splits a training run needs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .builtin import load_digits
+from .cache import Cache, default_cache_dir
+from .cifar import RELEASES, load_cifar
+from .datasets import ArrayDataset
+from .errors import BadFile, DataError, apply_bad_file_policy, check_policy, show_path
+from .folder import open_folder
+from .stream import StreamDataset
+
+Dataset = ArrayDataset | StreamDataset
+
+
+@dataclass
+class DataSplits:
+    """What ``open_source`` returns. ``mean``/``std``/``mean_image`` are the training split's,
+    in [0, 1] units; every split carries them too (``dataset.stats``)."""
+
+    train: Dataset
+    val: Dataset | None  # held out of train (val_size), or the folder's own val/ beside test/
+    test: Dataset | None
+    classes: list[str]
+    image_size: int  # side of the square the network sees: 32 for CIFAR, 224 for ImageNet
+    in_chans: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    bad_files: list[BadFile]
+    kind: str  # "array" or "stream"
+    source: str
+
+    @property
+    def mean_image(self) -> np.ndarray:
+        return self.train.stats.mean_image
+
+    def summary(self) -> dict:
+        """A JSON-ready description for a run's records, the class mapping included (names
+        that are not UTF-8 show their bytes as \\xNN, so any JSON writer accepts them)."""
+        sizes = {name: len(d) for name, d in
+                 (("train", self.train), ("val", self.val), ("test", self.test)) if d is not None}
+        return {"source": self.source, "kind": self.kind, "sizes": sizes,
+                "classes": [show_path(c) for c in self.classes], "image_size": self.image_size,
+                "in_chans": self.in_chans, "mean": list(self.mean), "std": list(self.std),
+                "bad_files": [[show_path(b.path), b.reason] for b in self.bad_files]}
+
+
+def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
+                val_size: int = 0, seed: int = 0, on_bad_image: str = "skip",
+                download: bool = False, kind: str = "auto",
+                num_workers: int | None = None) -> DataSplits:
+    """Open a data source by name.
+
+    ``spec``: "digits" (built in, offline), "cifar10" or "cifar100" (official Python
+    format in ``cache_dir``, downloaded there if ``download``), "imagenet:PATH"
+    (PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG), or the path of an image folder
+    (PATH/train/<class>/... with PATH/val/ and/or PATH/test/, or PATH/<class>/...).
+    ``val_size``: images held out of train, seeded by ``seed`` (the paper's 45k/5k split is
+    ``val_size=5000``). ``on_bad_image``: "skip" (log one line per unusable file) or "error"
+    (raise one ``DataError`` listing them all). ``kind``: for folders, "array" (decode all
+    once, cache), "stream" (decode per batch) or "auto" (array when images are small).
+    ``num_workers``: decoding processes for the first decode (default: one per core).
+    """
+    check_policy(on_bad_image)
+    cache_root = default_cache_dir(cache_dir)
+    spec = os.fspath(spec)
+    if spec == "digits":
+        train, test, classes = load_digits()
+        val, bad = None, []
+    elif spec in RELEASES:
+        train, test, classes = load_cifar(spec, cache_root, download)
+        val, bad = None, []
+    elif spec.startswith("imagenet:") or os.path.isdir(os.path.expanduser(spec)):
+        imagenet = spec.startswith("imagenet:")
+        folder = open_folder(spec.removeprefix("imagenet:"), kind=kind, imagenet=imagenet,
+                             cache=Cache(cache_root / "decoded"), workers=num_workers)
+        train, val, test, classes, bad = (folder.train, folder.val, folder.test,
+                                          folder.classes, folder.bad)
+    else:
+        raise DataError(f"unknown data source {spec!r}: expected digits, cifar10, cifar100, "
+                        "imagenet:PATH or the path of an existing image folder")
+    apply_bad_file_policy(bad, on_bad_image, spec)
+    if not len(train):
+        raise DataError(f"{spec}: no usable training image (every file was unusable)")
+    if val_size:
+        if val is not None:
+            raise DataError(f"{spec} has its own val/ split; val_size must be 0")
+        train, val = hold_out(train, val_size, seed)
+    stats = train.compute_stats()
+    for dataset in (train, val, test):
+        if dataset is not None:
+            dataset.stats = stats
+    c, h, _ = train.image_shape
+    return DataSplits(train, val, test, classes, h, c, stats.mean, stats.std, bad,
+                      train.kind, spec)
+
+
+def hold_out(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, Dataset]:
+    """(rest, held out): ``val_size`` random training images, the same for the same seed."""
+    if not 0 < val_size < len(train):
+        raise DataError(f"val_size must be between 1 and {len(train) - 1} (the training split "
+                        f"has {len(train)} images), not {val_size}")
+    order = np.random.default_rng(seed).permutation(len(train))
+    return (train.subset(order[val_size:], f"{train.name} (train part)"),
+            train.subset(order[:val_size], f"{train.name} (val part)"))

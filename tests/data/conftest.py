@@ -1,0 +1,46 @@
+"""Fixtures for the data tests, among them a slice of the real CIFAR-10 JPEGs unpacked into a
+cache outside the repository."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SLICE_CACHE = Path(os.environ.get("DEEPRES_TEST_CACHE", "~/.cache/deepres-tests")).expanduser()
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def cifar_jpeg_slice():
+    """The first 100 training and 20 test JPEGs of each CIFAR-10 class, unpacked once."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared CIFAR-10 JPEGs are absent ({SHARED_DATA} does not exist)")
+    root = SLICE_CACHE / "cifar10-jpeg-slice"
+    done = root / ".complete"
+    if not done.exists():
+        for split, count in (("train", 100), ("test", 20)):
+            _extract_slice(SHARED_DATA / f"cifar10-jpeg-{split}.tar.gz", root, count)
+        done.touch()
+    return root / "cifar10-jpeg"
+
+
+def _extract_slice(archive: Path, dest: Path, per_class: int) -> None:
+    taken: dict[str, int] = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) != 4:
+                continue
+            if taken.get(parts[2], 0) < per_class:
+                taken[parts[2]] = taken.get(parts[2], 0) + 1
+                target = dest / member.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(member).read())
