@@ -18,33 +18,17 @@ import argparse
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from common import cifar10_jpeg_root
 from deepres.data import BatchLoader, open_source
 from deepres.models import create_model
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / ".." / "shared" / "data"
 BATCH = 128
-
-
-def unpacked_cifar10(cache: Path) -> Path:
-    root = cache / "cifar10-jpeg"
-    if not (cache / ".complete").exists():
-        for split in ("train", "test"):
-            archive = SHARED / f"cifar10-jpeg-{split}.tar.gz"
-            if not archive.exists():
-                sys.exit(f"bench_data: {archive} is absent; nothing to measure")
-            print(f"unpacking {archive.name} into {cache} (once)")
-            with tarfile.open(archive) as tar:
-                tar.extractall(cache, filter="data")
-        (cache / ".complete").touch()
-    return root
 
 
 def timed(fn):
@@ -101,7 +85,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="ResNet-20 steps to time")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    root = unpacked_cifar10(Path("~/.cache/deepres-bench").expanduser())
+    root = cifar10_jpeg_root()
     print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} cores, "
           f"data {root}")
 

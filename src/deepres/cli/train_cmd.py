@@ -1,0 +1,104 @@
+"""`deepres train`: train a registered network on a data source with a recipe."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from deepres.train import (CheckpointError, Recipe, TrainOptions, load_recipe, parse_overrides,
+                           preset_names, train)
+from deepres.train.rundir import RunDir
+
+DEFAULT_RECIPE = "quick"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a network (with no arguments: ResNet-20 on the built-in digits)",
+        description="Train a network with one of the paper's recipes. With no arguments, trains "
+        "ResNet-20 on the built-in 8x8 digits with the 'quick' recipe (offline, minutes on a CPU).")
+    p.add_argument("--model", help="registered network (see `deepres models`)")
+    p.add_argument("--data", help="'digits' (built in), 'cifar10', 'cifar100', 'imagenet:PATH', "
+                   "or a folder of class subfolders")
+    p.add_argument("--recipe", help=f"a preset ({', '.join(preset_names())}) or a YAML file; "
+                   f"default {DEFAULT_RECIPE}")
+    p.add_argument("--iterations", type=int, help="stop after this many iterations")
+    p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue a run from its last checkpoint")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
+    p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
+    p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
+    p.add_argument("--on-bad-image", choices=("skip", "error"), default="skip",
+                   help="skip unusable images with one line each (default), or stop before "
+                   "training with the full list")
+    p.add_argument("--quiet", action="store_true", help="one log line per log point, no bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    recipe, out = _recipe_and_out(args)
+    options = TrainOptions(out=out, resume=args.resume is not None, device=args.device,
+                           quiet=args.quiet, cache_dir=args.cache_dir,
+                           on_bad_image=args.on_bad_image, download=args.download)
+    try:
+        summary = train(recipe, options)
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
+    _print_summary(summary)
+    if summary["status"] == "diverged":
+        return 1
+    if summary["status"].startswith("stopped"):
+        signum = signal.SIGTERM if "SIGTERM" in summary["status"] else signal.SIGINT
+        return 128 + int(signum)
+    return 0
+
+
+def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
+    changes = parse_overrides(args.set)
+    for key in ("model", "data", "iterations", "seed"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    if args.compile:
+        changes["compile"] = True
+    if args.resume is not None:
+        run_dir = RunDir(args.resume)
+        run_dir.check_resumable()
+        if args.recipe or set(changes) - {"iterations"}:
+            raise ValueError("--resume continues the run's own recipe; only --iterations may "
+                             "change (start a new run for anything else)")
+        return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
+    recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
+    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return recipe, out
+
+
+def _slug(data: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
+
+
+def _print_summary(summary: dict) -> None:
+    def pct(x):
+        return "-" if x is None else f"{100 * x:.2f}%"
+
+    lines = [f"{summary['status']} after {summary['iterations']:,} of "
+             f"{summary['planned_iterations']:,} iterations: {summary['model']} on {summary['data']}"]
+    if summary["test_error"] is not None:
+        lines.append(f"test error {pct(summary['test_error'])} "
+                     f"(accuracy {pct(1 - summary['test_error'])})")
+    if summary["best_val_error"] is not None:
+        lines.append(f"best validation error {pct(summary['best_val_error'])} "
+                     f"at iteration {summary['best_iteration']:,}")
+    if summary["images_per_s"]:
+        lines.append(f"{summary['train_seconds']:.0f} s of training, "
+                     f"{summary['images_per_s']:,.0f} images/s")
+    if summary["bad_files"]:
+        lines.append(f"{summary['bad_files']} unusable images skipped (see bad_files.txt)")
+    lines.append(f"run directory: {summary['run_dir']}")
+    print("\n".join(lines), file=sys.stdout)

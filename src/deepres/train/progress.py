@@ -1,0 +1,47 @@
+"""What a person watching a run sees: a progress bar, or one line per log point when quiet,
+and the same figures as TensorBoard events."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+SHOWN = (("train_loss", "loss", "{:.3f}"), ("train_error", "err", "{:.1%}"), ("lr", "lr", "{:.3g}"),
+         ("images_per_s", "img/s", "{:,.0f}"), ("val_error", "val", "{:.2%}"),
+         ("test_error", "test", "{:.2%}"))
+
+
+class Progress:
+    def __init__(self, total: int, start: int, *, quiet: bool, log_dir: Path):
+        self.quiet = quiet
+        self.bar = None if quiet else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
+                                           file=sys.stderr, smoothing=0.1)
+        self.fields: dict[str, str] = {}
+        # purge_step drops the events that a resumed run is about to write again.
+        from torch.utils.tensorboard import SummaryWriter  # slow import: only when training
+
+        self.writer = SummaryWriter(str(log_dir), purge_step=start or None)
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def log(self, record: dict) -> None:
+        shown = {short: fmt.format(record[key]) for key, short, fmt in SHOWN if key in record}
+        self.fields.update(shown)
+        if self.bar is not None:
+            self.bar.set_postfix(self.fields, refresh=False)
+        else:
+            text = "  ".join(f"{k} {v}" for k, v in shown.items())
+            print(f"iteration {record['iteration']:,}  {text}", file=sys.stderr, flush=True)
+        for key, value in record.items():
+            if key not in ("iteration", "images", "seconds") and isinstance(value, (int, float)):
+                self.writer.add_scalar(key, value, record["iteration"])
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.writer.close()
+

@@ -1,0 +1,197 @@
+"""Training recipes as typed data: one dataclass, named presets in YAML, validated overrides.
+
+A recipe file may name a ``base`` recipe (a preset or another file) and change some fields.
+Unknown keys and values of the wrong type are rejected with a message that lists what is valid.
+Lengths (``iterations``, ``milestones``, ``eval_every``, ``checkpoint_every``) count iterations,
+as the paper does; a string like ``"30ep"`` counts epochs and is converted once the data set's
+size is known (``Recipe.resolved``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+Length = Union[int, str]  # iterations, or "<number>ep" for epochs
+CHOICES = {
+    "schedule": ("step", "plateau"),
+    "warmup": ("auto", "on", "off"),
+    "augment": ("auto", "cifar", "crop", "imagenet", "none"),
+    "normalize": ("pixel_mean", "channel"),
+    "amp": ("auto", "bf16", "off"),
+    "channels_last": ("auto", "on", "off"),
+}
+_EPOCHS = re.compile(r"^(\d+(?:\.\d+)?)ep$")
+
+
+@dataclass
+class Recipe:
+    """Everything that decides what a training run computes."""
+
+    model: str = "resnet20"
+    model_args: dict = field(default_factory=dict)  # create_model overrides, e.g. shortcut: C
+    data: str = "digits"
+    val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 1e-4
+    decay_norm_and_bias: bool = True  # the paper decays every weight, BN and biases included
+    label_smoothing: float = 0.0
+    iterations: Length = 64000
+    schedule: str = "step"  # "step": divide at milestones; "plateau": when val error stalls
+    milestones: list = field(default_factory=lambda: [32000, 48000])
+    lr_factor: float = 0.1
+    plateau_patience: int = 3  # evaluations without a better val error before dividing
+    warmup: str = "auto"  # "auto": on for depth >= 110, as the paper does for ResNet-110
+    warmup_lr: float = 0.01
+    warmup_until_error: float = 0.8
+    augment: str = "auto"  # "auto": the data set's own (cifar: pad-crop-flip; digits: crop)
+    normalize: str = "pixel_mean"
+    eval_every: Length = 2000
+    log_every: int = 100
+    checkpoint_every: Length = 2000
+    amp: str = "auto"  # "auto": bf16 autocast on CUDA, none on CPU
+    channels_last: str = "auto"
+    compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, _check_type(f.name, getattr(self, f.name), _hints()[f.name]))
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("batch_size", "log_every", "plateau_patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr", "warmup_lr", "lr_factor"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+        if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ValueError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
+        if self.schedule == "plateau" and self.val_size == 0:
+            raise ValueError("recipe: schedule 'plateau' watches the validation error; "
+                             "set val_size (e.g. 5000) so there is a validation split")
+        for name in ("iterations", "eval_every", "checkpoint_every"):
+            _parse_length(name, getattr(self, name))
+        for m in self.milestones:
+            _parse_length("milestones", m)
+
+    def replace(self, **changes: Any) -> Recipe:
+        _reject_unknown(changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def resolved(self, iterations_per_epoch: int) -> Recipe:
+        """The recipe with every length in iterations, for a data set of this many batches."""
+        def it(name: str, value: Length) -> int:
+            return _parse_length(name, value, iterations_per_epoch)
+
+        return self.replace(
+            iterations=it("iterations", self.iterations),
+            milestones=[it("milestones", m) for m in self.milestones],
+            eval_every=it("eval_every", self.eval_every),
+            checkpoint_every=it("checkpoint_every", self.checkpoint_every),
+        )
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(__package__).joinpath("recipes").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_recipe(name_or_file: str) -> Recipe:
+    """A preset by name (``deepres train --recipe cifar-paper``) or a YAML file."""
+    return Recipe(**_recipe_fields(name_or_file, seen=()))
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["lr=0.05", "milestones=[100, 200]"]`` -> {"lr": 0.05, "milestones": [100, 200]}."""
+    changes = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set takes key=value, got {pair!r}")
+        try:
+            changes[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise ValueError(f"--set {pair!r}: {text!r} is not a valid value") from None
+    _reject_unknown(changes)
+    return changes
+
+
+def _recipe_fields(name_or_file: str, seen: tuple[str, ...]) -> dict:
+    if name_or_file in seen:
+        raise ValueError(f"recipe {name_or_file!r} names itself as a base: {' -> '.join(seen)}")
+    path = Path(name_or_file)
+    if name_or_file in preset_names():
+        text = resources.files(__package__).joinpath(f"recipes/{name_or_file}.yaml").read_text()
+    elif path.is_file():
+        text = path.read_text()
+    else:
+        raise ValueError(f"no recipe {name_or_file!r}: give a preset ({', '.join(preset_names())}) "
+                         "or the path of a YAML file")
+    try:
+        fields = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"recipe {name_or_file}: not valid YAML ({err})") from None
+    if not isinstance(fields, dict):
+        raise ValueError(f"recipe {name_or_file}: expected key: value lines, got {type(fields).__name__}")
+    base = fields.pop("base", None)
+    try:
+        _reject_unknown(fields)
+    except ValueError as err:
+        raise ValueError(f"recipe {name_or_file}: {err}") from None
+    if base is None:
+        return fields
+    return {**_recipe_fields(str(base), seen + (name_or_file,)), **fields}
+
+
+def _reject_unknown(changes: dict) -> None:
+    known = [f.name for f in dataclasses.fields(Recipe)]
+    unknown = sorted(set(changes) - set(known))
+    if unknown:
+        raise ValueError(f"unknown recipe key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+                         f"valid keys: {', '.join(known)}")
+
+
+def _parse_length(name: str, value: Length, iterations_per_epoch: int | None = None) -> int:
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"recipe: {name} must be at least 1 iteration, got {value}")
+        return value
+    match = _EPOCHS.match(value)
+    if not match:
+        raise ValueError(f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}")
+    if iterations_per_epoch is None:
+        return 1
+    return max(1, round(float(match.group(1)) * iterations_per_epoch))
+
+
+def _hints() -> dict:
+    return typing.get_type_hints(Recipe)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> Any:
+    allowed = typing.get_args(hint) if typing.get_origin(hint) is Union else (hint,)
+    allowed = tuple(typing.get_origin(t) or t for t in allowed)
+    if float in allowed and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:  # YAML 1.1 reads 1e-4 (no dot) as a string; people write it that way
+            return float(value)
+        except ValueError:
+            pass
+    if isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed):
+        return value
+    names = " or ".join(t.__name__ for t in allowed)
+    raise ValueError(f"recipe: {name} must be {names}, got {value!r}")

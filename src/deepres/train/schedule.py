@@ -1,0 +1,65 @@
+"""The learning rate at each iteration, as the paper sets it.
+
+- step: lr, divided by 10 (``lr_factor``) at each milestone (CIFAR: 32k and 48k iterations);
+- plateau: divided by 10 when the validation error has not improved for ``patience``
+  evaluations (ImageNet, Sec. 3.4: "divided by 10 when the error plateaus");
+- warm-up (ResNet-110, Sec. 4.2): ``warmup_lr`` until the training error first falls below
+  ``warmup_until_error``, then the schedule proper.
+All state is plain numbers, saved in every checkpoint so that a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class LRSchedule:
+    base_lr: float
+    milestones: list[int]
+    factor: float = 0.1
+    plateau: bool = False
+    patience: int = 3
+    warmup_lr: float | None = None  # None: no warm-up
+    warmup_until_error: float = 0.8
+    # state
+    warming_up: bool = True
+    warmup_ended_at: int | None = None
+    plateau_divisions: int = 0
+    best_val_error: float = float("inf")
+    evals_since_best: int = 0
+
+    def __post_init__(self) -> None:
+        self.milestones = sorted(self.milestones)
+        if self.warmup_lr is None:
+            self.warming_up = False
+
+    def lr(self, iteration: int) -> float:
+        if self.warming_up:
+            return self.warmup_lr
+        divisions = self.plateau_divisions if self.plateau else bisect.bisect_right(self.milestones, iteration)
+        return self.base_lr * self.factor**divisions
+
+    def observe_train_error(self, iteration: int, train_error: float) -> None:
+        """End the warm-up once the training error is below the threshold."""
+        if self.warming_up and train_error < self.warmup_until_error:
+            self.warming_up = False
+            self.warmup_ended_at = iteration
+
+    def observe_val_error(self, val_error: float) -> None:
+        """Count evaluations without improvement; on a plateau, divide the rate."""
+        if val_error < self.best_val_error:
+            self.best_val_error, self.evals_since_best = val_error, 0
+            return
+        self.evals_since_best += 1
+        if self.plateau and self.evals_since_best >= self.patience:
+            self.plateau_divisions += 1
+            self.evals_since_best = 0
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)

@@ -1,0 +1,67 @@
+"""One training step and the top-1 error of a model on a loader: the whole of the arithmetic."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """bf16 autocast where asked; bf16 has float32's range, so no loss scaling is needed."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward, backward, update. Returns the batch's summed loss and its count of wrong top-1
+    answers, as tensors left on the device so that the caller chooses when to synchronise."""
+    with autocast(images.device, amp_dtype):
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        wrong = (logits.argmax(dim=1) != labels).sum()
+    return loss.detach() * labels.numel(), wrong
+
+
+@torch.no_grad()
+def top1_error(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[float, float, int]:
+    """(top-1 error, mean loss, images seen) of ``model`` in eval mode over ``batches``."""
+    was_training = model.training
+    model.eval()
+    wrong = loss = None
+    seen = 0
+    try:
+        for images, labels in batches:
+            with autocast(images.device, amp_dtype):
+                logits = model(images)
+            batch_wrong = (logits.argmax(dim=1) != labels).sum()
+            batch_loss = F.cross_entropy(logits.float(), labels, reduction="sum")
+            wrong = batch_wrong if wrong is None else wrong + batch_wrong
+            loss = batch_loss if loss is None else loss + batch_loss
+            seen += labels.numel()
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        raise ValueError("evaluation got no images")
+    return wrong.item() / seen, loss.item() / seen, seen
