@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -78,11 +79,11 @@ def plain_loop(root: Path, steps: int, device: torch.device, workers: int) -> fl
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def deepres_loop(root: Path, steps: int, device: torch.device, compile: bool) -> dict:
+def deepres_loop(root: Path, steps: int, device: torch.device, compile: bool, amp: str) -> dict:
     iterations = WARMUP_STEPS + steps
     recipe = Recipe(model="resnet20", data=str(root), batch_size=BATCH, iterations=iterations,
                     milestones=[iterations], log_every=WARMUP_STEPS, eval_every=10**9,
-                    checkpoint_every=10**9, compile=compile)
+                    checkpoint_every=10**9, compile=compile, amp=amp)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         summary = train(recipe, TrainOptions(out=Path(tmp) / "run", device=str(device), quiet=True))
@@ -102,22 +103,32 @@ def _sync(device: torch.device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="timed steps of each loop")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loop")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the plain loop")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile in deepres")
+    parser.add_argument("--amp", default="auto", choices=("auto", "bf16", "off"),
+                        help="deepres autocast (auto: bf16 on CUDA, none on CPU)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     root = cifar10_jpeg_root()
     print(f"ResNet-20, batch {BATCH}, {args.steps} timed steps after {WARMUP_STEPS} warm-up steps, "
-          f"{device}, {args.threads} threads, torch {torch.__version__}")
-    ours = deepres_loop(root, args.steps, device, args.compile)
-    print(f"deepres     {ours['images_per_s']:8,.0f} images/s  (whole command incl. data cache "
-          f"and final test: {ours['wall_s']:.1f} s)")
-    plain = plain_loop(root, args.steps, device, args.workers)
-    print(f"plain loop  {plain:8,.0f} images/s  (Dataset + DataLoader({args.workers} workers) + eager)")
-    print(f"ratio       {ours['images_per_s'] / plain:8.2f}x")
+          f"{device}, {args.threads} threads, torch {torch.__version__}, amp {args.amp}, "
+          f"compile {args.compile}; {args.repeats} alternating runs of each")
+    ours, plain = [], []
+    for _ in range(args.repeats):  # alternate, so that a noisy neighbour hits both loops
+        run = deepres_loop(root, args.steps, device, args.compile, args.amp)
+        ours.append(run["images_per_s"])
+        plain.append(plain_loop(root, args.steps, device, args.workers))
+        print(f"  deepres {ours[-1]:7,.0f} images/s (whole command {run['wall_s']:.1f} s)   "
+              f"plain loop {plain[-1]:7,.0f} images/s", flush=True)
+    med_ours, med_plain = statistics.median(ours), statistics.median(plain)
+    print(f"deepres     median {med_ours:7,.0f} images/s")
+    print(f"plain loop  median {med_plain:7,.0f} images/s  "
+          f"(Dataset + DataLoader({args.workers} workers) + eager)")
+    print(f"ratio of medians   {med_ours / med_plain:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -131,16 +131,17 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, uninterrupted, kill_afte
     assert iterations == expected  # no record lost or written twice
 
 
-def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path, uninterrupted):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_saves_a_checkpoint_and_exits_cleanly(tmp_path, uninterrupted, signum):
     out = tmp_path / "run"
     proc = _start(out)
     _wait_for_checkpoint(proc, out, 5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert proc.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "stopped by SIGTERM"
+    assert summary["status"] == f"stopped by {signal.Signals(signum).name}"
     assert load_checkpoint(out / "checkpoints" / "last.pt")["iteration"] == summary["iterations"]
     result = deepres("train", "--resume", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
@@ -152,3 +153,28 @@ def test_resume_rejects_a_changed_recipe(tmp_path, uninterrupted, capsys):
     assert "only --iterations may change" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "not a deepres run directory" in capsys.readouterr().err
+
+
+def test_resnet20_learns_real_cifar10_jpegs(tmp_path, cifar_jpeg_3000):
+    out = tmp_path / "run"
+    code = main(["train", "--model", "resnet20", "--data", str(cifar_jpeg_3000), "--quiet",
+                 "--recipe", "cifar-paper", "--iterations", "200", "--out", str(out),
+                 "--cache-dir", str(tmp_path / "cache"), "--set", "batch_size=64",
+                 "--set", "eval_every=200", "--set", "log_every=50"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    # 1,000 held-out test images: chance is 90% +- 1% error, so 75% is far above chance.
+    assert summary["test_error"] < 0.75, summary  # measured here: 0.647
+
+
+def test_best_checkpoint_is_chosen_on_the_validation_split(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--iterations", "40", "--set", "val_size=300",
+                 "--set", "eval_every=10", "--out", str(out)]) == 0
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "val_error" in r]
+    assert len(evals) == 4 and all("test_error" in r for r in evals)
+    best = min(evals, key=lambda r: (r["val_error"], r["iteration"]))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best_val_error"] == best["val_error"]
+    assert load_checkpoint(out / "checkpoints" / "best.pt")["iteration"] == best["iteration"]

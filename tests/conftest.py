@@ -1,5 +1,5 @@
-"""Fixtures for the data tests, among them a slice of the real CIFAR-10 JPEGs unpacked into a
-cache outside the repository."""
+"""Shared fixtures, among them slices of the real CIFAR-10 JPEGs unpacked into a cache outside
+the repository."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SLICE_CACHE = Path(os.environ.get("DEEPRES_TEST_CACHE", "~/.cache/deepres-tests")).expanduser()
 
 
@@ -20,13 +20,24 @@ def cache_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def cifar_jpeg_slice():
-    """The first 100 training and 20 test JPEGs of each CIFAR-10 class, unpacked once."""
+    """The first 100 training and 20 test JPEGs of each CIFAR-10 class."""
+    return cifar_slice(train_per_class=100, test_per_class=20)
+
+
+@pytest.fixture(scope="session")
+def cifar_jpeg_3000():
+    """3,000 training and 1,000 test JPEGs of CIFAR-10 (300 and 100 per class)."""
+    return cifar_slice(train_per_class=300, test_per_class=100)
+
+
+def cifar_slice(train_per_class: int, test_per_class: int) -> Path:
+    """The first images of each class of the real CIFAR-10 JPEGs, unpacked once."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared CIFAR-10 JPEGs are absent ({SHARED_DATA} does not exist)")
-    root = SLICE_CACHE / "cifar10-jpeg-slice"
+    root = SLICE_CACHE / f"cifar10-jpeg-slice-{train_per_class}-{test_per_class}"
     done = root / ".complete"
     if not done.exists():
-        for split, count in (("train", 100), ("test", 20)):
+        for split, count in (("train", train_per_class), ("test", test_per_class)):
             _extract_slice(SHARED_DATA / f"cifar10-jpeg-{split}.tar.gz", root, count)
         done.touch()
     return root / "cifar10-jpeg"
