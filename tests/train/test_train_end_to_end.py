@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from deepres.cli import main
+from deepres.models import create_model
 from deepres.train import load_checkpoint
 
 TINY = ["--data", "digits", "--model", "resnet20", "--quiet",
@@ -178,3 +179,10 @@ def test_best_checkpoint_is_chosen_on_the_validation_split(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["best_val_error"] == best["val_error"]
     assert load_checkpoint(out / "checkpoints" / "best.pt")["iteration"] == best["iteration"]
+
+
+def test_compiled_run_saves_plain_state_dict_keys(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--iterations", "2", "--compile", "--out", str(out)]) == 0
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert set(state["model"]) == set(create_model("resnet20", in_chans=1).state_dict())
