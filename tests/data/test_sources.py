@@ -4,8 +4,6 @@ CIFAR-10 JPEGs (a slice of them)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -64,13 +62,3 @@ def test_real_cifar10_jpeg_slice(cifar_jpeg_slice, tmp_path):
     assert np.allclose(test_means, [0.494, 0.485, 0.450], atol=0.03)
     images, labels = next(iter(BatchLoader(splits.train, 128, train=True)))
     assert images.shape == (128, 3, 32, 32) and abs(images.mean().item()) < 0.1
-
-
-def test_data_imports_no_layer_above_it():
-    code = ("import sys, deepres.data; "
-            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout.split()
-    assert "deepres.data.loader" in loaded
-    assert not [m for m in loaded if m.split(".")[1] in
-                ("models", "train", "cli", "evaluate", "export", "analysis")]

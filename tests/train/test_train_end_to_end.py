@@ -12,7 +12,7 @@ import torch
 
 from deepres.cli import main
 from deepres.models import create_model
-from deepres.train import load_checkpoint
+from deepres.weights import load_checkpoint
 
 TINY = ["--data", "digits", "--model", "resnet20", "--quiet",
         "--set", "log_every=5", "--set", "eval_every=20", "--set", "checkpoint_every=5",

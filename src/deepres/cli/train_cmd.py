@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from deepres.train import (CheckpointError, Recipe, TrainOptions, load_recipe, parse_overrides,
-                           preset_names, train)
+from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
+from deepres.weights import CheckpointError
 from deepres.train.rundir import RunDir
 
 DEFAULT_RECIPE = "quick"

@@ -1,10 +1,9 @@
 """Training: recipes as data, the schedule, the step, the loop, checkpoints."""
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .loop import TrainingDiverged, TrainOptions, train
 from .recipe import Recipe, load_recipe, parse_overrides, preset_names
 from .schedule import LRSchedule
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "TrainingDiverged",
+__all__ = ["TrainingDiverged",
            "TrainOptions", "train", "Recipe", "load_recipe", "parse_overrides", "preset_names",
            "LRSchedule"]

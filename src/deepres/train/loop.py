@@ -22,7 +22,7 @@ from torch import nn
 from deepres.data import BatchLoader, open_source
 from deepres.models import create_model, model_info
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from deepres.weights import load_checkpoint, save_checkpoint
 from .progress import Progress
 from .recipe import Recipe
 from .rundir import RunDir, describe_environment
@@ -192,8 +192,8 @@ class Trainer:
             return
         self.run.write_recipe(self.recipe.to_dict())
         self.run.write_json("classes.json", list(self.splits.classes))
-        self.run.write_json("meta.json", {**describe_environment(self.device), "data": self.recipe.data,
-                                          "train_images": len(self.splits.train)})
+        self.run.write_json("meta.json", {**describe_environment(self.device),
+                                          "data": self.splits.summary()})
         bad = "".join(f"{b.path}\t{b.reason}\n" for b in self.splits.bad_files)
         (self.run.path / "bad_files.txt").write_text(bad)
 

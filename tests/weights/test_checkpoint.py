@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from deepres.train import CheckpointError, load_checkpoint, save_checkpoint
+from deepres.weights import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path):

@@ -1,0 +1,38 @@
+"""Each layer imports only the layers below it (DESIGN.md, "Layers"):
+
+    cli -> train, evaluate, export, analysis -> weights -> data, models
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import deepres
+
+BELOW = {
+    "models": set(),
+    "data": set(),
+    "weights": {"models"},
+    "analysis": {"models", "data", "weights"},
+    "train": {"models", "data", "weights"},
+    "evaluate": {"models", "data", "weights"},
+    "export": {"models", "data", "weights"},
+}
+PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
+                  if (p / "__init__.py").exists() and p.name != "cli")
+
+
+def _packages_loaded_by(package: str) -> set[str]:
+    code = (f"import sys, deepres.{package}; "
+            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return {m.split(".")[1] for m in result.stdout.split()} - {package}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_layer_imports_only_layers_below(package):
+    assert package in BELOW, f"deepres.{package} has no place in the layering: add it to BELOW"
+    assert _packages_loaded_by(package) <= BELOW[package]
