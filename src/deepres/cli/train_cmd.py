@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
+from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.weights import CheckpointError
 from deepres.train.rundir import RunDir
 
@@ -30,7 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--scale-lr", action="store_true",
+                   help="scale lr linearly with the global batch (from the recipe's lr_batch)")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="under torchrun: batch norm statistics over the global batch")
+    p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME; "
+                   "required under torchrun)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="continue a run from its last checkpoint")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
@@ -44,14 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     recipe, out = _recipe_and_out(args)
-    options = TrainOptions(out=out, resume=args.resume is not None, device=args.device,
+    # A worker that torchrun starts again (--max-restarts) continues the run from its last
+    # checkpoint instead of refusing the run directory that its first life created.
+    resume = args.resume is not None or (restarted_by_torchrun() and RunDir(out).exists())
+    options = TrainOptions(out=out, resume=resume, device=args.device,
                            quiet=args.quiet, cache_dir=args.cache_dir,
                            on_bad_image=args.on_bad_image, download=args.download)
     try:
         summary = train(recipe, options)
     except CheckpointError as err:
         raise ValueError(str(err)) from None
-    _print_summary(summary)
+    if summary.get("rank", 0) == 0:
+        _print_summary(summary)
     if summary["status"] == "diverged":
         return 1
     if summary["status"].startswith("stopped"):
@@ -65,8 +75,9 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     for key in ("model", "data", "iterations", "seed"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
-    if args.compile:
-        changes["compile"] = True
+    for flag in ("compile", "scale_lr", "sync_bn"):
+        if getattr(args, flag):
+            changes[flag] = True
     if args.resume is not None:
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
@@ -75,6 +86,9 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
                              "change (start a new run for anything else)")
         return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
+    if args.out is None and launched_by_torchrun():
+        raise ValueError("under torchrun, give --out: every process, and every restart, must "
+                         "use the same run directory")
     out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 

@@ -14,21 +14,24 @@ SHOWN = (("train_loss", "loss", "{:.3f}"), ("train_error", "err", "{:.1%}"), ("l
 
 
 class Progress:
-    def __init__(self, total: int, start: int, *, quiet: bool, log_dir: Path):
-        self.quiet = quiet
-        self.bar = None if quiet else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
+    def __init__(self, total: int, start: int, *, quiet: bool, log_dir: Path, enabled: bool = True):
+        """``enabled=False`` (processes other than rank 0) shows and writes nothing."""
+        self.enabled = enabled
+        self.bar = None if quiet or not enabled else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
                                            file=sys.stderr, smoothing=0.1)
         self.fields: dict[str, str] = {}
         # purge_step drops the events that a resumed run is about to write again.
         from torch.utils.tensorboard import SummaryWriter  # slow import: only when training
 
-        self.writer = SummaryWriter(str(log_dir), purge_step=start or None)
+        self.writer = SummaryWriter(str(log_dir), purge_step=start or None) if enabled else None
 
     def step(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
 
     def log(self, record: dict) -> None:
+        if not self.enabled:
+            return
         shown = {short: fmt.format(record[key]) for key, short, fmt in SHOWN if key in record}
         self.fields.update(shown)
         if self.bar is not None:
@@ -43,5 +46,6 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 

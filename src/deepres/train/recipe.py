@@ -41,6 +41,9 @@ class Recipe:
     val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
     batch_size: int = 128
     lr: float = 0.1
+    lr_batch: int = 256  # the batch size that lr is meant for (scale_lr scales from it)
+    scale_lr: bool = False  # lr x batch_size / lr_batch: the linear scaling rule
+    sync_bn: bool = False  # batch statistics over the global batch of every process
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 1e-4
@@ -70,7 +73,7 @@ class Recipe:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("batch_size", "log_every", "plateau_patience"):
+        for name in ("batch_size", "lr_batch", "log_every", "plateau_patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "warmup_lr", "lr_factor"):

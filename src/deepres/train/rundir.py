@@ -39,8 +39,12 @@ class RunDir:
                              f"--resume {self.path}, or choose another --out")
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
 
+    def exists(self) -> bool:
+        """A run has been started here (its recipe is written)."""
+        return (self.path / "recipe.yaml").is_file()
+
     def check_resumable(self) -> None:
-        if not (self.path / "recipe.yaml").is_file():
+        if not self.exists():
             raise ValueError(f"{self.path} is not a deepres run directory (no recipe.yaml); "
                              "--resume takes the --out folder of an earlier run")
 

@@ -40,28 +40,27 @@ def train_step(
 
 
 @torch.no_grad()
-def top1_error(
+def evaluation_sums(
     model: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     *,
     amp_dtype: torch.dtype | None = None,
-) -> tuple[float, float, int]:
-    """(top-1 error, mean loss, images seen) of ``model`` in eval mode over ``batches``."""
+) -> torch.Tensor:
+    """[wrong top-1 answers, summed loss, images] of ``model`` in eval mode over ``batches``,
+    as a float64 tensor on the device: sums, so that processes' shares add up."""
     was_training = model.training
     model.eval()
-    wrong = loss = None
-    seen = 0
+    sums = None
     try:
         for images, labels in batches:
             with autocast(images.device, amp_dtype):
                 logits = model(images)
-            batch_wrong = (logits.argmax(dim=1) != labels).sum()
-            batch_loss = F.cross_entropy(logits.float(), labels, reduction="sum")
-            wrong = batch_wrong if wrong is None else wrong + batch_wrong
-            loss = batch_loss if loss is None else loss + batch_loss
-            seen += labels.numel()
+            batch = torch.stack([(logits.argmax(dim=1) != labels).sum().double(),
+                                 F.cross_entropy(logits.float(), labels, reduction="sum").double(),
+                                 torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)])
+            sums = batch if sums is None else sums + batch
     finally:
         model.train(was_training)
-    if seen == 0:
+    if sums is None:
         raise ValueError("evaluation got no images")
-    return wrong.item() / seen, loss.item() / seen, seen
+    return sums

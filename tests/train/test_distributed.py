@@ -1,0 +1,105 @@
+"""Training in several processes with torchrun on CPU (gloo): every test is bounded in time."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepres.data import BatchLoader, open_source
+from deepres.weights import load_checkpoint
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+WORKER = str(Path(__file__).with_name("dist_worker.py"))
+SYNCBN_WORKER = str(Path(__file__).with_name("syncbn_worker.py"))
+RECIPE = {"data": "digits", "model": "resnet20", "batch_size": 64, "iterations": 12,
+          "milestones": [100], "log_every": 4, "eval_every": 6, "checkpoint_every": 4}
+
+
+def run(cmd, timeout=240):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.parametrize("sync_bn", [False, True])
+def test_two_processes_end_with_identical_models(tmp_path, sync_bn):
+    run([*TORCHRUN, WORKER, str(tmp_path), json.dumps({**RECIPE, "sync_bn": sync_bn})])
+    rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+    saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["model"]
+    assert all(torch.equal(saved[k], rank0[k]) for k in rank0)
+    # Only rank 0 wrote, and it wrote each record once.
+    records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records if "train_loss" in r] == [4, 8, 12]
+    # Distributed evaluation counts each test image exactly once.
+    test_size = len(open_source("digits").test)
+    assert {r["test_images"] for r in records if "test_error" in r} == {test_size}
+
+
+def test_sync_batchnorm_matches_one_process_on_the_global_batch(tmp_path):
+    for name, launcher in (("two", TORCHRUN), ("one", [sys.executable])):
+        (tmp_path / name).mkdir()
+        run([*launcher, SYNCBN_WORKER, str(tmp_path / name)])
+    one, two = torch.load(tmp_path / "one" / "rank0.pt"), torch.load(tmp_path / "two" / "rank0.pt")
+    for key in one:
+        if one[key].is_floating_point():
+            assert torch.allclose(two[key], one[key], rtol=1e-9, atol=1e-11), key
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_each_training_index_once_per_epoch_across_ranks(world_size):
+    splits = open_source("digits")
+    dataset = splits.train
+    dataset.labels = np.arange(len(dataset))  # a label that names its image
+    seen = []
+    for rank in range(world_size):
+        loader = BatchLoader(dataset, 16, train=True, seed=1, rank=rank, world_size=world_size)
+        seen += [int(y) for _, labels in loader for y in labels]
+    assert len(seen) == len(set(seen))  # nothing twice
+    per_rank = len(dataset) // world_size
+    assert len(seen) == world_size * (per_rank - per_rank % 16)  # full batches only
+    everything = []
+    for rank in range(world_size):
+        loader = BatchLoader(dataset, 16, train=False, rank=rank, world_size=world_size)
+        everything += [int(y) for _, labels in loader for y in labels]
+    assert sorted(everything) == list(range(len(dataset)))  # evaluation: each exactly once
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_killed_worker_restarts_and_the_run_completes(tmp_path):
+    out = tmp_path / "run"
+    cmd = [*TORCHRUN, "--max-restarts=1", "-m", "deepres", "train", "--data", "digits",
+           "--device", "cpu", "--quiet", "--out", str(out), "--iterations", "60",
+           "--set", "batch_size=64", "--set", "log_every=5", "--set", "checkpoint_every=5",
+           "--set", "eval_every=30"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        last, deadline = out / "checkpoints" / "last.pt", time.time() + 180
+        while not (last.exists() and load_checkpoint(last)["iteration"] >= 10):
+            assert time.time() < deadline and proc.poll() is None, "no checkpoint came"
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[-1], 9)
+        output, _ = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, output[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["iterations"] == 60
+    assert "resuming" in output
+    iterations = [json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()
+                  if "train_loss" in json.loads(l)]
+    assert iterations == list(range(5, 61, 5))  # every log point once, none lost or repeated
