@@ -4,7 +4,9 @@ the repository."""
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,11 +37,17 @@ def cifar_slice(train_per_class: int, test_per_class: int) -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared CIFAR-10 JPEGs are absent ({SHARED_DATA} does not exist)")
     root = SLICE_CACHE / f"cifar10-jpeg-slice-{train_per_class}-{test_per_class}"
-    done = root / ".complete"
-    if not done.exists():
+    if not root.exists():
+        # Unpack beside it and rename into place: test runs in other checkouts share this
+        # cache, and none may see a half-written slice.
+        SLICE_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=SLICE_CACHE, prefix=".partial-"))
         for split, count in (("train", train_per_class), ("test", test_per_class)):
-            _extract_slice(SHARED_DATA / f"cifar10-jpeg-{split}.tar.gz", root, count)
-        done.touch()
+            _extract_slice(SHARED_DATA / f"cifar10-jpeg-{split}.tar.gz", partial, count)
+        try:
+            os.rename(partial, root)
+        except OSError:  # another run finished first: use its slice
+            shutil.rmtree(partial, ignore_errors=True)
     return root / "cifar10-jpeg"
 
 
