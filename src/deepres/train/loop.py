@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from deepres.data import BatchLoader, open_source
+from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.models import create_model, model_info
 
 from deepres.weights import load_checkpoint, save_checkpoint
@@ -169,6 +169,7 @@ class Trainer:
             "recipe": self.recipe.to_dict(),
             "model_name": self.recipe.model,
             "classes": list(self.splits.classes),
+            "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -271,7 +272,9 @@ class Trainer:
             self.best = {"val_error": val_error, "iteration": self.iteration}
             save_checkpoint({"model": self.model.state_dict(), "iteration": self.iteration,
                              "model_name": self.recipe.model, "recipe": self.recipe.to_dict(),
-                             "classes": list(self.splits.classes)}, self.run.best)
+                             "classes": list(self.splits.classes),
+                             "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict()},
+                            self.run.best)
 
     def _checkpoint(self, window: Window) -> None:
         finite = all(torch.isfinite(p).all() for p in self.model.parameters())
