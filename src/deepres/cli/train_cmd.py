@@ -75,11 +75,11 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
                              "change (start a new run for anything else)")
         return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
-    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 
 
-def _slug(data: str) -> str:
+def data_slug(data: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
 
 
