@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
+from deepres.train.finetune import model_of_weights
 from deepres.weights import CheckpointError
 from deepres.train.rundir import RunDir
 
@@ -29,6 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
+    p.add_argument("--init-from", metavar="WEIGHTS", help="start from trained weights (a run "
+                   "directory or weight file, torchvision's too); the classifier is replaced "
+                   "when the number of classes differs; --model defaults to the weights' own")
+    p.add_argument("--freeze", metavar="PART", help="do not train 'stem', the stages up to "
+                   "one ('layer1', 'layer2', ...) or all but the classifier ('features')")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -62,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     changes = parse_overrides(args.set)
-    for key in ("model", "data", "iterations", "seed"):
+    for key in ("model", "data", "iterations", "seed", "init_from", "freeze"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
+    if changes.get("init_from") and "model" not in changes:
+        changes = {**model_of_weights(changes["init_from"]), **changes}
     if args.compile:
         changes["compile"] = True
     if args.resume is not None:
