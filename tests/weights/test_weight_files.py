@@ -148,3 +148,13 @@ def test_damaged_foreign_and_anonymous_files_are_named(tmp_path):
         load_model(tmp_path / "bare.pt", model_name="resnet21")
     with pytest.raises(CheckpointError, match="a folder without checkpoints/best.pt"):
         load_model(tmp_path)
+
+
+def test_exported_networks_are_told_apart_from_checkpoints(tmp_path):
+    torch.jit.script(torch.nn.Linear(2, 2)).save(str(tmp_path / "net.pt"))
+    with pytest.raises(CheckpointError, match="net.pt: a TorchScript archive, written for other "
+                       "programs; deepres reads the run directory or checkpoint"):
+        load_model(tmp_path / "net.pt")
+    (tmp_path / "net.onnx").write_bytes(b"\x08\x07\x12\x07pytorch")
+    with pytest.raises(CheckpointError, match="net.onnx: an ONNX model, written for other"):
+        load_model(tmp_path / "net.onnx")

@@ -70,6 +70,10 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
     values only, so a file that would run code when unpickled is refused, not executed."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    exported = _exported_model(path)
+    if exported:
+        raise CheckpointError(f"{path}: {exported}, written for other programs; deepres reads "
+                              "the run directory or checkpoint it was exported from")
     if not (zipfile.is_zipfile(path) or _starts_with(path, _LEGACY_MAGIC)):
         # torch.save writes a zip archive (or, before PyTorch 1.6, the legacy format); anything
         # else is cut short, damaged or some other kind of file, and is not unpickled at all.
@@ -85,6 +89,19 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
             f"unpickled ({_last_line(err)}); only tensors and plain values are read") from None
     except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated checkpoint ({str(err)[:200]})") from None
+
+
+def _exported_model(path: Path) -> str | None:
+    """What kind of exported network ``path`` is, if it is one (by suffix or contents)."""
+    if path.suffix == ".onnx":
+        return "an ONNX model"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith("/constants.pkl") for name in archive.namelist()):
+                return "a TorchScript archive"
+    except (zipfile.BadZipFile, OSError):
+        pass
+    return None
 
 
 def _starts_with(path: Path, magic: bytes) -> bool:
