@@ -57,6 +57,7 @@ def test_onnx_round_trip_in_onnxruntime(color_run, network, tmp_path, capsys, ba
         in sidecar["preprocessing"]["steps"]
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # deprecated in recent torch
 def test_torchscript_round_trip(color_run, network, tmp_path, capsys):
     trained, prep = network
     path = tmp_path / "net.ts"

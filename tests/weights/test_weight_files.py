@@ -150,6 +150,7 @@ def test_damaged_foreign_and_anonymous_files_are_named(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # deprecated in recent torch
 def test_exported_networks_are_told_apart_from_checkpoints(tmp_path):
     torch.jit.script(torch.nn.Linear(2, 2)).save(str(tmp_path / "net.pt"))
     with pytest.raises(CheckpointError, match="net.pt: a TorchScript archive, written for other "
