@@ -90,4 +90,4 @@ def test_embed_writes_features_and_the_file_list(color_run, mixed, tmp_path, cap
     with torch.no_grad():
         direct = trained.model.forward_head(trained.model.forward_features(x), pre_logits=True)
     np.testing.assert_allclose(features, direct.numpy(), atol=1e-5, rtol=1e-4)
-    assert "4 inputs could not be read" in capsys.readouterr().err
+    assert "4 of 10 inputs could not be read" in capsys.readouterr().err

@@ -46,5 +46,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{features.shape[0]:,} x {features.shape[1]} features of {trained.model_name} to "
           f"{args.output} (files in row order: {listing})")
     if bad:
-        print(f"deepres embed: {len(bad)} inputs could not be read", file=sys.stderr)
+        print(f"deepres embed: {len(bad)} of {len(bad) + len(kept)} inputs could not be read",
+              file=sys.stderr)
     return 1 if bad else 0
