@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from deepres.data import show_path
-from deepres.evaluate import MODES, collect_files, embed
+from deepres.evaluate import collect_files, embed
 
-from .trained_args import add_network_arguments, open_network
+from .trained_args import add_file_arguments, add_network_arguments, open_network
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,10 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "per readable image, to FEATURES.npy, and the files in row order to "
         "FEATURES.files.txt. Unusable files get an error line and make the exit status 1.")
     add_network_arguments(p, batch_size=64)
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    add_file_arguments(p, averaged="features")
     p.add_argument("--output", type=Path, required=True, metavar="FEATURES.npy")
-    p.add_argument("--mode", choices=MODES, default="center",
-                   help="test-time views whose features are averaged (default center)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,9 +11,9 @@ import json
 import sys
 
 from deepres.data import show_path
-from deepres.evaluate import MODES, Prediction, collect_files, predict
+from deepres.evaluate import Prediction, collect_files, predict
 
-from .trained_args import add_network_arguments, open_network
+from .trained_args import add_file_arguments, add_network_arguments, open_network
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,10 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "searched for images. A file that is not a usable image gets an error line and makes "
         "the exit status 1; every other file is still predicted.")
     add_network_arguments(p, batch_size=64)
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    add_file_arguments(p, averaged="scores")
     p.add_argument("--top-k", type=int, default=5, help="classes per image (default 5)")
-    p.add_argument("--mode", choices=MODES, default="center", help="test-time views whose "
-                   "scores are averaged (default center)")
     p.add_argument("--json", action="store_true", help="one JSON object per file (errors too)")
 
 

@@ -7,6 +7,7 @@ import sys
 
 from deepres.data import Preprocessing
 from deepres.data.pool import cpu_count
+from deepres.evaluate import MODES
 from deepres.train.loop import pick_device
 from deepres.weights import TrainedModel, load_model
 
@@ -23,6 +24,14 @@ def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:
                    help=f"images per batch (default {batch_size})")
     p.add_argument("--workers", type=int, default=min(4, cpu_count()),
                    help="processes that decode image files (default: one per core, up to 4)")
+
+
+def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
+    """The image files to use the network on, and the test-time views of each."""
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
+                   help="image files, and folders to search for them")
+    p.add_argument("--mode", choices=MODES, default="center",
+                   help=f"test-time views whose {averaged} are averaged (default center)")
 
 
 def open_network(args: argparse.Namespace) -> tuple[TrainedModel, Preprocessing]:
