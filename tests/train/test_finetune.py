@@ -30,7 +30,8 @@ def test_init_from_a_run_replaces_the_classifier_and_freezes_up_to_a_stage(
                     str(three_classes), "--freeze", "layer1", "--iterations", "10",
                     "--cache-dir", str(tmp_path / "cache"))
     err = capsys.readouterr().err
-    assert "its classifier has 4 classes and the data 3: replacing the classifier (fc)" in err
+    assert ("it has a classifier of 4 classes and the data 3 classes: replacing the "
+            "classifier (fc)") in err
     assert "frozen: stem, layer1 (14,480 of 269,267 parameters)" in err
     before, after = _weights(color_run), _weights(out)
     assert after["fc.weight"].shape == (3, 64)
@@ -59,7 +60,7 @@ def test_init_from_a_torchvision_file_takes_its_network(color_folder, tmp_path, 
                     "--freeze", "features", "--iterations", "3",
                     "--cache-dir", str(tmp_path / "cache"))
     err = capsys.readouterr().err
-    assert "its classifier has 1000 classes and the data 4: replacing the classifier" in err
+    assert "a classifier of 1000 classes and the data 4 classes: replacing the classifier" in err
     assert yaml.safe_load((out / "recipe.yaml").read_text())["model"] == "resnet18"
     after = _weights(out)
     assert all(torch.equal(after[k], state[k]) for k in after if not k.startswith("fc."))

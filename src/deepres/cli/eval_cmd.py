@@ -11,7 +11,7 @@ from deepres.data import open_source, show_path
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.weights import TrainedModel
 
-from .train_cmd import data_slug
+from .train_cmd import _slug as data_slug  # run directories and eval folders alike
 from .trained_args import add_network_arguments, note, open_network
 
 SPLITS = ("test", "val", "train")

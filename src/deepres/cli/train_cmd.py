@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
-from deepres.train.finetune import model_of_weights
 from deepres.weights import CheckpointError
 from deepres.train.rundir import RunDir
+from deepres.train.finetune import model_of_weights
 
 DEFAULT_RECIPE = "quick"
 
@@ -71,8 +71,6 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     for key in ("model", "data", "iterations", "seed", "init_from", "freeze"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
-    if changes.get("init_from") and "model" not in changes:
-        changes = {**model_of_weights(changes["init_from"]), **changes}
     if args.compile:
         changes["compile"] = True
     if args.resume is not None:
@@ -82,12 +80,14 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
             raise ValueError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
         return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
+    if changes.get("init_from") and "model" not in changes:
+        changes = {**model_of_weights(changes["init_from"]), **changes}
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
-    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 
 
-def data_slug(data: str) -> str:
+def _slug(data: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
 
 

@@ -40,9 +40,10 @@ def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
     file = read_weights(weights_path(path))
     state = strip_wrappers(file.state_dict)
     theirs = state.get("fc.weight")
-    if theirs is not None and theirs.shape[0] != model.num_classes:
-        say(f"init-from {file.path}: its classifier has {theirs.shape[0]} classes and the data "
-            f"{model.num_classes}: replacing the classifier (fc) with a new one")
+    if theirs is None or theirs.shape[0] != model.num_classes:
+        had = "no classifier" if theirs is None else f"a classifier of {theirs.shape[0]} classes"
+        say(f"init-from {file.path}: it has {had} and the data {model.num_classes} classes: "
+            "replacing the classifier (fc) with a new one")
         state = {**{k: v for k, v in state.items() if not k.startswith("fc.")},
                  **{k: v for k, v in model.state_dict().items() if k.startswith("fc.")}}
     elif file.info.get("classes") not in (None, list(classes)):

@@ -23,10 +23,10 @@ from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.models import create_model, model_info
 
 from deepres.weights import load_checkpoint, save_checkpoint
-from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
 from .rundir import RunDir, describe_environment
+from .finetune import start_from_weights
 from .schedule import LRSchedule
 from .step import top1_error, train_step
 
@@ -145,13 +145,13 @@ class Trainer:
 
     def _build_model(self, recipe: Recipe) -> None:
         model = build_model(recipe, len(self.splits.classes), self.splits.in_chans)
-        start_from_weights(model, recipe, self.splits.classes, say=self._say,
-                           load=not (self.options.resume and self.run.last.exists()))
         cuda = self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if recipe.amp == "bf16" or (recipe.amp == "auto" and cuda) else None
         # channels_last is faster for these convolutions on GPUs and, measured, on CPUs too
         # (ResNet-20 training, 2 cores: about 1.5x), so "auto" turns it on everywhere.
         self.memory_format = torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last
+        start_from_weights(model, recipe, self.splits.classes, say=self._say,
+                           load=not (self.options.resume and self.run.last.exists()))
         self.model = model.to(self.device, memory_format=self.memory_format)
         if cuda:
             torch.backends.cudnn.benchmark = True
