@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from . import models_cmd, train_cmd
+from . import embed_cmd, eval_cmd, export_cmd, models_cmd, predict_cmd, train_cmd
 
-COMMANDS = {"models": models_cmd, "train": train_cmd}
+COMMANDS = {"models": models_cmd, "train": train_cmd, "eval": eval_cmd,
+            "predict": predict_cmd, "embed": embed_cmd, "export": export_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,3 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         # Library errors are written to be read by a person: print them, not a traceback.
         print(f"deepres {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Whoever read our output has stopped (`deepres predict ... | head`): stop quietly, as
+        # other command-line tools do, and keep Python from complaining again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a pipeline

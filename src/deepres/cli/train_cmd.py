@@ -12,6 +12,7 @@ from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, pr
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.weights import CheckpointError
 from deepres.train.rundir import RunDir
+from deepres.train.finetune import model_of_weights
 
 DEFAULT_RECIPE = "quick"
 
@@ -30,6 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
+    p.add_argument("--init-from", metavar="WEIGHTS", help="start from trained weights (a run "
+                   "directory or weight file, torchvision's too); the classifier is replaced "
+                   "when the number of classes differs; --model defaults to the weights' own")
+    p.add_argument("--freeze", metavar="PART", help="do not train 'stem', the stages up to "
+                   "one ('layer1', 'layer2', ...) or all but the classifier ('features')")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--scale-lr", action="store_true",
                    help="scale lr linearly with the global batch (from the recipe's lr_batch)")
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     changes = parse_overrides(args.set)
-    for key in ("model", "data", "iterations", "seed"):
+    for key in ("model", "data", "iterations", "seed", "init_from", "freeze"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     for flag in ("compile", "scale_lr", "sync_bn"):
@@ -85,6 +91,8 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
             raise ValueError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
         return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
+    if changes.get("init_from") and "model" not in changes:
+        changes = {**model_of_weights(changes["init_from"]), **changes}
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
     if args.out is None and launched_by_torchrun():
         raise ValueError("under torchrun, give --out: every process, and every restart, must "

@@ -29,6 +29,7 @@ class Normalize:
         if mode not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {mode!r}")
         c = len(stats.mean)
+        self.mode = mode
         if mode == "pixel_mean":
             mean = torch.as_tensor(stats.mean_image, dtype=torch.float32)
             std = torch.ones(c, 1, 1)
@@ -47,6 +48,11 @@ class Normalize:
         if rgb_shift is not None:
             out += (rgb_shift * self.inv_std)[:, :, None, None]
         return out
+
+
+def default_padding(side: int) -> int:
+    """The training crop's padding for ``side``-pixel images: 4 for CIFAR's 32 (side / 8)."""
+    return max(1, side // 8)
 
 
 def random_crop_flip(images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor,

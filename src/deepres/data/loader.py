@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .augment import Normalize, pca_rgb_shift, random_crop_flip
+from .augment import Normalize, default_padding, pca_rgb_shift, random_crop_flip
 from .decode import BadImage
 from .errors import BadFile, DataError, log
 
@@ -135,7 +135,7 @@ class _ArrayBatches:
     def __init__(self, loader: BatchLoader, padding: int | None):
         self.loader = loader
         self.images, self.labels = loader.dataset.on_device(loader.device)
-        self.padding = max(1, self.images.shape[-1] // 8) if padding is None else padding
+        self.padding = default_padding(self.images.shape[-1]) if padding is None else padding
 
     def epoch(self, epoch: int, start: int):
         loader = self.loader

@@ -56,6 +56,12 @@ def scan_split(root: str, classes: list[str] | None = None) -> SplitFiles:
     return split
 
 
+def list_images(folder: str) -> tuple[list[str], list[BadFile]]:
+    """Every image file below ``folder`` (sorted), and what was passed over there and why."""
+    bad: list[BadFile] = []
+    return [path for path, _ in _walk_images(folder, bad)], bad
+
+
 def _class_folders(root: str) -> list[str]:
     if not os.path.isdir(root):
         raise DataError(f"{show_path(root)} is not a folder; expected class subfolders of "

@@ -25,13 +25,14 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from deepres.data import BatchLoader, open_source
+from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.models import create_model, model_info
 from deepres.weights import load_checkpoint, save_checkpoint
 
 from .distributed import World, join, leave
 from .progress import Progress
 from .recipe import Recipe
+from .finetune import start_from_weights
 from .rundir import RunDir, describe_environment
 from .schedule import LRSchedule
 from .step import evaluation_sums, train_step
@@ -163,6 +164,8 @@ class Trainer:
         # channels_last is faster for these convolutions on GPUs and, measured, on CPUs too
         # (ResNet-20 training, 2 cores: about 1.5x), so "auto" turns it on everywhere.
         self.memory_format = torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last
+        start_from_weights(model, recipe, self.splits.classes, say=self._say,
+                           load=not (self.options.resume and self.run.last.exists()))
         self.model = model.to(self.device, memory_format=self.memory_format)
         if cuda:
             torch.backends.cudnn.benchmark = True
@@ -186,6 +189,7 @@ class Trainer:
             "recipe": self.recipe.to_dict(),
             "model_name": self.recipe.model,
             "classes": list(self.splits.classes),
+            "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -319,7 +323,9 @@ class Trainer:
             if self.world.is_main:
                 save_checkpoint({"model": self.model.state_dict(), "iteration": self.iteration,
                                  "model_name": self.recipe.model, "recipe": self.recipe.to_dict(),
-                                 "classes": list(self.splits.classes)}, self.run.best)
+                                 "classes": list(self.splits.classes),
+                                 "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict()},
+                                self.run.best)
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()

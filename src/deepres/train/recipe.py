@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -37,6 +37,8 @@ class Recipe:
 
     model: str = "resnet20"
     model_args: dict = field(default_factory=dict)  # create_model overrides, e.g. shortcut: C
+    init_from: Optional[str] = None  # weights to start from (fine-tuning); see train.finetune
+    freeze: Optional[str] = None  # "stem", a stage ("layer2": it and all before) or "features"
     data: str = "digits"
     val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
     batch_size: int = 128

@@ -1,8 +1,15 @@
-"""Reading and writing what training produces: checkpoints (and weight files).
+"""Reading and writing what training produces: checkpoints and weight files, and the trained
+network rebuilt from them (``load_model``).
 
-Sits below train, evaluate and export, which all read checkpoints, and above models and data.
+Sits below train, evaluate and export, which all read checkpoints, and above models. Nothing
+here runs code from a file: PyTorch files are read with ``weights_only``.
 """
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .files import INFO_KEYS, WeightFile, read_weights, save_weights
+from .fit import guess_model_name, load_strictly, mismatches, strip_wrappers
+from .trained import TrainedModel, load_model, model_of, weights_path
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "INFO_KEYS", "WeightFile",
+           "read_weights", "save_weights", "guess_model_name", "load_strictly", "mismatches",
+           "strip_wrappers", "TrainedModel", "load_model", "model_of", "weights_path"]

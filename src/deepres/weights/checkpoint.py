@@ -12,10 +12,23 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import torch
 
 FORMAT = "deepres-checkpoint-1"
+# How torch.save's older, pre-zip format begins (pickle of its magic number): torchvision's
+# first weight files (e.g. resnet50-19c8e357.pth) are in it.
+_LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 class CheckpointError(ValueError):
@@ -24,14 +37,19 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """Write ``state`` to ``path`` so that a crash at any moment leaves the old file whole."""
-    path = Path(path)
+    write_atomic(Path(path), lambda f: torch.save({"format": FORMAT, **state}, f))
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it the usual mode
         os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -41,26 +59,54 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a deepres checkpoint, refusing damaged, foreign and code-carrying files."""
     path = Path(path)
+    state = read_torch_file(path, map_location)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a deepres checkpoint (no '{FORMAT}' marker)")
+    return state
+
+
+def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> object:
+    """Whatever a ``torch.save`` file holds, read with ``weights_only``: tensors and plain
+    values only, so a file that would run code when unpickled is refused, not executed."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    if not zipfile.is_zipfile(path):
-        # torch.save always writes a zip archive; anything else is cut short, damaged or some
-        # other kind of file, and is not unpickled at all.
+    exported = _exported_model(path)
+    if exported:
+        raise CheckpointError(f"{path}: {exported}, written for other programs; deepres reads "
+                              "the run directory or checkpoint it was exported from")
+    if not (zipfile.is_zipfile(path) or _starts_with(path, _LEGACY_MAGIC)):
+        # torch.save writes a zip archive (or, before PyTorch 1.6, the legacy format); anything
+        # else is cut short, damaged or some other kind of file, and is not unpickled at all.
         raise CheckpointError(f"{path}: damaged or truncated checkpoint, or not a PyTorch file "
                               "(it is not in torch.save's zip format)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if "GLOBAL" not in str(err):
             raise CheckpointError(f"{path}: damaged checkpoint ({_last_line(err)})") from None
         raise CheckpointError(
             f"{path}: refused to load: the file holds Python objects that would run code when "
             f"unpickled ({_last_line(err)}); only tensors and plain values are read") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+    except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated checkpoint ({str(err)[:200]})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a deepres checkpoint (no '{FORMAT}' marker)")
-    return state
+
+
+def _exported_model(path: Path) -> str | None:
+    """What kind of exported network ``path`` is, if it is one (by suffix or contents)."""
+    if path.suffix == ".onnx":
+        return "an ONNX model"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith("/constants.pkl") for name in archive.namelist()):
+                return "a TorchScript archive"
+    except (zipfile.BadZipFile, OSError):
+        pass
+    return None
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(magic)) == magic
 
 
 def _last_line(err: Exception) -> str:

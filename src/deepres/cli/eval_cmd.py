@@ -1,0 +1,117 @@
+"""`deepres eval`: top-1/top-5 error, per-class accuracy and confusion matrices of a trained
+network on a labelled data set, in the paper's test-time modes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from deepres.data import open_source, show_path
+from deepres.evaluate import MODES, evaluate, write_report
+from deepres.weights import TrainedModel
+
+from .train_cmd import _slug as data_slug  # run directories and eval folders alike
+from .trained_args import add_network_arguments, note, open_network
+
+SPLITS = ("test", "val", "train")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate a trained network: top-1/top-5 error, per-class accuracy, "
+        "confusion matrix", description="Evaluate a trained network on a labelled data set "
+        "(by default the test split of the data it was trained on). Writes results.json and, "
+        "per mode, a confusion matrix as CSV and PNG.")
+    add_network_arguments(p, batch_size=128)
+    p.add_argument("--data", help="data source (as for `deepres train --data`); default: the "
+                   "one the network was trained on")
+    p.add_argument("--split", choices=SPLITS, help="default: test, else val, else train (all "
+                   "the images of a folder without splits)")
+    p.add_argument("--mode", action="append", choices=MODES, help="test-time views: centre "
+                   "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
+                   "default center)")
+    p.add_argument("--scales", type=_sides, help="shorter sides for multi-scale, e.g. "
+                   "224,256,384,480,640 (default: those, in proportion to the network's crop)")
+    p.add_argument("--out", type=Path, help="folder for the results (default: eval-DATA-SPLIT "
+                   "in the run directory or beside the weight file)")
+    p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
+    p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
+    p.add_argument("--json", action="store_true", help="print results.json instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    trained, prep = open_network(args)
+    dataset, source, split = _dataset(args, trained)
+    modes = list(dict.fromkeys(args.mode or ["center"]))
+    results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
+                       device=args.device, workers=args.workers, scales=args.scales)
+    header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
+              "split": split}
+    out = args.out or _default_out(Path(args.weights), source, split)
+    record = write_report(out, header, results)
+    for mode, summary in record["modes"].items():
+        for path, reason in summary["unreadable"]:
+            note(f"{mode}: left out {path}: {reason}")
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        _print_table(record, out)
+    return 0
+
+
+def _dataset(args: argparse.Namespace, trained: TrainedModel):
+    """(dataset, source, split): ``--data`` or the training data, with the training run's
+    validation hold-out where that is the source, so that "val" means the same images."""
+    recipe = trained.recipe or {}
+    source = args.data or recipe.get("data")
+    if source is None:
+        raise ValueError(f"{trained.path} does not record its training data; name the data to "
+                         "evaluate on with --data")
+    own = source == recipe.get("data")
+    splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
+                         val_size=recipe.get("val_size", 0) if own else 0,
+                         seed=recipe.get("seed", 0) if own else 0)
+    available = [s for s in SPLITS if getattr(splits, s) is not None]
+    split = args.split or available[0]
+    if split not in available:
+        raise ValueError(f"{source} has no {split} split (it has {', '.join(available)})")
+    if split == "train" and args.split is None:
+        note(f"{source} has no test or val split: evaluating on all of its images")
+    return getattr(splits, split), source, split
+
+
+def _default_out(weights: Path, source: str, split: str) -> Path:
+    """RUN/eval-DATA-SPLIT for a run directory, else eval-CHECKPOINT-DATA-SPLIT beside the
+    file (in the run directory for one of its checkpoints)."""
+    slug = data_slug(source)
+    if weights.is_dir():
+        return weights / f"eval-{slug}-{split}"
+    folder = weights.parent
+    if folder.name == "checkpoints" and (folder.parent / "recipe.yaml").is_file():
+        folder = folder.parent
+    return folder / f"eval-{weights.stem}-{slug}-{split}"
+
+
+def _print_table(record: dict, out: Path) -> None:
+    def pct(x):
+        return "-" if x is None else f"{100 * x:.2f}%"
+
+    first = next(iter(record["modes"].values()))
+    print(f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
+          f"split: {first['images']:,} images")
+    print(f"{'mode':<12} {'top-1 error':>11} {'top-5 error':>11}")
+    for mode, summary in record["modes"].items():
+        print(f"{mode:<12} {pct(summary['top1_error']):>11} {pct(summary['top5_error']):>11}")
+    print(f"results: {show_path(out / 'results.json')} (per-class accuracy; confusion "
+          f"matrices as confusion-MODE.csv and .png)")
+
+
+def _sides(text: str) -> list[int]:
+    try:
+        sides = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sides like 224,256,384, not {text!r}")
+    if any(s < 1 for s in sides):
+        raise argparse.ArgumentTypeError(f"sides must be positive, not {text!r}")
+    return sides

@@ -1,0 +1,52 @@
+"""What the commands that use a trained network share: which network, on which device."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deepres.data import Preprocessing
+from deepres.data.pool import cpu_count
+from deepres.evaluate import MODES
+from deepres.train.distributed import pick_device
+from deepres.weights import TrainedModel, load_model
+
+WEIGHTS_HELP = ("a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
+                ".safetensors file, or a bare state_dict such as torchvision's resnet50-*.pth")
+
+
+def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:
+    p.add_argument("weights", metavar="RUN_DIR_OR_CHECKPOINT", help=WEIGHTS_HELP)
+    p.add_argument("--model", help="the registered network the weights belong to (needed only "
+                   "for bare state_dicts that are not in torchvision's ImageNet layout)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help=f"images per batch (default {batch_size})")
+    p.add_argument("--workers", type=int, default=min(4, cpu_count()),
+                   help="processes that decode image files (default: one per core, up to 4)")
+
+
+def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
+    """The image files to use the network on, and the test-time views of each."""
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
+                   help="image files, and folders to search for them")
+    p.add_argument("--mode", choices=MODES, default="center",
+                   help=f"test-time views whose {averaged} are averaged (default center)")
+
+
+def open_network(args: argparse.Namespace) -> tuple[TrainedModel, Preprocessing]:
+    """The network named on the command line, on its device, with its preprocessing."""
+    args.device = pick_device(args.device)
+    trained = load_model(args.weights, args.model, args.device)
+    prep = Preprocessing.from_record(trained.preprocessing, str(trained.path),
+                                     trained.input_size)
+    if trained.preprocessing is None:
+        note(f"{trained.path} records no preprocessing: using torchvision's ImageNet one "
+             "(shorter side 256, centre 224, its channel mean and std)")
+    if not trained.classes_named:
+        note(f"{trained.path} names no classes: classes are shown as indices")
+    return trained, prep
+
+
+def note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)

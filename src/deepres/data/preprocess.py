@@ -1,0 +1,134 @@
+"""What a trained network expects of an image, as data that travels with its weights.
+
+The Trainer records its training loader's preprocessing in every checkpoint; eval, predict and
+export read it back, so that a new image reaches the network as the training images did:
+decoded to RGB, scaled so that its shorter side is ``resize`` pixels, cut to the centre square,
+converted to ``in_chans`` channels and normalised with the *training set's* statistics. The
+network's single view is the centre ``crop`` x ``crop`` of that square (the whole square for
+CIFAR-size data; the centre 224 of 256 for ImageNet-size data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .augment import NORMALIZATIONS, Normalize, default_padding
+from .datasets import Stats
+from .decode import decode_square
+from .errors import DataError, show_path
+from .stream import CROP, EVAL_SIDE
+
+FORMAT = "deepres-preprocessing-1"
+# torchvision's ImageNet statistics, which its published weights were trained with.
+TORCHVISION_MEAN = (0.485, 0.456, 0.406)
+TORCHVISION_STD = (0.229, 0.224, 0.225)
+FLIPPING_AUGMENTS = ("cifar", "imagenet")
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL converts RGB to grayscale
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    kind: str  # "array" (small images held whole: resize == crop) or "stream" (large images)
+    resize: int  # shorter side, before the centre square is cut
+    crop: int  # side of the network's view
+    in_chans: int
+    normalize: str  # "pixel_mean" or "channel", as Normalize applies it
+    stats: Stats  # the training set's
+    flip: bool  # training mirrored images, so test-time views may
+    padding: int  # the training crop's zero padding (array data); 0 for streams
+
+    @classmethod
+    def of_loader(cls, loader) -> Preprocessing:
+        """The preprocessing of a training ``BatchLoader``: what its network learnt from."""
+        dataset = loader.dataset
+        c, side, _ = dataset.image_shape
+        stream = dataset.kind == "stream"
+        crops = loader.augment != "none" and not stream
+        return cls(dataset.kind, EVAL_SIDE if stream else side, side, c, loader.normalize.mode,
+                   dataset.stats, loader.augment in FLIPPING_AUGMENTS,
+                   default_padding(side) if crops else 0)
+
+    @classmethod
+    def torchvision_imagenet(cls) -> Preprocessing:
+        """torchvision's: shorter side 256, centre 224, per-channel mean and std."""
+        mean_image = np.asarray(TORCHVISION_MEAN, np.float32)[:, None, None]
+        return cls("stream", EVAL_SIDE, CROP, 3, "channel",
+                   Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image), True, 0)
+
+    @classmethod
+    def from_record(cls, record: dict | None, source: str, input_size: int) -> Preprocessing:
+        """From a weight file's record; a bare file (None) of a 224-pixel network is taken to
+        be torchvision's, since that is where bare ResNet weight files come from."""
+        if record is not None:
+            return cls.from_dict(record, source)
+        if input_size == CROP:
+            return cls.torchvision_imagenet()
+        raise DataError(f"{show_path(source)} records no preprocessing (image size, mean): use a "
+                        "deepres checkpoint or run directory of this network")
+
+    @classmethod
+    def from_dict(cls, record: dict, source: str = "preprocessing") -> Preprocessing:
+        if not isinstance(record, dict) or record.get("format") != FORMAT:
+            raise DataError(f"{show_path(source)}: not a deepres preprocessing record (no "
+                            f"'{FORMAT}' marker)")
+        try:
+            if record["normalize"] not in NORMALIZATIONS:
+                raise ValueError(f"normalize {record['normalize']!r}")
+            stats = Stats(tuple(record["mean"]), tuple(record["std"]),
+                          np.asarray(record["mean_image"], np.float32))
+            return cls(record["kind"], int(record["resize"]), int(record["crop"]),
+                       int(record["in_chans"]), record["normalize"], stats,
+                       bool(record["flip"]), int(record["padding"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(f"{show_path(source)}: unreadable preprocessing record "
+                            f"({type(err).__name__}: {err})") from None
+
+    def to_dict(self) -> dict:
+        """JSON-ready (and readable by ``torch.load(weights_only=True)``)."""
+        return {"format": FORMAT, "kind": self.kind, "resize": self.resize, "crop": self.crop,
+                "in_chans": self.in_chans, "normalize": self.normalize,
+                "mean": list(self.stats.mean), "std": list(self.stats.std),
+                "mean_image": np.asarray(self.stats.mean_image, np.float32).tolist(),
+                "flip": self.flip, "padding": self.padding}
+
+    def steps(self) -> list[str]:
+        """The single view in words, for programs that feed an exported network."""
+        c, h, w = np.shape(self.stats.mean_image)
+        steps = ["decode the image to 8-bit RGB (transparent pixels onto white)",
+                 f"scale it so that its shorter side is {self.resize} pixels (bilinear)",
+                 f"cut the centre {self.crop}x{self.crop} square"]
+        if self.in_chans == 1:
+            steps.append("convert to gray: round(0.299 R + 0.587 G + 0.114 B)")
+        if self.normalize == "pixel_mean":
+            where = "per channel" if h == w == 1 else "per pixel and channel"
+            steps.append(f"x = pixels / 255 - mean_image ({where}; mean_image is {c}x{h}x{w})")
+        else:
+            steps.append("x = (pixels / 255 - mean[channel]) / std[channel]")
+        steps.append(f"float32, N x {self.in_chans} x {self.crop} x {self.crop}")
+        return steps
+
+    def normalizer(self, device: torch.device | str = "cpu") -> Normalize:
+        return Normalize(self.stats, self.normalize, device)
+
+    def read(self, path: str) -> torch.Tensor:
+        """The file as the centre ``resize`` square, (in_chans, resize, resize) uint8; raises
+        ``BadImage`` (its message is the reason) for a file that is not a usable image."""
+        return to_channels(torch.from_numpy(decode_square(path, self.resize)), self.in_chans)
+
+
+def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """(..., C, H, W) uint8 images with ``channels`` channels: RGB to gray by luma, gray to RGB
+    by repetition."""
+    have = images.shape[-3]
+    if have == channels:
+        return images
+    if (have, channels) == (3, 1):
+        luma = torch.tensor(_LUMA).view(3, 1, 1)
+        return (images.float() * luma).sum(-3, keepdim=True).round().to(torch.uint8)
+    if (have, channels) == (1, 3):
+        return images.expand(*images.shape[:-3], 3, *images.shape[-2:]).contiguous()
+    raise DataError(f"cannot turn {have}-channel images into the {channels} channels the "
+                    "network takes")

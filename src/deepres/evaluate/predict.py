@@ -1,0 +1,78 @@
+"""``predict`` and ``embed``: a trained network applied to image files, one result per file.
+
+A file that is not a usable image gets a result of its own with the reason, and every other
+file is still processed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator, NamedTuple
+
+import numpy as np
+import torch
+
+from deepres.data import BadFile, Preprocessing, list_images
+from deepres.weights import TrainedModel
+
+from .infer import class_scores, penultimate_features, prepare, run_views
+from .views import ImageViews
+
+
+class Prediction(NamedTuple):
+    file: str
+    top: list[tuple[str, float]]  # (class, probability), most probable first; [] on error
+    error: str | None = None
+
+
+def collect_files(paths: list[str]) -> tuple[list[str], list[BadFile]]:
+    """The image files named by ``paths``: files as given, folders searched (sorted, hidden
+    files passed over). What cannot be used is returned with the reason."""
+    files, bad = [], []
+    for path in paths:
+        if os.path.isdir(path):
+            found, skipped = list_images(path)
+            files += found
+            bad += skipped
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            bad.append(BadFile(path, "no such file or folder"))
+    return files, bad
+
+
+def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top_k: int = 5,
+            mode: str = "center", batch_size: int = 64, device: torch.device | str = "cpu",
+            workers: int = 0) -> Iterator[Prediction]:
+    """The ``top_k`` classes of each file with their probabilities, in the order of ``files``."""
+    if top_k < 1:
+        raise ValueError(f"--top-k must be at least 1, not {top_k}")
+    network = class_scores(prepare(trained.model, device))
+    views = ImageViews(prep, mode, files=files)
+    for batch in run_views(network, views, batch_size=batch_size, device=device,
+                           workers=workers):
+        results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
+        if batch.outputs is not None:
+            probs, classes = batch.outputs.topk(min(top_k, batch.outputs.shape[1]), dim=1)
+            for i, p, c in zip(batch.indices, probs.tolist(), classes.tolist()):
+                results[i] = Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
+        yield from (results[i] for i in sorted(results))
+
+
+def embed(trained: TrainedModel, prep: Preprocessing, files: list[str], *, mode: str = "center",
+          batch_size: int = 64, device: torch.device | str = "cpu",
+          workers: int = 0) -> tuple[np.ndarray, list[str], list[BadFile]]:
+    """Penultimate-layer features (N, num_features) float32 of the readable files, those files
+    in row order, and the unreadable ones with the reason."""
+    network = penultimate_features(prepare(trained.model, device))
+    views = ImageViews(prep, mode, files=files)
+    rows, kept, bad = [], [], []
+    for batch in run_views(network, views, batch_size=batch_size, device=device,
+                           workers=workers):
+        if batch.outputs is not None:
+            rows.append(batch.outputs.numpy())
+        kept += [files[i] for i in batch.indices]
+        bad += [BadFile(files[i], reason) for i, reason in batch.errors]
+    width = trained.model.num_features
+    features = np.concatenate(rows) if rows else np.zeros((0, width), np.float32)
+    return features.astype(np.float32), kept, bad

@@ -1,0 +1,57 @@
+"""Writing an evaluation down: results.json, and per mode a confusion matrix as CSV and PNG."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+_LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
+
+
+def write_report(out: Path, header: dict, results: dict) -> dict:
+    """Write ``out``/results.json (``header`` plus what ``evaluate`` returned) and the
+    confusion matrices beside it; returns what was written to results.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    classes = results["classes"]
+    modes = {}
+    for mode, summary in results["modes"].items():
+        summary = dict(summary)
+        confusion = summary.pop("confusion")
+        files = {"confusion_csv": f"confusion-{mode}.csv", "confusion_png": f"confusion-{mode}.png"}
+        write_confusion_csv(out / files["confusion_csv"], confusion, classes)
+        plot_confusion(out / files["confusion_png"], confusion, classes,
+                       f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%")
+        modes[mode] = {**summary, **files}
+    record = {**header, "classes": classes, "modes": modes}
+    (out / "results.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def write_confusion_csv(path: Path, confusion: np.ndarray, classes: list[str]) -> None:
+    """Rows: true class; columns: predicted class; cells: images."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["true \\ predicted", *classes])
+        for name, row in zip(classes, confusion):
+            writer.writerow([name, *row.tolist()])
+
+
+def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
+    """Each row as fractions of its true class, so that small classes show as clearly."""
+    rows = confusion.sum(axis=1, keepdims=True)
+    fractions = confusion / np.maximum(rows, 1)
+    k = len(classes)
+    size = min(4 + 0.3 * min(k, _LABELLED_UP_TO), 16)
+    fig = Figure(figsize=(size + 1.5, size), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="fraction of the true class")
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    if k <= _LABELLED_UP_TO:
+        ax.set_xticks(range(k), classes, rotation=90)
+        ax.set_yticks(range(k), classes)
+    fig.savefig(path, dpi=100)

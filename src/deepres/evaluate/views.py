@@ -1,0 +1,85 @@
+"""Test-time views: what the network sees of one image in each evaluation mode.
+
+- ``center``: the single view the network was validated on during training: the whole image
+  for CIFAR-size data (the paper's "single view of the original 32x32 image"), the centre 224
+  of the 256 square for ImageNet-size data.
+- ``ten-crop`` (paper Sec. 3.4, after AlexNet): the four corners and the centre of the square,
+  and their mirror images. ImageNet-size: 224 crops of the 256 square. CIFAR-size: 32 crops of
+  the image zero-padded by 4 (after normalisation, so the border is the mean), the range of the
+  training crops; without the mirror images (five views) when training did not flip (digits).
+- ``multi-scale`` (paper Sec. 3.4): the whole image, fully convolutionally, with its shorter
+  side at each of {224, 256, 384, 480, 640}; for data of another native size the same ratios
+  to the network's crop ({32, 37, 55, 69, 91} for 32 pixels). A CIFAR-size square is
+  normalised at its native size and then rescaled, which is the same as rescaling the image
+  and its per-pixel mean alike (resizing is linear).
+
+The network's outputs are averaged over an image's views (softmax scores for classification).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from deepres.data import (CROP, MULTISCALE_SIDES, BadImage, Preprocessing, center_crop,
+                          multiscale_views, ten_crop, to_channels)
+
+MODES = ("center", "ten-crop", "multi-scale")
+
+
+def default_scales(prep: Preprocessing) -> tuple[int, ...]:
+    """The paper's shorter sides, in proportion to the network's crop."""
+    return tuple(round(side * prep.crop / CROP) for side in MULTISCALE_SIDES)
+
+
+class ImageViews(Dataset):
+    """Item ``i``: ``(i, views, None)``, ``views`` a list of normalised float (V, C, H, W)
+    tensors, or ``(i, None, reason)`` for a file that is not a usable image.
+
+    The images are ``files`` (read with the network's preprocessing), or ``images``, uint8
+    (N, C, resize, resize) already in it.
+    """
+
+    def __init__(self, prep: Preprocessing, mode: str, *, files: Sequence[str] | None = None,
+                 images: np.ndarray | torch.Tensor | None = None,
+                 scales: Sequence[int] | None = None):
+        if mode not in MODES:
+            raise ValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
+        if (files is None) == (images is None):
+            raise ValueError("ImageViews takes files or images, not both")
+        self.prep, self.mode, self.files, self.images = prep, mode, files, images
+        self.scales = tuple(scales or default_scales(prep))
+        self.normalize = prep.normalizer("cpu")
+
+    def __len__(self) -> int:
+        return len(self.files if self.files is not None else self.images)
+
+    def __getitem__(self, i: int):
+        try:
+            return i, self.views(i), None
+        except BadImage as err:
+            return i, None, str(err)
+
+    def views(self, i: int) -> list[torch.Tensor]:
+        prep = self.prep
+        if self.mode == "multi-scale" and prep.kind == "stream" and self.files is not None:
+            # Large images are decoded afresh at each scale, never enlarged from a small copy.
+            return [self.normalize(to_channels(view, prep.in_chans))[None]
+                    for view in multiscale_views(self.files[i], self.scales)]
+        square = self.normalize(self._square(i))
+        if self.mode == "center":
+            return [center_crop(square, prep.crop)[None]]
+        if self.mode == "ten-crop":
+            views = ten_crop(F.pad(square, [prep.padding] * 4), prep.crop)
+            return [views if prep.flip else views[:5]]
+        return [F.interpolate(square[None], size=(side, side), mode="bilinear",
+                              align_corners=False) for side in self.scales]
+
+    def _square(self, i: int) -> torch.Tensor:
+        if self.files is not None:
+            return self.prep.read(self.files[i])
+        return to_channels(torch.as_tensor(np.asarray(self.images[i])), self.prep.in_chans)

@@ -1,0 +1,84 @@
+"""Fine-tuning: start a run from trained weights, and freeze the early part of the network.
+
+``init_from`` names a run directory or weight file (deepres, safetensors, torchvision). Every
+weight is loaded with strict key checking, except the classifier when the number of classes
+differs: that one is replaced by a freshly initialised layer, and the run says so.
+
+``freeze`` stops training the stem, the stages up to a named one, or all but the classifier
+("features"). Frozen parameters get no gradient (so no update and no weight decay) and frozen
+batch-norm layers always run in inference mode: they normalise with the statistics they
+learnt, which training leaves untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
+
+
+def model_of_weights(path: str) -> dict:
+    """Recipe fields (model and model_args) of the network whose weights ``path`` holds."""
+    name, model_args = model_of(read_weights(weights_path(path)))
+    return {"model": name, "model_args": model_args}
+
+
+def start_from_weights(model: nn.Module, recipe, classes: list[str], *, load: bool,
+                       say: Callable[[str], None]) -> None:
+    """Apply the recipe's ``init_from`` (when ``load``: a resumed run has its own weights) and
+    ``freeze`` to a freshly built ``model``."""
+    if recipe.init_from and load:
+        _load_init(model, recipe.init_from, recipe.model, classes, say)
+    if recipe.freeze:
+        freeze(model, recipe.freeze, say)
+
+
+def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
+               say: Callable[[str], None]) -> None:
+    file = read_weights(weights_path(path))
+    state = strip_wrappers(file.state_dict)
+    theirs = state.get("fc.weight")
+    if theirs is None or theirs.shape[0] != model.num_classes:
+        had = "no classifier" if theirs is None else f"a classifier of {theirs.shape[0]} classes"
+        say(f"init-from {file.path}: it has {had} and the data {model.num_classes} classes: "
+            "replacing the classifier (fc) with a new one")
+        state = {**{k: v for k, v in state.items() if not k.startswith("fc.")},
+                 **{k: v for k, v in model.state_dict().items() if k.startswith("fc.")}}
+    elif file.info.get("classes") not in (None, list(classes)):
+        say(f"init-from {file.path}: keeping its classifier, although its classes are named "
+            "differently from the data's")
+    load_strictly(model, state, file.path, model_name)
+    say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
+
+
+def freeze(model: nn.Module, upto: str, say: Callable[[str], None]) -> None:
+    """Freeze the stem and the stages up to ``upto`` (see the module docstring)."""
+    parts = frozen_parts(model, upto)
+    for part in parts.values():
+        for p in part.parameters():
+            p.requires_grad_(False)
+        for m in part.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.register_forward_pre_hook(_stay_in_eval_mode)
+    frozen = sum(p.numel() for part in parts.values() for p in part.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    say(f"frozen: {', '.join(parts)} ({frozen:,} of {total:,} parameters)")
+
+
+def frozen_parts(model: nn.Module, upto: str) -> dict[str, nn.Module]:
+    stages = list(model.stage_names)
+    choices = ["stem", *stages, "features"]
+    if upto not in choices:
+        raise ValueError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
+                         f"{type(model).__name__} with stages {', '.join(stages)})")
+    last = len(stages) if upto == "features" else choices.index(upto)
+    parts = {"stem": nn.ModuleList([model.conv1, model.bn1])}
+    parts.update((name, getattr(model, name)) for name in stages[:last])
+    return parts
+
+
+def _stay_in_eval_mode(module: nn.Module, inputs) -> None:
+    # model.train() switches every module to training mode; a frozen BN switches itself back.
+    module.eval()

@@ -1,0 +1,98 @@
+"""Weight files: a network's state_dict with what is known about it, as safetensors or PyTorch.
+
+Three kinds of file are read, none of them by running code from it:
+- a deepres checkpoint (``last.pt``, ``best.pt`` or a ``.pt`` written by ``save_weights``),
+- a ``.safetensors`` file (deepres writes its description into the metadata),
+- a bare state_dict saved with ``torch.save``, such as torchvision's ``resnet50-0676ba61.pth``
+  (or one wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``, as other trainers do).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import safetensors
+import safetensors.torch
+import torch
+
+from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint, write_atomic
+
+# What a file may say about its network, besides the weights.
+INFO_KEYS = ("model_name", "model_args", "classes", "preprocessing", "recipe")
+_SAFETENSORS_KEY = "deepres"
+
+
+@dataclass
+class WeightFile:
+    path: Path
+    state_dict: dict[str, torch.Tensor]
+    info: dict = field(default_factory=dict)  # INFO_KEYS that the file records; {} for a bare one
+
+
+def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> WeightFile:
+    """The weights in ``path`` and what the file says about them; ``CheckpointError`` names the
+    file and the problem when it is missing, damaged, truncated or holds no weights."""
+    path = Path(path)
+    if _is_safetensors(path):
+        return _read_safetensors(path, map_location)
+    state = read_torch_file(path, map_location)
+    if isinstance(state, dict) and state.get("format") == FORMAT:
+        if not _is_state_dict(state.get("model")):
+            raise CheckpointError(f"{path}: a deepres checkpoint without model weights")
+        info = {k: state[k] for k in INFO_KEYS if k in state}
+        if "model_args" not in info and isinstance(state.get("recipe"), dict):
+            info["model_args"] = state["recipe"].get("model_args", {})
+        return WeightFile(path, state["model"], info)
+    for weights in (state, *(state.get(k) for k in ("state_dict", "model")
+                             if isinstance(state, dict))):
+        if _is_state_dict(weights):
+            return WeightFile(path, weights)
+    what = f"a dict with keys {', '.join(map(str, list(state)[:6]))}" if isinstance(state, dict) \
+        else f"a {type(state).__name__}"
+    raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
+
+
+def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor], info: dict) -> None:
+    """Write weights with their description: ``.safetensors`` by that suffix, else a deepres
+    checkpoint (a PyTorch file). Either is written whole or not at all."""
+    path = Path(path)
+    unknown = set(info) - set(INFO_KEYS)
+    if unknown:
+        raise ValueError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
+    if path.suffix == ".safetensors":
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+        metadata = {_SAFETENSORS_KEY: json.dumps(info)}
+        write_atomic(path, lambda f: f.write(safetensors.torch.save(tensors, metadata)))
+    else:
+        save_checkpoint({"model": state_dict, **info}, path)
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file starts with its header's length (8 bytes) and then the JSON header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False  # read_torch_file says why
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def _read_safetensors(path: Path, map_location) -> WeightFile:
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        weights = safetensors.torch.load_file(str(path), device=str(map_location))
+    except (safetensors.SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
+    try:
+        info = json.loads(metadata.get(_SAFETENSORS_KEY, "{}"))
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path}: its '{_SAFETENSORS_KEY}' metadata is not JSON") from None
+    return WeightFile(path, weights, {k: info[k] for k in INFO_KEYS if k in info})
+
+
+def _is_state_dict(obj: object) -> bool:
+    return (isinstance(obj, dict) and len(obj) > 0
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
