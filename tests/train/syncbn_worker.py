@@ -12,7 +12,7 @@ from torch.nn.parallel import DistributedDataParallel
 from deepres.models import create_model
 from deepres.train import Recipe
 from deepres.train.distributed import join, leave
-from deepres.train.loop import make_optimizer
+from deepres.train.build import make_optimizer
 from deepres.train.step import train_step
 from deepres.train.sync_bn import convert_sync_batchnorm
 

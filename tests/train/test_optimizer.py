@@ -2,7 +2,7 @@
 
 from deepres.models import create_model
 from deepres.train import Recipe
-from deepres.train.loop import make_optimizer
+from deepres.train.build import make_optimizer
 
 
 def test_paper_decays_every_parameter():

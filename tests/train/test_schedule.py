@@ -3,7 +3,7 @@
 import pytest
 
 from deepres.train import LRSchedule, load_recipe
-from deepres.train.loop import make_schedule
+from deepres.train.build import make_schedule
 
 
 def test_cifar_paper_schedule():

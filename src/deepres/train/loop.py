@@ -17,7 +17,6 @@ import math
 import signal
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +25,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
-from deepres.models import create_model, model_info
 from deepres.weights import load_checkpoint, save_checkpoint
 
+from .build import build_model, make_optimizer, make_schedule
 from .distributed import World, join, leave
+from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
-from .finetune import start_from_weights
 from .rundir import RunDir, describe_environment
-from .schedule import LRSchedule
+from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .sync_bn import convert_sync_batchnorm
 
@@ -54,35 +53,6 @@ class TrainOptions:
 
 class TrainingDiverged(RuntimeError):
     pass
-
-
-def build_model(recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
-    for key in ("num_classes", "in_chans"):
-        if key in recipe.model_args:
-            raise ValueError(f"model_args: {key} comes from the data; remove it from the recipe")
-    return create_model(recipe.model, num_classes=num_classes, in_chans=in_chans, **recipe.model_args)
-
-
-def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.SGD:
-    """SGD with momentum; BN weights and biases (the 1-d parameters, chosen by shape) are
-    decayed too unless the recipe says otherwise, since the paper decays everything."""
-    if recipe.decay_norm_and_bias:
-        groups = [{"params": list(model.parameters()), "weight_decay": recipe.weight_decay}]
-    else:
-        params = list(model.parameters())
-        groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": recipe.weight_decay},
-                  {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
-    return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
-
-
-def make_schedule(recipe: Recipe) -> LRSchedule:
-    warm = recipe.warmup == "on" or (recipe.warmup == "auto" and model_info(recipe.model).depth >= 110)
-    # --scale-lr: the linear scaling rule (Goyal et al., 2017) from the batch the lr was set for.
-    scale = recipe.batch_size / recipe.lr_batch if recipe.scale_lr else 1.0
-    return LRSchedule(recipe.lr * scale, list(recipe.milestones), recipe.lr_factor,
-                      plateau=recipe.schedule == "plateau", patience=recipe.plateau_patience,
-                      warmup_lr=recipe.warmup_lr * scale if warm else None,
-                      warmup_until_error=recipe.warmup_until_error)
 
 
 class Window:
@@ -238,7 +208,7 @@ class Trainer:
                             log_dir=self.run.path / "tensorboard", enabled=self.world.is_main)
         status = "completed"
         try:
-            with _catch_stop_signals(self):
+            with catch_stop_signals(self):
                 while self.iteration < recipe.iterations and not self.stopping:
                     window = self._step(next(batches), window, progress)
                 if self.stopping:
@@ -394,25 +364,3 @@ def _read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@contextmanager
-def _catch_stop_signals(trainer: Trainer):
-    """SIGINT/SIGTERM: finish the current step, save a checkpoint and return. A second signal
-    acts as usual."""
-    def handler(signum, frame):
-        trainer.stop_signal = signum
-        signal.signal(signum, previous[signum])
-        trainer._say(f"\n{signal.Signals(signum).name}: saving a checkpoint after this step")
-
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for s in previous:
-            signal.signal(s, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = {}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
