@@ -10,9 +10,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 FAMILIES = ((False, "plain"), (True, "ResNet"))
 
 
@@ -25,7 +22,7 @@ def plot_training_curves(runs: list[dict], path: Path, subtitle: str) -> None:
     """Fig. 6: training error dashed, test error solid, against iterations; plain nets left,
     residual nets right."""
     colours = depth_colours(runs)
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    figure = _figure(figsize=(11, 4.2))
     axes = figure.subplots(1, 2, sharey=True)
     for ax, (residual, family) in zip(axes, FAMILIES):
         for run in _by_depth(runs, residual):
@@ -43,8 +40,10 @@ def plot_training_curves(runs: list[dict], path: Path, subtitle: str) -> None:
 def plot_response_stds(runs: list[dict], path: Path, subtitle: str) -> None:
     """Fig. 7: the std of each 3x3 layer's response, in layer order (top) and sorted from
     largest to smallest (bottom); plain nets dashed, residual nets solid."""
+    from matplotlib.ticker import MaxNLocator
+
     colours = depth_colours(runs)
-    figure = Figure(figsize=(8, 7), layout="constrained")
+    figure = _figure(figsize=(8, 7))
     top, bottom = figure.subplots(2, 1)
     for residual, family in FAMILIES:
         for run in _by_depth(runs, residual):
@@ -60,6 +59,14 @@ def plot_response_stds(runs: list[dict], path: Path, subtitle: str) -> None:
     figure.suptitle(f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
                     f"addition and ReLU)\n{subtitle}", fontsize=10)
     figure.savefig(path, dpi=100)
+
+
+def _figure(figsize: tuple[float, float]):
+    # Imported here: matplotlib takes half a second to load, which every `deepres` command
+    # would otherwise pay.
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
 
 
 def _by_depth(runs: list[dict], residual: bool) -> list[dict]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import models_cmd, train_cmd
+from . import models_cmd, reproduce_cmd, train_cmd
 
-COMMANDS = {"models": models_cmd, "train": train_cmd}
+COMMANDS = {"models": models_cmd, "train": train_cmd, "reproduce": reproduce_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
