@@ -1,6 +1,6 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> train, evaluate, export, analysis -> weights -> data, models
+    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
 """
 
 import subprocess
@@ -19,6 +19,7 @@ BELOW = {
     "train": {"models", "data", "weights"},
     "evaluate": {"models", "data", "weights"},
     "export": {"models", "data", "weights"},
+    "experiments": {"models", "data", "weights", "train", "analysis"},
 }
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")

@@ -1,0 +1,226 @@
+"""The CIFAR-10 reproduction report: Table 6, Fig. 6 and Fig. 7 of the paper, measured.
+
+``write_report(out, runs, context)`` writes into ``out``:
+
+    results.json   every number: each run's errors, curves and response stds, the table
+    report.md      the table next to the paper's numbers, the figures, and how it was made
+    figure6.png    training curves, plain nets left, residual nets right
+    figure7.png    std of each 3x3 layer's response, original and sorted order
+
+A run is a dict: ``name``, ``model``, ``depth``, ``residual``, ``seed``, ``status``,
+``iterations``, ``test_error``, ``best_val_error``, ``best_iteration``, ``params``,
+``train_seconds``, ``images_per_s``, ``curves`` (see ``training_curves``) and
+``response_std`` (see ``response_stds``, or None). ``context`` says how they were made:
+``schedule``, ``recipe_changes``, ``data``, ``environment`` and ``invocations``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import statistics
+import time
+from pathlib import Path
+
+from .figures import plot_response_stds, plot_training_curves
+
+# Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
+PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
+
+
+def table_rows(runs: list[dict]) -> list[dict]:
+    """One row per network (residual nets first, each family by depth): the completed runs'
+    test errors in %, their mean and sample std over seeds, and the paper's error."""
+    rows = []
+    for residual, depth in sorted({(r["residual"], r["depth"]) for r in runs},
+                                  key=lambda key: (not key[0], key[1])):
+        group = sorted((r for r in runs if (r["residual"], r["depth"]) == (residual, depth)),
+                       key=lambda r: r["seed"])
+        done = [r for r in group if r["status"] == "completed"]
+        errors = [100 * r["test_error"] for r in done]
+        rows.append({
+            "model": group[0]["model"], "residual": residual, "depth": depth,
+            "params": group[0]["params"], "seeds": [r["seed"] for r in done],
+            "test_errors": errors,
+            "mean": statistics.fmean(errors) if errors else None,
+            "std": statistics.stdev(errors) if len(errors) > 1 else None,
+            "paper": PAPER_TEST_ERROR.get(depth) if residual else None,
+            "not_completed": [f"{r['name']} ({r['status']})" for r in group if r not in done],
+        })
+    return rows
+
+
+def write_report(out: Path, runs: list[dict], context: dict) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    first_seeds = _first_seed_per_model(runs)
+    subtitle = schedule_label(context["schedule"]) + "; one seed per net (the lowest)"
+    plot_training_curves(first_seeds, out / "figure6.png", subtitle)
+    with_responses = [r for r in first_seeds if r["response_std"]]
+    if with_responses:
+        plot_response_stds(with_responses, out / "figure7.png", subtitle)
+    results = {"experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
+               **context, "table6": table_rows(runs), "runs": runs,
+               "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "report.md").write_text(render_markdown(results, figure7=bool(with_responses)))
+    return results
+
+
+def schedule_label(schedule: dict) -> str:
+    if not schedule["shortened"]:
+        return f"the paper's schedule: {schedule['iterations']:,} iterations"
+    return (f"SHORTENED schedule: {schedule['iterations']:,} of the paper's "
+            f"{schedule['paper_iterations']:,} iterations")
+
+
+def render_markdown(results: dict, figure7: bool) -> str:
+    parts = ["# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
+             _banner(results["schedule"]),
+             _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
+             _trends(results["table6"]), _figure6(), _figure7(results, figure7),
+             _runs(results["runs"]), _provenance(results)]
+    return "\n".join(part for part in parts if part)
+
+
+def _banner(schedule: dict) -> str:
+    if not schedule["shortened"]:
+        return (f"Schedule: the paper's, {schedule['iterations']:,} iterations, learning rate "
+                f"divided by 10 at {_iterations(schedule['milestones'])}.\n")
+    return (f"> **Shortened schedule: not the paper's runs.** Every run here trained for "
+            f"{schedule['iterations']:,} iterations, the learning rate divided by 10 at "
+            f"{_iterations(schedule['milestones'])}, against the paper's "
+            f"{schedule['paper_iterations']:,} (at {_iterations(schedule['paper_milestones'])}). "
+            f"These errors show the report's format and the trends at this length only; "
+            f"they cannot be compared with the paper's numbers.\n")
+
+
+def _table6(rows: list[dict], test_images: int) -> str:
+    lines = [f"## Table 6: test error on the {test_images:,} CIFAR-10 test images\n",
+             "| network | layers | params | seeds | test error (%) | paper (%) | "
+             "measured - paper |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        measured = "-" if row["mean"] is None else f"{row['mean']:.2f}"
+        if row["std"] is not None:
+            measured += f" ± {row['std']:.2f}"
+        paper = "-" if row["paper"] is None else f"{row['paper']:.2f}"
+        gap = ("-" if row["paper"] is None or row["mean"] is None
+               else f"{row['mean'] - row['paper']:+.2f}")
+        lines.append(f"| {_display_name(row)} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
+                     f"{len(row['seeds'])} | {measured} | {paper} | {gap} |")
+    lines.append("\nTest error of the final model (last iteration), mean ± sample standard "
+                 "deviation over seeds where there are several. The paper's Table 6 gives no "
+                 "plain-net errors; its Fig. 6 plots them.")
+    missing = [name for row in rows for name in row["not_completed"]]
+    if missing:
+        lines.append(f"Not in the table (did not complete): {', '.join(missing)}.")
+    return "\n".join(lines) + "\n"
+
+
+def _trends(rows: list[dict]) -> str:
+    """The paper's claim, as measured: plain nets degrade with depth, residual nets improve."""
+    lines = []
+    for residual, family, direction in ((False, "Plain", "rises"), (True, "Residual", "falls")):
+        points = [(row["depth"], row["mean"]) for row in rows
+                  if row["residual"] == residual and row["mean"] is not None]
+        if len(points) < 2:
+            continue
+        steps = [b - a for (_, a), (_, b) in zip(points, points[1:])]
+        holds = all(s > 0 for s in steps) if direction == "rises" else all(s < 0 for s in steps)
+        by_depth = ", ".join(f"{depth}: {error:.2f}%" for depth, error in points)
+        lines.append(f"- {family} nets, test error by depth ({by_depth}): "
+                     f"{direction} with every step in depth: {'yes' if holds else 'no'}.")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _figure6() -> str:
+    return ("## Figure 6: training curves\n\n![Figure 6](figure6.png)\n\n"
+            "Dashed: training error, the mean over the batches since the previous log point, "
+            "with augmentation, as the network trained on them. Solid: test error of the model "
+            "in eval mode. Plain nets left, residual nets right, as in the paper.\n")
+
+
+def _figure7(results: dict, drawn: bool) -> str:
+    if not drawn:
+        return ("## Figure 7: layer responses\n\nNo layer responses were computed for these "
+                "runs (`--only table6` and `--only figure6` leave them out).\n")
+    lines = ["## Figure 7: layer responses\n", "![Figure 7](figure7.png)\n",
+             "Standard deviation of each 3x3 layer's response (the output of its batch norm, "
+             "before the ReLU and the addition; the stem's 3x3 layer included), over every "
+             "element of the response on the test images, with the trained model in eval "
+             "mode.\n", "| network | seed | 3x3 layers | mean std | largest std |",
+             "|---|---:|---:|---:|---:|"]
+    for run in results["runs"]:
+        if run["response_std"]:
+            stds = [layer["std"] for layer in run["response_std"]]
+            lines.append(f"| {_display_name(run)} | {run['seed']} | {len(stds)} | "
+                         f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _runs(runs: list[dict]) -> str:
+    lines = ["## Runs\n", "| run | status | iterations | test error (%) | "
+             "best val error (%) at iteration | training time | images/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for run in sorted(runs, key=lambda r: r["name"]):
+        best = ("-" if run["best_val_error"] is None
+                else f"{100 * run['best_val_error']:.2f} at {run['best_iteration']:,}")
+        test = "-" if run["test_error"] is None else f"{100 * run['test_error']:.2f}"
+        speed = "-" if not run["images_per_s"] else f"{run['images_per_s']:,.0f}"
+        lines.append(f"| {run['name']} | {run['status']} | {run['iterations']:,} | {test} | "
+                     f"{best} | {duration(run['train_seconds'])} | {speed} |")
+    return "\n".join(lines) + "\n"
+
+
+def _provenance(results: dict) -> str:
+    env, data = results["environment"], results["data"]
+    runs = results["runs"]
+    lines = ["## How these numbers were made\n", "Commands (each continues the runs in this "
+             "folder where they stopped):\n"]
+    for call in results["invocations"]:
+        lines.append(f"- `{shlex.join(call['command'])}` started {call['started']}, "
+                     f"took {duration(call['seconds'])}")
+    lines += ["", f"- Code version: runs trained by git commit {', '.join(env['git_commits'])}; "
+              f"report written by {env['report_git_commit'] or 'unknown'} "
+              f"(deepres {env['deepres_version']}, torch {env['torch_version']}, "
+              f"Python {env['python_version']})",
+              f"- Hardware: {'; '.join(env['devices'])}; {env['host']}",
+              f"- Time: {duration(sum(r['train_seconds'] or 0 for r in runs))} of training "
+              f"summed over {len(runs)} runs",
+              f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
+              "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(results["recipe_changes"])]
+    return "\n".join(lines) + "\n"
+
+
+def _changes(changes: list[dict]) -> str:
+    if not changes:
+        return "nothing."
+    return "; ".join(f"`{c['key']}` {c['paper']} -> {c['used']}" for c in changes) + "."
+
+
+def _sizes(sizes: dict) -> str:
+    return ", ".join(f"{count:,} {split}" for split, count in sizes.items()) + " images"
+
+
+def _iterations(values: list[int]) -> str:
+    return " and ".join(f"{v:,}" for v in values)
+
+
+def _display_name(row: dict) -> str:
+    return f"{'ResNet' if row['residual'] else 'plain'}-{row['depth']}"
+
+
+def _first_seed_per_model(runs: list[dict]) -> list[dict]:
+    first: dict[str, dict] = {}
+    for run in sorted(runs, key=lambda r: r["seed"]):
+        first.setdefault(run["model"], run)
+    return list(first.values())
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

@@ -1,0 +1,219 @@
+"""The paper's CIFAR-10 experiments (Sec. 4.2): Table 6, Figure 6 and Figure 7, measured.
+
+Every network trains with the ``cifar-paper`` recipe into ``OUT/runs/MODEL-seedN``, a normal
+run directory, so that running the same command again skips finished runs and resumes the
+others. ``OUT/experiment.json`` keeps the settings that the runs share (data, split, recipe):
+a later command may add depths or seeds but not change those. Each command then writes the
+report of every finished run in OUT (``deepres.analysis.report``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import deepres
+from deepres.analysis.report import write_report
+from deepres.data import DataError, open_source
+from deepres.models import list_models
+from deepres.train import Recipe, load_recipe
+from deepres.train.distributed import pick_device
+from deepres.train.rundir import describe_environment
+
+from .results import ensure_response_std, run_record
+from .runner import Job, Launch, RunsStopped, run_jobs
+
+PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
+PARTS = ("table6", "figure6", "figure7")
+OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
+
+
+@dataclass
+class Cifar10Settings:
+    out: Path
+    only: str | None = None  # one of PARTS; None: all three
+    depths: tuple[int, ...] = PAPER_DEPTHS
+    seeds: int = 1
+    data: str = "cifar10"
+    val_size: int = 5000  # the paper's 45k/5k split, on which its schedule was chosen
+    iterations: int = 64000
+    eval_every: int | None = None  # default: 32 evaluations per run, as the recipe's 2k of 64k
+    overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
+    parallel: int = 1
+    device: str = "auto"
+    cache_dir: Path | None = None
+    download: bool = False
+    quiet: bool = False
+
+    def models(self) -> list[str]:
+        """ResNets for every part; plain nets for the figures (the paper has no plain-1202)."""
+        names = [f"resnet{d}" for d in self.depths]
+        if self.only != "table6":
+            names += [f"plain{d}" for d in self.depths if f"plain{d}" in list_models()]
+        return names
+
+    def command_line(self) -> list[str]:
+        """The command that repeats these settings, every one spelled out."""
+        words = ["deepres", "reproduce", "cifar10", "--depths", *map(str, self.depths),
+                 "--seeds", str(self.seeds), "--data", self.data, "--val-size",
+                 str(self.val_size), "--iterations", str(self.iterations)]
+        words += ["--only", self.only] if self.only else []
+        words += ["--eval-every", str(self.eval_every)] if self.eval_every else []
+        words += [w for k, v in self.overrides.items() for w in ("--set", f"{k}={v}")]
+        words += ["--parallel", str(self.parallel), "--device", self.device, "--out", str(self.out)]
+        return words
+
+
+def check_settings(s: Cifar10Settings) -> None:
+    if s.only is not None and s.only not in PARTS:
+        raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
+    unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
+    if unknown or not s.depths:
+        raise ValueError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
+                         f"layers, not {', '.join(map(str, unknown)) or 'none'}")
+    for name in ("seeds", "parallel", "iterations"):
+        if getattr(s, name) < 1:
+            raise ValueError(f"--{name} must be at least 1, got {getattr(s, name)}")
+    taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
+    if taken:
+        raise ValueError(f"--set {', '.join(taken)}: use the command's own options instead")
+
+
+def shared_recipe(s: Cifar10Settings) -> Recipe:
+    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions: the lr
+    falls at 50% and 75% of the iterations, and there are 32 evaluations and checkpoints."""
+    paper = load_recipe("cifar-paper")
+    scale = s.iterations / paper.iterations
+    every = s.eval_every or max(1, round(paper.eval_every * scale))
+    return paper.replace(
+        data=s.data, val_size=s.val_size, iterations=s.iterations,
+        milestones=[max(1, round(m * scale)) for m in paper.milestones],
+        eval_every=every, checkpoint_every=min(every, paper.checkpoint_every),
+        log_every=min(paper.log_every, max(1, s.iterations // 100)),  # >= 100 points per curve
+        **s.overrides)
+
+
+def reproduce_cifar10(s: Cifar10Settings) -> int:
+    """Train what is missing, then write the report; the exit status of the command."""
+    started, started_text = time.time(), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    check_settings(s)
+    if os.path.isdir(os.path.expanduser(s.data)):
+        s.data = str(Path(s.data).expanduser().resolve())  # the runs must find it from anywhere
+    recipe = shared_recipe(s)
+    device = pick_device(s.device)
+    splits = _open_data(s, recipe)  # once here: download and decode before any training
+    _claim(s.out, recipe)
+    jobs = [Job(f"{model}-seed{seed}", recipe.replace(model=model, seed=seed),
+                s.out / "runs" / f"{model}-seed{seed}")
+            for model in s.models() for seed in range(s.seeds)]
+    launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs")
+    try:
+        run_jobs(jobs, launch, s.parallel)
+    except RunsStopped as stop:
+        _log_invocation(s, started, started_text, f"stopped ({stop})")
+        print(f"stopped ({stop}); run the same command to continue", flush=True)
+        return 130
+    unfinished = [f"{job.name} ({job.status() or 'failed'})" for job in jobs
+                  if job.status() != "completed"]
+    if s.only in (None, "figure7"):
+        for job in jobs:
+            if job.status() == "completed":
+                ensure_response_std(job.path, device, s.cache_dir)
+    _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
+    runs = [run_record(p.parent) for p in sorted((s.out / "runs").glob("*/summary.json"))]
+    write_report(s.out, runs, _context(s, recipe, runs, splits, device))
+    print(f"report: {s.out / 'report.md'}", flush=True)
+    if unfinished:
+        print(f"did not complete: {', '.join(unfinished)}", flush=True)
+        return 1
+    return 0
+
+
+def _open_data(s: Cifar10Settings, recipe: Recipe):
+    splits = open_source(recipe.data, cache_dir=s.cache_dir, val_size=recipe.val_size,
+                         seed=0, download=s.download)
+    if splits.test is None:
+        raise DataError(f"{s.data} has no test split: Table 6 is measured on the test set "
+                        "(a folder needs a test/ beside train/)")
+    return splits
+
+
+def _claim(out: Path, recipe: Recipe) -> None:
+    """The runs in one OUT share their recipe but for model and seed; refuse to mix."""
+    shared = {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")}
+    path = out / "experiment.json"
+    if path.exists():
+        before = json.loads(path.read_text())["recipe"]
+        changed = sorted(k for k in set(before) | set(shared) if before.get(k) != shared.get(k))
+        if changed:
+            detail = "; ".join(f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now"
+                               for k in changed)
+            raise ValueError(f"{out} holds runs made with other settings ({detail}); use the "
+                             "settings they were started with, or another --out")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
+
+
+def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:
+    record = {"command": s.command_line(), "started": started_text,
+              "seconds": time.time() - started, "status": status}
+    with open(s.out / "invocations.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, device) -> dict:
+    paper = load_recipe("cifar-paper")
+    ignored = ("model", "seed", "data")
+    changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
+               for k, v in paper.to_dict().items() if k not in ignored and getattr(recipe, k) != v]
+    invocations = [json.loads(line) for line in
+                   (s.out / "invocations.jsonl").read_text().splitlines() if line.strip()]
+    return {
+        "schedule": {"iterations": recipe.iterations, "milestones": recipe.milestones,
+                     "paper_iterations": paper.iterations, "paper_milestones": paper.milestones,
+                     "shortened": recipe.iterations < paper.iterations},
+        "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
+        "recipe_changes": changes,
+        "data": {**splits.summary(), "note": data_note(s.data)},
+        "environment": _environment(runs, device),
+        "invocations": invocations,
+    }
+
+
+def _environment(runs: list[dict], device) -> dict:
+    here = describe_environment(device)
+    devices = {f"{r['meta']['device']} ({r['meta']['device_name']}, "
+               f"{r['meta']['cpu_threads']} CPU threads)" for r in runs}
+    return {"git_commits": sorted({r["meta"]["git_commit"] or "unknown" for r in runs}),
+            "report_git_commit": here["git_commit"], "deepres_version": deepres.__version__,
+            "torch_version": here["torch_version"], "python_version": here["python_version"],
+            "devices": sorted(devices),
+            "host": f"{_cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}"}
+
+
+def _cpu_name() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.machine()
+
+
+def data_note(spec: str) -> str:
+    """Where the images come from, with the JPEG caveat where the files are JPEG."""
+    if spec == "cifar10":
+        return "The official CIFAR-10 release (lossless), as in the paper."
+    suffixes = {p.suffix.lower() for p in itertools.islice(Path(spec).glob("*/*/*"), 1000)}
+    if suffixes & {".jpg", ".jpeg"}:
+        return ("The images are JPEG files (the CIFAR-10 JPEGs used for this project are "
+                "quality 75 with 4:2:0 chroma subsampling): lossy compression costs some "
+                "accuracy against the paper's lossless CIFAR-10. No number here is adjusted "
+                "for it.")
+    return f"Images from the folder {spec}."

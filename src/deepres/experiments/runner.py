@@ -1,0 +1,192 @@
+"""Run a set of trainings to completion, each in its own run directory, resuming where it stopped.
+
+A run whose summary says it completed (or diverged: running it again would diverge again) is
+left alone; one that has started is continued with ``--resume`` semantics; the rest start
+fresh. With ``parallel=1`` the trainings run one after another in this process; with more,
+that many ``deepres train`` processes run side by side (several small CIFAR nets fill one GPU
+better than one does), each with its log in ``jobs/NAME.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from deepres.train import Recipe, TrainOptions, train
+
+FINISHED = ("completed", "diverged")
+
+
+class RunsStopped(Exception):
+    """The trainings were stopped by a signal; their checkpoints are saved."""
+
+
+@dataclass
+class Job:
+    name: str
+    recipe: Recipe
+    path: Path  # the run directory
+
+    def status(self) -> str | None:
+        """How the run last ended ("completed", "diverged", "stopped by SIGINT", ...), or
+        None if it has not ended yet."""
+        summary = self.path / "summary.json"
+        return json.loads(summary.read_text())["status"] if summary.exists() else None
+
+    def state(self) -> str:
+        """"done", "resume" or "fresh"."""
+        if self.status() in FINISHED:
+            return "done"
+        if (self.path / "recipe.yaml").exists():
+            return "resume"
+        if self.path.exists() and any(p.is_file() for p in self.path.rglob("*")):
+            raise ValueError(f"{self.path} holds files but is not a deepres run directory; "
+                             "move it out of the way")
+        if self.path.exists():  # a start that stopped before writing anything
+            for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:
+                folder.rmdir()
+        return "fresh"
+
+
+@dataclass
+class Launch:
+    """How to run, the same for every job."""
+
+    device: str
+    cache_dir: Path | None
+    quiet: bool
+    jobs_dir: Path  # recipes and logs of the job processes
+
+
+def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
+    """Train every job that is not done yet; ``Job.status()`` then says how each ended."""
+    todo = []
+    for job in jobs:
+        state = job.state()
+        if state == "done":
+            _say(f"{job.name}: finished earlier, skipped")
+        else:
+            todo.append((job, state == "resume"))
+    if parallel == 1:
+        _run_here(todo, launch)
+    else:
+        _run_processes(todo, launch, parallel)
+
+
+def _run_here(todo: list[tuple[Job, bool]], launch: Launch) -> None:
+    for i, (job, resume) in enumerate(todo, 1):
+        _say(f"[{i}/{len(todo)}] {job.name}: {'resuming' if resume else 'training'}")
+        try:
+            summary = train(job.recipe, TrainOptions(out=job.path, resume=resume,
+                                                     device=launch.device, quiet=launch.quiet,
+                                                     cache_dir=launch.cache_dir))
+        except KeyboardInterrupt:  # outside the training loop, which handles its own
+            raise RunsStopped("interrupted") from None
+        _say(f"{job.name}: {_outcome(summary)}")
+        if summary["status"].startswith("stopped"):
+            raise RunsStopped(summary["status"])
+
+
+def _run_processes(todo: list[tuple[Job, bool]], launch: Launch, parallel: int) -> None:
+    launch.jobs_dir.mkdir(parents=True, exist_ok=True)
+    env = _child_environment(launch, parallel)
+    waiting, running = list(todo), {}
+    with _signals_as_interrupts():
+        try:
+            while waiting or running:
+                while waiting and len(running) < parallel:
+                    job, resume = waiting.pop(0)
+                    running[job.name] = (job, _start(job, resume, launch, env))
+                for name, (job, proc) in list(running.items()):
+                    if proc.poll() is not None:
+                        del running[name]
+                        _report_exit(job, proc.returncode, launch)
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            _stop_all([proc for _, proc in running.values()])
+            raise RunsStopped("interrupted") from None
+
+
+def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Popen:
+    command = [sys.executable, "-m", "deepres", "train", "--quiet", "--device", launch.device]
+    if launch.cache_dir is not None:
+        command += ["--cache-dir", str(launch.cache_dir)]
+    if resume:
+        command += ["--resume", str(job.path)]
+    else:
+        recipe_file = launch.jobs_dir / f"{job.name}.yaml"
+        recipe_file.write_text(yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
+        command += ["--recipe", str(recipe_file), "--out", str(job.path)]
+    _say(f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
+         f"(log: {_log(job, launch)})")
+    # Its own process group: a Ctrl-C reaches this process alone, which then stops every
+    # training with SIGTERM (one signal each: a second would kill it before it saves).
+    with open(_log(job, launch), "a") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def _report_exit(job: Job, code: int, launch: Launch) -> None:
+    if job.state() == "done":
+        _say(f"{job.name}: {_outcome(json.loads((job.path / 'summary.json').read_text()))}")
+        return
+    tail = _log(job, launch).read_text(errors="replace").strip().splitlines()[-5:]
+    _say(f"{job.name}: failed (exit code {code}); the end of {_log(job, launch)}:\n  "
+         + "\n  ".join(tail))
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    _say("stopping: every training saves a checkpoint; run the same command to go on")
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait()
+
+
+def _child_environment(launch: Launch, parallel: int) -> dict:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if launch.device == "cpu" and "OMP_NUM_THREADS" not in env:
+        # Share the cores rather than have every process claim all of them.
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // parallel))
+    return env
+
+
+@contextmanager
+def _signals_as_interrupts():
+    """SIGTERM to this process stops the trainings as Ctrl-C does."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _log(job: Job, launch: Launch) -> Path:
+    return launch.jobs_dir / f"{job.name}.log"
+
+
+def _outcome(summary: dict) -> str:
+    text = f"{summary['status']} after {summary['iterations']:,} iterations"
+    if summary.get("test_error") is not None:
+        text += f", test error {100 * summary['test_error']:.2f}%"
+    return text
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,79 @@
+"""The reproduction report from run records: the table's arithmetic, the labels, the files."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from deepres.analysis.report import render_markdown, table_rows, write_report
+
+
+def _run(model, seed, test_error, status="completed", iterations=100):
+    residual, depth = model.startswith("resnet"), int(model.lstrip("resnetplain"))
+    return {"name": f"{model}-seed{seed}", "model": model, "depth": depth, "residual": residual,
+            "seed": seed, "status": status, "iterations": iterations, "test_error": test_error,
+            "best_val_error": test_error, "best_iteration": iterations, "params": 270_000,
+            "train_seconds": 65.0, "images_per_s": 900.0,
+            "curves": {"train_error": [[10, 0.9], [100, 0.5]], "val_error": [[100, 0.45]],
+                       "test_error": [[50, 0.6], [100, test_error]]},
+            "response_std": [{"layer": f"l{i}", "std": 1.0 / (i + 1)} for i in range(depth - 1)],
+            "meta": {}}
+
+
+def _context(iterations=100):
+    return {"schedule": {"iterations": iterations, "milestones": [50, 75],
+                         "paper_iterations": 64000, "paper_milestones": [32000, 48000],
+                         "shortened": iterations < 64000},
+            "recipe_changes": [{"key": "iterations", "paper": 64000, "used": iterations}],
+            "data": {"source": "cifar-jpegs", "sizes": {"train": 45000, "val": 5000,
+                                                        "test": 10000}, "note": "JPEG note."},
+            "environment": {"git_commits": ["abc123"], "report_git_commit": "abc123",
+                            "deepres_version": "0.1.0", "torch_version": "2.x",
+                            "python_version": "3.x", "devices": ["cpu (test, 2 CPU threads)"],
+                            "host": "test host"},
+            "invocations": [{"command": ["deepres", "reproduce", "cifar10"],
+                             "started": "today", "seconds": 130.0, "status": "completed"}]}
+
+
+RUNS = [_run("resnet20", 0, 0.10), _run("resnet20", 1, 0.12), _run("resnet20", 2, 0.11),
+        _run("resnet56", 0, 0.09), _run("plain20", 0, 0.13), _run("plain56", 0, 0.16),
+        _run("resnet56", 1, None, status="diverged")]
+
+
+def test_table_rows_mean_and_sample_std_over_completed_seeds():
+    rows = {row["model"]: row for row in table_rows(RUNS)}
+    assert [row["model"] for row in table_rows(RUNS)] == ["resnet20", "resnet56", "plain20",
+                                                          "plain56"]
+    assert rows["resnet20"]["test_errors"] == pytest.approx([10.0, 12.0, 11.0])
+    assert rows["resnet20"]["mean"] == pytest.approx(11.0)
+    assert rows["resnet20"]["std"] == pytest.approx(1.0)  # sample std of 10, 12, 11
+    assert rows["resnet20"]["paper"] == 8.75 and rows["resnet56"]["paper"] == 6.97
+    assert rows["resnet56"]["seeds"] == [0] and rows["resnet56"]["std"] is None
+    assert rows["resnet56"]["not_completed"] == ["resnet56-seed1 (diverged)"]
+    assert rows["plain20"]["paper"] is None
+
+
+def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
+    results = {**_context(), "table6": table_rows(RUNS), "runs": RUNS}
+    text = render_markdown(results, figure7=True)
+    assert "Shortened schedule: not the paper's runs" in text and "64,000" in text
+    assert "| ResNet-20 | 20 | 0.27M | 3 | 11.00 ± 1.00 | 8.75 | +2.25 |" in text
+    assert "| plain-56 | 56 | 0.27M | 1 | 16.00 | - | - |" in text
+    assert "Plain nets, test error by depth (20: 13.00%, 56: 16.00%): rises with every step " \
+           "in depth: yes." in text
+    assert "Residual nets, test error by depth (20: 11.00%, 56: 9.00%): falls" in text
+    assert "resnet56-seed1 (diverged)" in text and "JPEG note." in text
+    assert "10,000 CIFAR-10 test images" in text and "abc123" in text
+    full = render_markdown({**results, **_context(64000)}, figure7=False)
+    assert "Shortened" not in full and "the paper's, 64,000 iterations" in full
+    assert "![Figure 7]" not in full and "No layer responses" in full
+
+
+def test_write_report_writes_every_file(tmp_path):
+    results = write_report(tmp_path, RUNS, _context())
+    assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
+    assert results["table6"][0]["mean"] == pytest.approx(11.0)
+    for name in ("figure6.png", "figure7.png"):
+        with Image.open(tmp_path / name) as image:
+            assert image.format == "PNG" and image.width > 500
+    assert "![Figure 6](figure6.png)" in (tmp_path / "report.md").read_text()

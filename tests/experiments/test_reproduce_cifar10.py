@@ -1,0 +1,129 @@
+"""`deepres reproduce cifar10` end to end at a tiny scale on real CIFAR-10 JPEGs: the report's
+files, processes side by side, stop and resume, settings that must not change, bad input."""
+
+import json
+import os
+import signal
+
+import pytest
+from PIL import Image
+
+from deepres.cli import main
+from deepres.experiments import Cifar10Settings
+from deepres.experiments.cifar10 import shared_recipe
+from deepres.train import load_recipe
+from deepres.train import loop
+from deepres.weights import load_checkpoint
+
+TINY = ["reproduce", "cifar10", "--val-size", "200", "--iterations", "4", "--eval-every", "2",
+        "--quiet", "--set", "batch_size=64"]
+
+
+def _args(data, out, *extra):
+    return [*TINY, "--data", str(data), "--out", str(out), "--cache-dir",
+            str(out.parent / "cache"), *extra]
+
+
+def _summary(run_dir):
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_slice, capsys):
+    out = tmp_path / "out"
+    assert main(_args(cifar_jpeg_slice, out, "--depths", "20", "32", "--parallel", "2")) == 0
+    names = {"resnet20-seed0", "resnet32-seed0", "plain20-seed0", "plain32-seed0"}
+    assert {p.name for p in (out / "runs").iterdir()} == names
+    assert all("iteration 4" in (out / "jobs" / f"{n}.log").read_text() for n in names)
+
+    results = json.loads((out / "results.json").read_text())
+    for run in results["runs"]:
+        summary = _summary(out / "runs" / run["name"])
+        assert summary["status"] == "completed" and summary["iterations"] == 4
+        assert run["test_error"] == summary["test_error"]
+        assert len(run["response_std"]) == run["depth"] - 1  # every 3x3 layer
+        assert [p[0] for p in run["curves"]["test_error"]] == [2, 4]
+    rows = {row["model"]: row for row in results["table6"]}
+    assert rows["resnet20"]["paper"] == 8.75 and rows["resnet32"]["paper"] == 7.51
+    resnet20 = 100 * _summary(out / "runs" / "resnet20-seed0")["test_error"]
+    assert rows["resnet20"]["mean"] == pytest.approx(resnet20)
+    assert results["schedule"] == {"iterations": 4, "milestones": [2, 3],
+                                   "paper_iterations": 64000,
+                                   "paper_milestones": [32000, 48000], "shortened": True}
+
+    report = (out / "report.md").read_text()
+    assert "Shortened schedule: not the paper's runs" in report
+    assert f"| ResNet-20 | 20 | 0.27M | 1 | {resnet20:.2f} | 8.75 |" in report
+    assert "JPEG" in report and "200 test images" in report
+    assert "--depths 20 32" in report and "--parallel 2" in report
+    for name in ("figure6.png", "figure7.png"):
+        with Image.open(out / name) as image:
+            assert image.format == "PNG"
+
+
+def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_slice,
+                                                           monkeypatch, capsys):
+    out = tmp_path / "out"
+    args = _args(cifar_jpeg_slice, out, "--depths", "20", "--only", "figure6")
+    real_step, steps = loop.train_step, []
+
+    def step_then_ctrl_c(*a, **k):  # Ctrl-C during the second iteration of the first run
+        steps.append(1)
+        if len(steps) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*a, **k)
+
+    monkeypatch.setattr(loop, "train_step", step_then_ctrl_c)
+    assert main(args) == 130
+    assert "run the same command to continue" in capsys.readouterr().out
+    first, second = out / "runs" / "resnet20-seed0", out / "runs" / "plain20-seed0"
+    assert load_checkpoint(first / "checkpoints" / "last.pt")["iteration"] == 2
+    assert not second.exists() and not (out / "report.md").exists()
+
+    monkeypatch.setattr(loop, "train_step", real_step)
+    assert main(args) == 0
+    assert f"resuming {first} at iteration 2" in capsys.readouterr().err
+    assert _summary(first)["iterations"] == _summary(second)["iterations"] == 4
+    assert "No layer responses" in (out / "report.md").read_text()  # --only figure6
+
+    checkpoints = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*.pt")}
+    assert main(args) == 0
+    assert capsys.readouterr().err.count("finished earlier, skipped") == 2
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*.pt")} == checkpoints
+    calls = [json.loads(l)["status"] for l in (out / "invocations.jsonl").read_text().splitlines()]
+    assert calls == ["stopped (stopped by SIGINT)", "completed", "completed"]
+
+    longer = [a if a != "4" else "8" for a in args]
+    assert main(longer) == 2
+    assert "holds runs made with other settings (iterations: 4 there, 8 now" in \
+        capsys.readouterr().err
+
+
+def test_short_schedule_keeps_the_paper_proportions():
+    paper = load_recipe("cifar-paper")
+    full = shared_recipe(Cifar10Settings(out=None, data="cifar10"))
+    assert (full.iterations, full.milestones, full.eval_every) == (64000, [32000, 48000], 2000)
+    assert full.replace(val_size=0) == paper.replace(data="cifar10")
+    short = shared_recipe(Cifar10Settings(out=None, iterations=2000, eval_every=250))
+    assert (short.milestones, short.eval_every, short.log_every) == ([1000, 1500], 250, 20)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--depths", "21"], "not 21"),
+    (["--parallel", "0"], "--parallel must be at least 1"),
+    (["--set", "seed=3"], "--set seed: use the command's own options"),
+    (["--data", "/no/such/folder"], "unknown data source"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, extra, message, capsys):
+    code = main(["reproduce", "cifar10", "--out", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_data_without_a_test_split_is_refused(tmp_path, capsys):
+    for cls in ("a", "b"):
+        (tmp_path / "data" / "train" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (32, 32), (80 * i, 0, 0)).save(tmp_path / "data" / "train" / cls / f"{i}.png")
+    code = main(["reproduce", "cifar10", "--data", str(tmp_path / "data"), "--val-size", "2",
+                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 2 and "has no test split" in capsys.readouterr().err
