@@ -186,3 +186,21 @@ def test_compiled_run_saves_plain_state_dict_keys(tmp_path):
     assert main(["train", *TINY, "--iterations", "2", "--compile", "--out", str(out)]) == 0
     state = load_checkpoint(out / "checkpoints" / "last.pt")
     assert set(state["model"]) == set(create_model("resnet20", in_chans=1).state_dict())
+
+
+def test_training_speed_leaves_out_evaluation_time(tmp_path, monkeypatch):
+    from deepres.train import loop
+
+    def slow_evaluation(*args, **kwargs):
+        time.sleep(2.0)
+        return real_evaluation(*args, **kwargs)
+
+    real_evaluation = loop.evaluation_sums
+    monkeypatch.setattr(loop, "evaluation_sums", slow_evaluation)
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--iterations", "20", "--set", "eval_every=10",
+                 "--set", "log_every=10", "--out", str(out)]) == 0
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    windows = [r["seconds"] for r in records if "train_loss" in r]
+    # The window after the evaluation at iteration 10 would hold its 2 s sleep.
+    assert len(windows) == 2 and windows[1] < 1.5, windows

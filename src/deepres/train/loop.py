@@ -75,6 +75,10 @@ class Window:
         self.sums[1] += wrong
         self.sums[2] += n
 
+    def exclude(self, seconds: float) -> None:
+        """Leave out time that was not spent training (evaluation, checkpoints)."""
+        self.seconds -= seconds
+
     def totals(self) -> dict:
         loss_sum, wrong, seen = self.world.all_reduce_sum(self.sums.clone()).tolist()
         return {"loss_sum": loss_sum, "wrong": int(wrong), "seen": int(seen),
@@ -238,10 +242,12 @@ class Trainer:
         at_log = self.iteration % recipe.log_every == 0 or last
         if at_log:
             window = self._log(window, lr, progress)
+        started = time.perf_counter()
         if self.iteration % recipe.eval_every == 0 or last:
             self._evaluate(progress)
         if self.iteration % recipe.checkpoint_every == 0 or last:
             self._checkpoint(window)
+        window.exclude(time.perf_counter() - started)  # images/s counts training alone
         self.stopping = self._stop_requested(at_log)
         return window
 
