@@ -66,8 +66,9 @@ class Preprocessing:
             return cls.from_dict(record, source)
         if input_size == CROP:
             return cls.torchvision_imagenet()
-        raise DataError(f"{show_path(source)} records no preprocessing (image size, mean): use a "
-                        "deepres checkpoint or run directory of this network")
+        raise DataError(f"{show_path(source)} records no preprocessing (image size, training "
+                        "mean): a bare state_dict, or a checkpoint from before deepres recorded "
+                        "it; use a checkpoint that a current `deepres train` wrote")
 
     @classmethod
     def from_dict(cls, record: dict, source: str = "preprocessing") -> Preprocessing:

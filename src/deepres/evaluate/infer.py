@@ -30,7 +30,8 @@ def penultimate_features(model: nn.Module) -> Network:
 
 
 def prepare(model: nn.Module, device: torch.device | str) -> nn.Module:
-    """Eval mode, on ``device``, channels_last (faster on CPUs and GPUs alike, as in training)."""
+    """Eval mode, on ``device``, channels_last as in training (the faster layout on GPUs; on the
+    2-core development CPU inference measured as fast either way: benchmarks/bench_infer.py)."""
     return model.eval().to(device, memory_format=torch.channels_last)
 
 
