@@ -1,6 +1,8 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
     cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
+
+Beneath them all, `deepres.atomic` (standard library only) serves every layer.
 """
 
 import subprocess
@@ -21,6 +23,7 @@ BELOW = {
     "export": {"models", "data", "weights"},
     "experiments": {"models", "data", "weights", "train", "analysis"},
 }
+EVERY_LAYER = {"atomic"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")
 
@@ -36,4 +39,11 @@ def _packages_loaded_by(package: str) -> set[str]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_layer_imports_only_layers_below(package):
     assert package in BELOW, f"deepres.{package} has no place in the layering: add it to BELOW"
-    assert _packages_loaded_by(package) <= BELOW[package]
+    assert _packages_loaded_by(package) <= BELOW[package] | EVERY_LAYER
+
+
+def test_bottom_module_imports_nothing_of_deepres():
+    code = ("import sys, deepres.atomic; "
+            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["deepres.atomic"], result.stderr

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deepres.atomic import write_atomic
+
 from .errors import log
 
 # Bump when decoding changes what an entry holds, so that old entries are not reused.
@@ -65,24 +67,14 @@ class Cache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             if images is not None:
-                _write_atomic(array_path, lambda f: np.save(f, images))
+                write_atomic(array_path, lambda f: np.save(f, images))
                 meta = {**meta, "count": len(images)}
             # The meta file goes last: its presence marks the entry as complete.
             text = json.dumps(meta)
-            _write_atomic(meta_path, lambda f: f.write(text.encode()))
+            write_atomic(meta_path, lambda f: f.write(text.encode()))
         except OSError as err:
             log.warning("could not write the data cache in %s (%s); the next run decodes "
                         "again", self.folder, err.strerror or err)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.json", self.folder / f"{key}.npy"
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ that every process takes the same decision at the same iteration; rank 0 alone w
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import sys
@@ -321,7 +320,7 @@ class Trainer:
     def _finish(self, status: str) -> dict:
         if not self.world.is_main:
             return {"status": status, "rank": self.world.rank}
-        records = _read_jsonl(self.run.metrics)
+        records = self.run.read_metrics()
         train_records = [r for r in records if "train_loss" in r]
         last_eval = next((r for r in reversed(records) if "train_loss" not in r), {})
         seconds = sum(r["seconds"] for r in train_records)
@@ -364,9 +363,3 @@ def train(recipe: Recipe, options: TrainOptions) -> dict:
 def _endless(loader: BatchLoader):
     while True:
         yield from loader
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import torch
 import yaml
 
 import deepres
+from deepres.atomic import write_text_atomic
 
 
 class RunDir:
@@ -49,13 +49,13 @@ class RunDir:
                              "--resume takes the --out folder of an earlier run")
 
     def write_json(self, name: str, obj: object) -> None:
-        _atomic_write(self.path / name, json.dumps(obj, indent=2) + "\n")
+        write_text_atomic(self.path / name, json.dumps(obj, indent=2) + "\n")
 
     def read_json(self, name: str) -> object:
         return json.loads((self.path / name).read_text())
 
     def write_recipe(self, recipe_dict: dict) -> None:
-        _atomic_write(self.path / "recipe.yaml", yaml.safe_dump(recipe_dict, sort_keys=False))
+        write_text_atomic(self.path / "recipe.yaml", yaml.safe_dump(recipe_dict, sort_keys=False))
 
     def read_recipe(self) -> dict:
         return yaml.safe_load((self.path / "recipe.yaml").read_text())
@@ -64,14 +64,16 @@ class RunDir:
         with open(self.metrics, "a") as f:
             f.write(json.dumps(record) + "\n")
 
+    def read_metrics(self) -> list[dict]:
+        if not self.metrics.exists():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+
     def forget_metrics_after(self, iteration: int) -> None:
         """On resume: drop the records of iterations that the checkpoint does not hold, since
         the resumed run computes them again."""
-        if not self.metrics.exists():
-            return
-        lines = [line for line in self.metrics.read_text().splitlines()
-                 if line.strip() and json.loads(line)["iteration"] <= iteration]
-        _atomic_write(self.metrics, "".join(line + "\n" for line in lines))
+        kept = [r for r in self.read_metrics() if r["iteration"] <= iteration]
+        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 def describe_environment(device: torch.device) -> dict:
@@ -101,9 +103,3 @@ def _git_commit() -> str | None:
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         return None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -7,28 +7,18 @@ object that would run code is refused rather than executed.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Callable
 
 import torch
+
+from deepres.atomic import write_atomic
 
 FORMAT = "deepres-checkpoint-1"
 # How torch.save's older, pre-zip format begins (pickle of its magic number): torchvision's
 # first weight files (e.g. resnet50-19c8e357.pth) are in it.
 _LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 class CheckpointError(ValueError):
@@ -38,22 +28,6 @@ class CheckpointError(ValueError):
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """Write ``state`` to ``path`` so that a crash at any moment leaves the old file whole."""
     write_atomic(Path(path), lambda f: torch.save({"format": FORMAT, **state}, f))
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it the usual mode
-        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

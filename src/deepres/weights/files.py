@@ -17,7 +17,9 @@ import safetensors
 import safetensors.torch
 import torch
 
-from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint, write_atomic
+from deepres.atomic import write_atomic
+
+from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint
 
 # What a file may say about its network, besides the weights.
 INFO_KEYS = ("model_name", "model_args", "classes", "preprocessing", "recipe")
