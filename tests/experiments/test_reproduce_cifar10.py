@@ -106,6 +106,15 @@ def test_short_schedule_keeps_the_paper_proportions():
     short = shared_recipe(Cifar10Settings(out=None, iterations=2000, eval_every=250))
     assert (short.milestones, short.eval_every, short.log_every) == ([1000, 1500], 250, 20)
 
+    assert full.checkpoint_every == 500  # a long CPU run loses at most minutes when killed
+
+
+def test_queue_finishes_each_depth_before_the_next():
+    queue = Cifar10Settings(out=None, depths=(20, 56, 1202)).models()
+    assert queue == ["resnet20", "plain20", "resnet56", "plain56", "resnet1202"]
+    assert Cifar10Settings(out=None, depths=(56, 20), only="table6").models() == [
+        "resnet56", "resnet20"]
+
 
 @pytest.mark.parametrize("extra, message", [
     (["--depths", "21"], "not 21"),

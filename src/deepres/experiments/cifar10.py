@@ -51,11 +51,12 @@ class Cifar10Settings:
     quiet: bool = False
 
     def models(self) -> list[str]:
-        """ResNets for every part; plain nets for the figures (the paper has no plain-1202)."""
-        names = [f"resnet{d}" for d in self.depths]
-        if self.only != "table6":
-            names += [f"plain{d}" for d in self.depths if f"plain{d}" in list_models()]
-        return names
+        """ResNets for every part; plain nets for the figures (the paper has no plain-1202).
+        Depth by depth in the order given, each ResNet before its plain net, so that a long
+        queue finishes whole comparisons first."""
+        plain = self.only != "table6"
+        return [name for d in self.depths for name in (f"resnet{d}", f"plain{d}")
+                if name.startswith("resnet") or (plain and name in list_models())]
 
     def command_line(self) -> list[str]:
         """The command that repeats these settings, every one spelled out."""
