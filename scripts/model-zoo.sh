@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The model-zoo queue (issue 10): the paper's CIFAR-10 runs with exactly `cifar-paper`, one seed
+# each, trained in the background on this machine's CPU, resumed by running this script again.
+#
+#   bash scripts/model-zoo.sh          # start or resume the queue in the background
+#   bash scripts/model-zoo.sh status   # what is running, the last lines of its log
+#   bash scripts/model-zoo.sh stop     # SIGTERM: every training saves a checkpoint first
+#
+# Everything lives outside the repository, in $ZOO (default ~/deepres-zoo): a checkout of the
+# fixed commit below with its own .venv (so that the day's edits never change a running
+# experiment), the CIFAR-10 JPEGs unpacked from ../shared/data, the decoded-data cache, the
+# runs and their report (reproduce/), and the log. Change ZOO_COMMIT only between runs, and
+# record in docs/results.md which commit trained what.
+set -euo pipefail
+ZOO_COMMIT=${ZOO_COMMIT:-f0db78b73a297e49504f0e8ffd07aa2376ecb7b4}
+ZOO=${ZOO:-$HOME/deepres-zoo}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SHARED_DATA=$REPO/../shared/data
+CODE=$ZOO/code-${ZOO_COMMIT:0:12}
+LOG=$ZOO/queue.log
+PIDFILE=$ZOO/queue.pid
+
+running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+case "${1:-start}" in
+  status)
+    if running; then echo "queue running (pid $(cat "$PIDFILE"), code $CODE)"; else echo "queue not running"; fi
+    tail -n 5 "$LOG" 2>/dev/null || true
+    exit 0 ;;
+  stop)
+    if running; then kill -TERM "$(cat "$PIDFILE")"; echo "sent SIGTERM; it checkpoints and exits"; fi
+    exit 0 ;;
+  start) ;;
+  *) echo "usage: bash scripts/model-zoo.sh [start|status|stop]" >&2; exit 2 ;;
+esac
+
+if running; then echo "queue already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
+mkdir -p "$ZOO"
+if [[ ! -d $CODE ]]; then
+  git -C "$REPO" worktree add --detach "$CODE" "$ZOO_COMMIT"
+fi
+bash "$CODE/scripts/setup.sh"
+if [[ ! -d $ZOO/cifar10-jpeg/test ]]; then
+  for split in train test; do tar -xzf "$SHARED_DATA/cifar10-jpeg-$split.tar.gz" -C "$ZOO"; done
+fi
+# bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
+AMP=()
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
+
+cd "$CODE"
+echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}" >> "$LOG"
+nohup .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-jpeg" \
+  --depths 20 56 32 44 110 "${AMP[@]}" --out "$ZOO/reproduce" --cache-dir "$ZOO/cache" \
+  --quiet >> "$LOG" 2>&1 &
+echo $! > "$PIDFILE"
+echo "queue started (pid $!); log: $LOG"
