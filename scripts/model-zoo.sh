@@ -25,7 +25,19 @@ running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 case "${1:-start}" in
   status)
     if running; then echo "queue running (pid $(cat "$PIDFILE"), code $CODE)"; else echo "queue not running"; fi
-    tail -n 5 "$LOG" 2>/dev/null || true
+    # Each run: how it ended, or the iteration it reached and its latest validation error.
+    python3 - "$ZOO/reproduce/runs" <<'PY'
+import json, pathlib, sys
+for run in sorted(pathlib.Path(sys.argv[1]).glob("*/metrics.jsonl"), key=lambda p: p.stat().st_mtime):
+    records = [json.loads(line) for line in run.read_text().splitlines() if line.strip()]
+    val = [r for r in records if "val_error" in r]
+    summary = run.parent / "summary.json"
+    state = json.loads(summary.read_text())["status"] if summary.exists() else "running or stopped"
+    last = records[-1]["iteration"] if records else 0
+    seen = f"val error {100 * val[-1]['val_error']:.2f}% at {val[-1]['iteration']:,}" if val else "no evaluation yet"
+    print(f"{run.parent.name:16} {state:20} iteration {last:>6,}  {seen}")
+PY
+    tail -n 3 "$LOG" 2>/dev/null || true
     exit 0 ;;
   stop)
     if running; then kill -TERM "$(cat "$PIDFILE")"; echo "sent SIGTERM; it checkpoints and exits"; fi
