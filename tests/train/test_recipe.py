@@ -39,7 +39,7 @@ def test_epochs_are_converted_to_iterations():
     (lambda: Recipe(lr="fast"), "lr must be float, got 'fast'"),
     (lambda: Recipe(batch_size=0), "batch_size must be at least 1"),
     (lambda: Recipe(batch_size=True), "batch_size must be int"),
-    (lambda: Recipe(schedule="cosine"), r"schedule must be one of \('step', 'plateau'\)"),
+    (lambda: Recipe(schedule="linear"), r"schedule must be one of \('step', 'plateau', 'cosine'"),
     (lambda: Recipe(iterations="10 epochs"), "iterations must be iterations .* or epochs"),
     (lambda: Recipe(schedule="plateau"), "set val_size"),
     (lambda: Recipe().replace(learning_rate=0.1), "unknown recipe key learning_rate; valid keys: model"),

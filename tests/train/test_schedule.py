@@ -1,5 +1,7 @@
 """The learning-rate schedules of the paper."""
 
+import math
+
 import pytest
 
 from deepres.train import LRSchedule, load_recipe
@@ -47,3 +49,23 @@ def test_state_round_trip_continues_identically():
     b = LRSchedule(0.1, [5], warmup_lr=0.01)
     b.load_state_dict(a.state_dict())
     assert [b.lr(i) for i in range(8)] == [a.lr(i) for i in range(8)]
+
+
+@pytest.mark.parametrize("shape", ["cosine", "onecycle"])
+def test_annealed_schedules_rise_then_fall_to_zero(shape):
+    recipe = load_recipe("cifar-paper").replace(schedule=shape, lr_rise=100, iterations=1100)
+    schedule = make_schedule(recipe)
+    assert schedule.lr(0) == pytest.approx(0.001) and schedule.lr(99) == pytest.approx(0.1)
+    middle = 0.05 if shape == "onecycle" else 0.5 * 0.1 * (1 + math.cos(math.pi * 0.5))
+    assert schedule.lr(600) == pytest.approx(middle)
+    assert schedule.lr(1099) == pytest.approx(0.1 * (1 / 1000 if shape == "onecycle" else
+                                                     0.5 * (1 + math.cos(math.pi * 0.999))))
+    lrs = [schedule.lr(i) for i in range(100, 1100)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # falls all the way, milestones ignored
+
+
+def test_annealed_schedule_rise_in_epochs_and_checks():
+    recipe = load_recipe("cifar-paper").replace(schedule="cosine", lr_rise="2ep", iterations="10ep")
+    assert recipe.resolved(iterations_per_epoch=50).lr_rise == 100
+    with pytest.raises(ValueError, match="must be shorter than the run"):
+        make_schedule(recipe.resolved(50).replace(lr_rise=500))

@@ -37,4 +37,6 @@ def make_schedule(recipe: Recipe) -> LRSchedule:
     return LRSchedule(recipe.lr * scale, list(recipe.milestones), recipe.lr_factor,
                       plateau=recipe.schedule == "plateau", patience=recipe.plateau_patience,
                       warmup_lr=recipe.warmup_lr * scale if warm else None,
-                      warmup_until_error=recipe.warmup_until_error)
+                      warmup_until_error=recipe.warmup_until_error,
+                      anneal=recipe.schedule if recipe.schedule in ("cosine", "onecycle") else None,
+                      rise=recipe.lr_rise, total=recipe.iterations)

@@ -2,7 +2,7 @@
 
 A recipe file may name a ``base`` recipe (a preset or another file) and change some fields.
 Unknown keys and values of the wrong type are rejected with a message that lists what is valid.
-Lengths (``iterations``, ``milestones``, ``eval_every``, ``checkpoint_every``) count iterations,
+Lengths (``iterations``, ``milestones``, ``lr_rise``, ``eval_every``, ``checkpoint_every``) count iterations,
 as the paper does; a string like ``"30ep"`` counts epochs and is converted once the data set's
 size is known (``Recipe.resolved``).
 """
@@ -21,7 +21,7 @@ import yaml
 
 Length = Union[int, str]  # iterations, or "<number>ep" for epochs
 CHOICES = {
-    "schedule": ("step", "plateau"),
+    "schedule": ("step", "plateau", "cosine", "onecycle"),
     "warmup": ("auto", "on", "off"),
     "augment": ("auto", "cifar", "crop", "imagenet", "none"),
     "normalize": ("pixel_mean", "channel"),
@@ -52,7 +52,9 @@ class Recipe:
     decay_norm_and_bias: bool = True  # the paper decays every weight, BN and biases included
     label_smoothing: float = 0.0
     iterations: Length = 64000
-    schedule: str = "step"  # "step": divide at milestones; "plateau": when val error stalls
+    schedule: str = "step"  # "step": divide at milestones; "plateau": when val error stalls;
+    # "cosine" / "onecycle": rise for lr_rise iterations, then down to 0 at the end (not the paper's)
+    lr_rise: Length = 0
     milestones: list = field(default_factory=lambda: [32000, 48000])
     lr_factor: float = 0.1
     plateau_patience: int = 3  # evaluations without a better val error before dividing
@@ -88,6 +90,8 @@ class Recipe:
                              "set val_size (e.g. 5000) so there is a validation split")
         for name in ("iterations", "eval_every", "checkpoint_every"):
             _parse_length(name, getattr(self, name))
+        if self.lr_rise != 0:
+            _parse_length("lr_rise", self.lr_rise)
         for m in self.milestones:
             _parse_length("milestones", m)
 
@@ -106,6 +110,7 @@ class Recipe:
         return self.replace(
             iterations=it("iterations", self.iterations),
             milestones=[it("milestones", m) for m in self.milestones],
+            lr_rise=it("lr_rise", self.lr_rise) if self.lr_rise != 0 else 0,
             eval_every=it("eval_every", self.eval_every),
             checkpoint_every=it("checkpoint_every", self.checkpoint_every),
         )
