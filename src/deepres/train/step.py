@@ -45,18 +45,23 @@ def evaluation_sums(
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     *,
     amp_dtype: torch.dtype | None = None,
+    flip: bool = False,
 ) -> torch.Tensor:
     """[wrong top-1 answers, summed loss, images] of ``model`` in eval mode over ``batches``,
-    as a float64 tensor on the device: sums, so that processes' shares add up."""
+    as a float64 tensor on the device: sums, so that processes' shares add up. ``flip``
+    averages the softmax scores of each image and its mirror image (not the paper's view)."""
     was_training = model.training
     model.eval()
     sums = None
     try:
         for images, labels in batches:
             with autocast(images.device, amp_dtype):
-                logits = model(images)
-            batch = torch.stack([(logits.argmax(dim=1) != labels).sum().double(),
-                                 F.cross_entropy(logits.float(), labels, reduction="sum").double(),
+                log_probs = model(images).float().log_softmax(dim=1)
+                if flip:
+                    mirrored = model(images.flip(3)).float().softmax(dim=1)
+                    log_probs = ((log_probs.exp() + mirrored) / 2).log()
+            batch = torch.stack([(log_probs.argmax(dim=1) != labels).sum().double(),
+                                 F.nll_loss(log_probs, labels, reduction="sum").double(),
                                  torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)])
             sums = batch if sums is None else sums + batch
     finally:
