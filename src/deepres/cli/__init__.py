@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+import deepres
+
 from . import embed_cmd, eval_cmd, export_cmd, models_cmd, predict_cmd, reproduce_cmd, train_cmd
 
 COMMANDS = {"models": models_cmd, "train": train_cmd, "eval": eval_cmd,
@@ -19,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The networks and experiments of He et al., 'Deep Residual Learning for "
         "Image Recognition' (2015).",
     )
+    parser.add_argument("--version", action="version", version=f"deepres {deepres.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         module.add_parser(sub)

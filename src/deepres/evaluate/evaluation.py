@@ -62,8 +62,14 @@ def labels_for_network(dataset, trained: TrainedModel) -> tuple[torch.Tensor, li
     if unknown:
         raise DataError(f"{dataset.name}: class(es) {', '.join(map(show_path, unknown[:5]))} "
                         f"are not among the network's {len(index)} classes "
-                        f"({', '.join(trained.classes[:5])}, ...)")
+                        f"({first_names(trained.classes)})")
     return torch.tensor([index[name] for name in ours], dtype=torch.int64)[labels], trained.classes
+
+
+def first_names(names: list[str], shown: int = 5) -> str:
+    """``names`` joined by commas; after the first ``shown`` a count of the rest."""
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(map(show_path, names[:shown])) + more
 
 
 def _views(dataset, prep: Preprocessing, mode: str, scales) -> ImageViews:
