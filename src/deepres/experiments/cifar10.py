@@ -86,17 +86,12 @@ def check_settings(s: Cifar10Settings) -> None:
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
-    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions: the lr
-    falls at 50% and 75% of the iterations, and there are 32 evaluations and checkpoints."""
-    paper = load_recipe("cifar-paper")
-    scale = s.iterations / paper.iterations
-    every = s.eval_every or max(1, round(paper.eval_every * scale))
-    return paper.replace(
-        data=s.data, val_size=s.val_size, iterations=s.iterations,
-        milestones=[max(1, round(m * scale)) for m in paper.milestones],
-        eval_every=every, checkpoint_every=min(every, paper.checkpoint_every),
-        log_every=min(paper.log_every, max(1, s.iterations // 100)),  # >= 100 points per curve
-        **s.overrides)
+    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions
+    (``Recipe.scaled_to``): the lr falls at 50% and 75% of the iterations, and there are 32
+    evaluations."""
+    paper = load_recipe("cifar-paper").replace(data=s.data, val_size=s.val_size)
+    fixed = {**s.overrides, **({"eval_every": s.eval_every} if s.eval_every else {})}
+    return paper.scaled_to(s.iterations, **fixed)
 
 
 def reproduce_cifar10(s: Cifar10Settings) -> int:
