@@ -16,7 +16,7 @@ import deepres
 BELOW = {
     "models": set(),
     "data": set(),
-    "weights": {"models"},
+    "weights": {"models", "data"},
     "analysis": {"models", "data", "weights"},
     "train": {"models", "data", "weights"},
     "evaluate": {"models", "data", "weights"},

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from deepres.data import Preprocessing
 from deepres.data.pool import cpu_count
 from deepres.evaluate import MODES
 from deepres.train.distributed import pick_device
-from deepres.weights import TrainedModel, load_model
+from deepres.weights import TrainedModel, UnnamedClasses, load_model
 
 WEIGHTS_HELP = ("a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
                 ".safetensors file, or a bare state_dict such as torchvision's resnet50-*.pth")
@@ -37,9 +38,10 @@ def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
 def open_network(args: argparse.Namespace) -> tuple[TrainedModel, Preprocessing]:
     """The network named on the command line, on its device, with its preprocessing."""
     args.device = pick_device(args.device)
-    trained = load_model(args.weights, args.model, args.device)
-    prep = Preprocessing.from_record(trained.preprocessing, str(trained.path),
-                                     trained.input_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnnamedClasses)  # noted below, in the CLI's words
+        trained = load_model(args.weights, args.model, args.device)
+    prep = trained.image_preprocessing()
     if trained.preprocessing is None:
         note(f"{trained.path} records no preprocessing: using torchvision's ImageNet one "
              "(shorter side 256, centre 224, its channel mean and std)")

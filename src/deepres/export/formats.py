@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepres.weights import load_model, save_weights
+from deepres.weights import UnnamedClasses, load_model, save_weights
 
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 
@@ -59,7 +59,8 @@ def write_safetensors(model: nn.Module, sample: torch.Tensor, path: Path, info: 
 
 
 def run_safetensors(path: Path, images: torch.Tensor) -> np.ndarray:
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnnamedClasses)  # the export says so itself
         return load_model(path).model(images).numpy()
 
 

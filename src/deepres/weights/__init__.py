@@ -8,8 +8,9 @@ here runs code from a file: PyTorch files are read with ``weights_only``.
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .files import INFO_KEYS, WeightFile, read_weights, save_weights
 from .fit import guess_model_name, load_strictly, mismatches, strip_wrappers
-from .trained import TrainedModel, load_model, model_of, weights_path
+from .trained import TrainedModel, UnnamedClasses, load_model, model_of, weights_path
 
 __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "INFO_KEYS", "WeightFile",
            "read_weights", "save_weights", "guess_model_name", "load_strictly", "mismatches",
-           "strip_wrappers", "TrainedModel", "load_model", "model_of", "weights_path"]
+           "strip_wrappers", "TrainedModel", "UnnamedClasses", "load_model", "model_of",
+           "weights_path"]
