@@ -71,7 +71,8 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     own = source == recipe.get("data")
     splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
                          val_size=recipe.get("val_size", 0) if own else 0,
-                         seed=recipe.get("seed", 0) if own else 0)
+                         seed=recipe.get("seed", 0) if own else 0,
+                         image_size=recipe.get("image_size") if own else None)
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:

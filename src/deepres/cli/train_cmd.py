@@ -30,6 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, help="the length of the run: the recipe's lr "
                    "drops and evaluations move with it, keeping their proportions (--set "
                    "iterations=N stops at N without moving them)")
+    p.add_argument("--image-size", type=int, metavar="N", help="side of the square images "
+                   "the network sees, for folders: up to 128 they are held whole at N pixels "
+                   "and trained CIFAR-style; 224 streams them through the ImageNet views "
+                   "(default: from the images' own size)")
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     fields = parse_overrides(args.set)  # raw recipe fields, never scaled
     options = {key: getattr(args, key) for key in ("model", "data", "seed", "init_from",
-                                                   "freeze")
+                                                   "freeze", "image_size")
                if getattr(args, key) is not None}
     options.update((flag, True) for flag in ("compile", "scale_lr", "sync_bn")
                    if getattr(args, flag))

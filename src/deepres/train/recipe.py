@@ -41,6 +41,7 @@ class Recipe:
     init_from: Optional[str] = None  # weights to start from (fine-tuning); see train.finetune
     freeze: Optional[str] = None  # "stem", a stage ("layer2": it and all before) or "features"
     data: str = "digits"
+    image_size: Optional[int] = None  # side the network sees (folders); None: the images' own
     val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
     batch_size: int = 128
     lr: float = 0.1
@@ -82,6 +83,8 @@ class Recipe:
         for name in ("lr", "warmup_lr", "lr_factor"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+        if self.image_size is not None and self.image_size < 1:
+            raise ValueError(f"recipe: image_size must be at least 1 pixel, got {self.image_size}")
         if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
         if self.schedule == "plateau" and self.val_size == 0:
