@@ -98,7 +98,8 @@ def test_frozen_batch_norm_stays_in_inference_mode():
 
 def test_gray_weights_on_colour_data_name_the_channels(digits_run, color_folder, tmp_path, capsys):
     assert main(["train", "--init-from", str(digits_run), "--data", str(color_folder),
-                 "--iterations", "1", "--set", "batch_size=16", "--cache-dir", str(tmp_path / "cache"),
+                 "--iterations", "1", "--set", "batch_size=16",
+                 "--cache-dir", str(tmp_path / "cache"),
                  "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
     assert ("the network was trained on 1-channel images and the data has 3-channel images "

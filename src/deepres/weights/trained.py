@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepres.data import Preprocessing
+from deepres.data import Preprocessing, first_names
 from deepres.models import ResNet, create_model, model_info
 
 from .checkpoint import CheckpointError
@@ -37,8 +37,8 @@ class TrainedModel:
 
     def __repr__(self) -> str:
         named = "" if self.classes_named else ", unnamed"
-        shown = ", ".join(self.classes[:5]) + (", ..." if len(self.classes) > 5 else "")
-        return (f"TrainedModel({self.model_name}, {len(self.classes)} classes ({shown}{named}), "
+        return (f"TrainedModel({self.model_name}, {len(self.classes)} classes "
+                f"({first_names(self.classes)}{named}), "
                 f"{self.preprocessing!r}, from {self.path})")
 
     @property
