@@ -5,6 +5,7 @@ prediction and export use the recorded size."""
 import json
 
 import pytest
+import yaml
 from runs import make_color_folder, train_run
 
 from deepres.cli import main
@@ -48,6 +49,7 @@ def test_a_run_at_its_own_size_is_evaluated_predicted_and_exported_at_it(tmp_pat
     err = capsys.readouterr().err
     assert "data: held whole at 96x96 (images of at most 128 pixels" in err
     assert "training augmentation: pad-crop-flip (CIFAR-style), padding 12" in err
+    assert yaml.safe_load((run / "recipe.yaml").read_text())["image_size"] == 96
     prep = load_checkpoint(run / "checkpoints" / "last.pt")["preprocessing"]
     assert (prep["kind"], prep["resize"], prep["crop"], prep["padding"]) == ("array", 96, 96, 12)
 

@@ -95,7 +95,9 @@ class Trainer:
             self.run.create()  # first, so that a taken --out fails before any data is read
         torch.manual_seed(recipe.seed)
         self._build_data(recipe)
-        self.recipe = recipe = recipe.resolved(len(self.train_loader))
+        # recipe.yaml holds what the run used: lengths in iterations, the images' side.
+        self.recipe = recipe = recipe.resolved(len(self.train_loader)).replace(
+            image_size=self.splits.image_size)
         self._build_model(recipe)
         self.optimizer = make_optimizer(self.model, recipe)
         self.schedule = make_schedule(recipe)
