@@ -5,6 +5,7 @@
 #   bash scripts/model-zoo.sh          # start or resume the queue in the background
 #   bash scripts/model-zoo.sh status   # what is running, the last lines of its log
 #   bash scripts/model-zoo.sh stop     # SIGTERM: every training saves a checkpoint first
+#   ZOO_THREADS=1 bash scripts/model-zoo.sh   # one thread, while other work shares the cores
 #
 # Everything lives outside the repository, in $ZOO (default ~/deepres-zoo): a checkout of the
 # fixed commit below with its own .venv (so that the day's edits never change a running
@@ -59,11 +60,15 @@ fi
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 
+# ZOO_THREADS=1 while other work shares the cores: two threads that wait for each other at
+# every layer slow to a crawl when either is preempted; one thread keeps its pace.
+if [[ -n ${ZOO_THREADS:-} ]]; then export OMP_NUM_THREADS=$ZOO_THREADS; fi
+
 cd "$CODE"
-echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}" >> "$LOG"
+echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}, threads ${OMP_NUM_THREADS:-all}" >> "$LOG"
 # A higher priority than the day's tests and builds (root only; otherwise nice says so and
 # the queue runs at the normal priority).
-nohup nice -n -5 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-jpeg" \
+nohup nice -n -10 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-jpeg" \
   --depths 20 56 32 44 110 "${AMP[@]}" --out "$ZOO/reproduce" --cache-dir "$ZOO/cache" \
   --quiet >> "$LOG" 2>&1 &
 echo $! > "$PIDFILE"
