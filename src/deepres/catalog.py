@@ -39,7 +39,7 @@ def weights_folder() -> Path:
     return Path(os.environ.get(WEIGHTS_DIR_VARIABLE) or SHIPPED_WEIGHTS)
 
 
-def weights_names() -> list[str]:
+def list_weights() -> list[str]:
     """Names of the shipped weights, sorted (e.g. ``["resnet20-cifar10"]``)."""
     folder = weights_folder()
     return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
@@ -63,11 +63,10 @@ def model_card(name: str) -> dict:
 
 
 def model_cards() -> list[dict]:
-    return [model_card(name) for name in weights_names()]
+    return [model_card(name) for name in list_weights()]
 
 
 def unknown_weights(name: str) -> str:
-    shipped = weights_names()
+    shipped = list_weights()
     listed = ", ".join(shipped) if shipped else "none are shipped yet"
-    return (f"{name}: no such file or folder, nor the name of trained weights shipped with "
-            f"deepres (shipped: {listed})")
+    return f"no trained weights named {name!r} are shipped with deepres (shipped: {listed})"
