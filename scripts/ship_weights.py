@@ -198,7 +198,7 @@ def card_text(card: dict) -> str:
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
     data, hw = card["data"], card["hardware"]
     sizes = ", ".join(f"{n:,} {split}" for split, n in data["images"].items())
-    hours = card["training_seconds"] / 3600
+    seconds = card["training_seconds"]
     return "\n".join([
         f"# {card['name']}",
         "",
@@ -223,7 +223,8 @@ def card_text(card: dict) -> str:
         f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
         f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
         f"{hw['world_size']} process(es) |",
-        f"| training time | {hours:.1f} h |",
+        f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
+        f"({seconds:,.0f} s) |",
         f"| code | {card['code_commit']} (torch {card['torch_version']}) |",
         f"| sha256 | `{card['sha256']}` |",
         f"| the run's records | {card['results']}/ |",

@@ -138,6 +138,13 @@ def test_unfinished_run_is_refused(digits_run, tmp_path, capsys):
     assert not (tmp_path / "repo").exists()
 
 
+def test_other_data_than_the_runs_is_refused(digits_run, color_folder, tmp_path, capsys):
+    code = ship_weights.main([str(digits_run), "--name", "resnet20-digits", "--data",
+                              str(color_folder), "--repo", str(tmp_path / "repo")])
+    assert code == 2
+    assert "its test split has 16 images, the run was tested on 359" in capsys.readouterr().err
+
+
 def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path, capsys):
     """Classifier weights too large for float16 (65,504 at most) become inf there; in
     float32 the scaled classifier predicts as before."""
