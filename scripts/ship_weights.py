@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from deepres import catalog
 from deepres.atomic import write_text_atomic
 from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
@@ -36,7 +37,7 @@ from deepres.weights import load_checkpoint, load_model, read_weights, save_weig
 from deepres.weights.zoo import sha256_of
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = Path("src/deepres/weights/shipped")  # inside the repository, as deepres.catalog says
+SHIPPED = Path("src/deepres") / catalog.SHIPPED_WEIGHTS.relative_to(catalog.PACKAGE)  # in REPO
 RESULTS = Path("docs/runs")
 RUN_RECORDS = ("metrics.jsonl", "recipe.yaml", "summary.json", "meta.json")
 DTYPES = {"float16": torch.float16, "float32": torch.float32}

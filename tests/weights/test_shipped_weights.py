@@ -38,7 +38,7 @@ def shipped(tmp_path_factory, digits_run):
     code = ship_weights.main([str(digits_run), "--name", "resnet20-digits", "--data", "digits",
                               "--repo", str(repo)])
     assert code == 0
-    folder = repo / "src/deepres/weights/shipped"
+    folder = repo / ship_weights.SHIPPED
     return repo, json.loads((folder / "resnet20-digits.json").read_text())
 
 
@@ -46,7 +46,7 @@ def shipped(tmp_path_factory, digits_run):
 def by_name(shipped, monkeypatch):
     """The shipped weights of ``shipped`` are the ones deepres knows by name."""
     repo, card = shipped
-    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(repo / "src/deepres/weights/shipped"))
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(repo / ship_weights.SHIPPED))
     return card
 
 
@@ -60,7 +60,7 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped, digits_run):
     assert card["test_images"] == 359 and card["data"]["name"] == "digits"
     # float16 is shipped only because it left the test error as it was in float32
     assert card["test_error"] == card["test_error_float32"]
-    assert (repo / "src/deepres/weights/shipped/resnet20-digits.md").read_text().startswith(
+    assert (repo / ship_weights.SHIPPED / "resnet20-digits.md").read_text().startswith(
         "# resnet20-digits")
     results = repo / "docs/runs/resnet20-digits"
     assert sorted(p.name for p in results.iterdir()) == sorted(ship_weights.RUN_RECORDS)
@@ -109,7 +109,7 @@ def test_unknown_name_lists_the_shipped_ones(by_name, capsys):
 
 
 def test_damaged_weights_are_refused_by_their_sha256(shipped, tmp_path, monkeypatch, capsys):
-    folder = shutil.copytree(shipped[0] / "src/deepres/weights/shipped", tmp_path / "shipped")
+    folder = shutil.copytree(shipped[0] / ship_weights.SHIPPED, tmp_path / "shipped")
     with open(folder / "resnet20-digits.safetensors", "r+b") as f:
         f.seek(-1, 2)
         last = f.read(1)
@@ -157,6 +157,6 @@ def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path,
     assert ship_weights.main(args) == 2
     assert "ship them with --dtype float32" in capsys.readouterr().err
     assert ship_weights.main([*args, "--dtype", "float32"]) == 0
-    card = json.loads((tmp_path / "repo/src/deepres/weights/shipped/resnet20-digits.json")
+    card = json.loads((tmp_path / "repo" / ship_weights.SHIPPED / "resnet20-digits.json")
                       .read_text())
     assert card["storage"] == "float32" and card["test_error"] == card["test_error_float32"]
