@@ -56,10 +56,9 @@ def model_card(name: str) -> dict:
     if "/" in name or os.sep in name or not path.is_file():
         raise UnknownWeights(unknown_weights(name))
     try:
-        card = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: unreadable model card ({err}); reinstall deepres") from None
-    return card
 
 
 def model_cards() -> list[dict]:
