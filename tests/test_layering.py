@@ -47,5 +47,6 @@ def test_layer_imports_only_layers_below(package):
 def test_bottom_module_imports_nothing_of_deepres_nor_torch(module):
     code = (f"import sys, deepres.{module}; "
             "print(' '.join(m for m in sys.modules if m.startswith('deepres.') or m == 'torch'))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
     assert result.stdout.split() == [f"deepres.{module}"], result.stderr

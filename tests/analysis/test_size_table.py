@@ -8,7 +8,8 @@ from deepres.catalog import model_sizes
 from deepres.models import list_models
 
 TABLE = {row["name"]: row for row in model_sizes()}
-STALE = "deepres/models/sizes.json is stale: regenerate it with `python -m deepres.analysis.complexity`"
+STALE = ("deepres/models/sizes.json is stale: regenerate it with "
+         "`python -m deepres.analysis.complexity`")
 
 
 def test_table_lists_every_registered_network_in_order():
