@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
     p.add_argument("--init-from", metavar="WEIGHTS", help="start from trained weights (a run "
-                   "directory or weight file, torchvision's too); the classifier is replaced "
+                   "directory, a weight file, torchvision's too, or the name of weights "
+                   "shipped with deepres such as resnet20-cifar10); the classifier is replaced "
                    "when the number of classes differs; --model defaults to the weights' own")
     p.add_argument("--freeze", metavar="PART", help="do not train 'stem', the stages up to "
                    "one ('layer1', 'layer2', ...) or all but the classifier ('features')")

@@ -13,7 +13,9 @@ from deepres.train.distributed import pick_device
 from deepres.weights import TrainedModel, UnnamedClasses, load_model
 
 WEIGHTS_HELP = ("a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
-                ".safetensors file, or a bare state_dict such as torchvision's resnet50-*.pth")
+                ".safetensors file, a bare state_dict such as torchvision's resnet50-*.pth, or "
+                "the name of weights shipped with deepres, e.g. resnet20-cifar10 (`deepres "
+                "models` lists them)")
 
 
 def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:

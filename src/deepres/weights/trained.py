@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepres import catalog
 from deepres.data import Preprocessing, first_names
 from deepres.models import ResNet, create_model, model_info
 
 from .checkpoint import CheckpointError
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
+from .zoo import is_weights_name, shipped_file
 
 # Where a run directory keeps its checkpoints (deepres.train.rundir writes them), best first:
 # best.pt is chosen on the validation split and exists only when the run had one.
@@ -88,8 +90,15 @@ def _is_many(images) -> bool:
 
 
 def weights_path(path: str | Path) -> Path:
-    """A run directory's best checkpoint (else its last one), or ``path`` itself."""
+    """A run directory's best checkpoint (else its last one), the file of the weights shipped
+    with deepres under that name (``resnet20-cifar10``), or ``path`` itself. Every command that
+    takes weights resolves them here; a file or folder of that name comes first."""
     path = Path(path)
+    if not path.exists() and is_weights_name(str(path)):
+        try:
+            return shipped_file(str(path))
+        except catalog.UnknownWeights as err:
+            raise CheckpointError(f"{path}: no such file or folder, and {err}") from None
     if not path.is_dir():
         return path
     for name in RUN_CHECKPOINTS:
