@@ -101,6 +101,9 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     if os.path.isdir(os.path.expanduser(s.data)):
         s.data = str(Path(s.data).expanduser().resolve())  # the runs must find it from anywhere
     recipe = shared_recipe(s)
+    paper = load_recipe("cifar-paper")
+    if recipe.iterations != paper.iterations:
+        print(f"note: {paper.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
     _claim(s.out, recipe)
