@@ -1,5 +1,8 @@
 """What the command line says on the paths a newcomer takes first (issue 13, item 8)."""
 
+import subprocess
+import sys
+
 import pytest
 
 import deepres
@@ -12,6 +15,14 @@ def test_version_is_printed(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"deepres {deepres.__version__}"
+
+
+def test_version_does_not_load_the_commands():
+    code = ("import sys\nfrom deepres.cli import main\ntry:\n    main(['--version'])\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["deepres", deepres.__version__, "False"], result.stderr
 
 
 def test_missing_cifar_names_the_command_line_flag(tmp_path):

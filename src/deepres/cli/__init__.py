@@ -21,8 +21,9 @@ def command_module(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{COMMANDS[name]}")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command, or of the command ``only``."""
+def build_parser(only: str | None = None, commands: bool = True) -> argparse.ArgumentParser:
+    """The parser of every command, or of the command ``only``, or (``commands=False``) of
+    the options alone, for ``--version``."""
     parser = argparse.ArgumentParser(
         prog="deepres",
         description="The networks and experiments of He et al., 'Deep Residual Learning for "
@@ -30,7 +31,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deepres {deepres.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in [only] if only else COMMANDS:
+    for name in [only] if only else COMMANDS if commands else []:
         command_module(name).add_parser(sub)
     return parser
 
@@ -38,7 +39,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     first = next((a for a in argv if not a.startswith("-")), None)  # the command, if any
-    parser = build_parser(first if first in COMMANDS else None)
+    parser = build_parser(first if first in COMMANDS else None,
+                          commands=first is not None or "--version" not in argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
