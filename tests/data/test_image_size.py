@@ -10,6 +10,7 @@ from runs import make_color_folder, train_run
 
 from deepres.cli import main
 from deepres.data import BatchLoader, DataError, open_source
+from deepres.evaluate import default_scales
 from deepres.weights import load_checkpoint, load_model
 
 from .helpers import make_folder
@@ -53,21 +54,19 @@ def test_a_run_at_its_own_size_is_evaluated_predicted_and_exported_at_it(tmp_pat
     prep = load_checkpoint(run / "checkpoints" / "last.pt")["preprocessing"]
     assert (prep["kind"], prep["resize"], prep["crop"], prep["padding"]) == ("array", 96, 96, 12)
 
-    assert main(["eval", str(run), "--cache-dir", cache, "--mode", "center",
-                 "--mode", "multi-scale", "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)
-    assert [m["images"] for m in record["modes"].values()] == [8, 8]
-    assert record["modes"]["multi-scale"]["scales"] == [96, 110, 165, 206, 274]
+    assert main(["eval", str(run), "--cache-dir", cache, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["modes"]["center"]["images"] == 8
+    trained = load_model(run)
+    assert default_scales(trained.preprocessing) == (96, 110, 165, 206, 274)  # multi-scale
 
     big = make_color_folder(tmp_path / "big", classes=("red",), per_class=1,
                             test_per_class=1, size=300)
-    trained = load_model(run)
     image = big / "train" / "red" / "0.png"
     assert trained.preprocessing.center_views(image).shape == (1, 3, 96, 96)
     assert len(trained.predict(image)) == 4
     assert main(["predict", str(run), str(big), "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
 
-    assert main(["export", str(run), "--output", str(tmp_path / "net.onnx")]) == 0
-    sidecar = json.loads((tmp_path / "net.onnx.json").read_text())
+    assert main(["export", str(run), "--output", str(tmp_path / "net.safetensors")]) == 0
+    sidecar = json.loads((tmp_path / "net.safetensors.json").read_text())
     assert sidecar["input"]["shape"] == ["batch", 3, 96, 96]
