@@ -1,6 +1,6 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
+    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models, runs
 
 Beneath them all, `deepres.atomic` (standard library only) serves every layer.
 """
@@ -16,12 +16,13 @@ import deepres
 BELOW = {
     "models": set(),
     "data": set(),
-    "weights": {"models"},
-    "analysis": {"models", "data", "weights"},
-    "train": {"models", "data", "weights"},
-    "evaluate": {"models", "data", "weights"},
-    "export": {"models", "data", "weights"},
-    "experiments": {"models", "data", "weights", "train", "analysis"},
+    "runs": set(),
+    "weights": {"models", "runs"},
+    "analysis": {"models", "data", "runs", "weights"},
+    "train": {"models", "data", "runs", "weights"},
+    "evaluate": {"models", "data", "runs", "weights"},
+    "export": {"models", "data", "runs", "weights"},
+    "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
 }
 EVERY_LAYER = {"atomic"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from deepres.data import open_source, show_path
 from deepres.evaluate import MODES, evaluate, write_report
+from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
 
-from .train_cmd import _slug as data_slug  # run directories and eval folders alike
+from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
 SPLITS = ("test", "val", "train")
@@ -87,16 +88,12 @@ def _default_out(weights: Path, source: str, split: str) -> Path:
     slug = data_slug(source)
     if weights.is_dir():
         return weights / f"eval-{slug}-{split}"
-    folder = weights.parent
-    if folder.name == "checkpoints" and (folder.parent / "recipe.yaml").is_file():
-        folder = folder.parent
+    run = RunDir.of_checkpoint(weights)
+    folder = run.path if run is not None else weights.parent
     return folder / f"eval-{weights.stem}-{slug}-{split}"
 
 
 def _print_table(record: dict, out: Path) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
     first = next(iter(record["modes"].values()))
     print(f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
           f"split: {first['images']:,} images")

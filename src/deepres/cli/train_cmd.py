@@ -8,11 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.weights import CheckpointError
-from deepres.train.rundir import RunDir
 from deepres.train.finetune import model_of_weights
+from deepres.weights import CheckpointError
+
+from .text import pct
 
 DEFAULT_RECIPE = "quick"
 
@@ -66,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
         summary = train(recipe, options)
     except CheckpointError as err:
         raise ValueError(str(err)) from None
-    if summary.get("rank", 0) == 0:
+    if summary.rank == 0:
         _print_summary(summary)
-    if summary["status"] == "diverged":
+    if summary.status == "diverged":
         return 1
-    if summary["status"].startswith("stopped"):
-        signum = signal.SIGTERM if "SIGTERM" in summary["status"] else signal.SIGINT
+    if summary.stopped:
+        signum = signal.SIGTERM if "SIGTERM" in summary.status else signal.SIGINT
         return 128 + int(signum)
     return 0
 
@@ -97,30 +99,23 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     if args.out is None and launched_by_torchrun():
         raise ValueError("under torchrun, give --out: every process, and every restart, must "
                          "use the same run directory")
-    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 
 
-def _slug(data: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
-
-
-def _print_summary(summary: dict) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
-    lines = [f"{summary['status']} after {summary['iterations']:,} of "
-             f"{summary['planned_iterations']:,} iterations: {summary['model']} on {summary['data']}"]
-    if summary["test_error"] is not None:
-        lines.append(f"test error {pct(summary['test_error'])} "
-                     f"(accuracy {pct(1 - summary['test_error'])})")
-    if summary["best_val_error"] is not None:
-        lines.append(f"best validation error {pct(summary['best_val_error'])} "
-                     f"at iteration {summary['best_iteration']:,}")
-    if summary["images_per_s"]:
-        lines.append(f"{summary['train_seconds']:.0f} s of training, "
-                     f"{summary['images_per_s']:,.0f} images/s")
-    if summary["bad_files"]:
-        lines.append(f"{summary['bad_files']} unusable images skipped (see bad_files.txt)")
-    lines.append(f"run directory: {summary['run_dir']}")
+def _print_summary(summary: RunSummary) -> None:
+    lines = [f"{summary.status} after {summary.iterations:,} of "
+             f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"]
+    if summary.test_error is not None:
+        lines.append(f"test error {pct(summary.test_error)} "
+                     f"(accuracy {pct(1 - summary.test_error)})")
+    if summary.best_val_error is not None:
+        lines.append(f"best validation error {pct(summary.best_val_error)} "
+                     f"at iteration {summary.best_iteration:,}")
+    if summary.images_per_s:
+        lines.append(f"{summary.train_seconds:.0f} s of training, "
+                     f"{summary.images_per_s:,.0f} images/s")
+    if summary.bad_files:
+        lines.append(f"{summary.bad_files} unusable images skipped (see bad_files.txt)")
+    lines.append(f"run directory: {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)

@@ -21,14 +21,16 @@ import deepres
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
 from deepres.models import list_models
+from deepres.runs import RunDir, RunRecord, describe_environment
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
-from deepres.train.rundir import describe_environment
 
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
 
 PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
+# Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
+PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 PARTS = ("table6", "figure6", "figure7")
 OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
 
@@ -126,7 +128,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
             if job.status() == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
     _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
-    runs = [run_record(p.parent) for p in sorted((s.out / "runs").glob("*/summary.json"))]
+    runs = [run_record(path) for path in sorted((s.out / "runs").glob("*"))
+            if RunDir(path).read_summary() is not None]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
@@ -168,7 +171,7 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
         f.write(json.dumps(record) + "\n")
 
 
-def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, device) -> dict:
+def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
     paper = load_recipe("cifar-paper")
     ignored = ("model", "seed", "data")
     changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
@@ -184,14 +187,15 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, devic
         "data": {**splits.summary(), "note": data_note(s.data)},
         "environment": _environment(runs, device),
         "invocations": invocations,
+        "paper_test_error": PAPER_TEST_ERROR,
     }
 
 
-def _environment(runs: list[dict], device) -> dict:
+def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
-    devices = {f"{r['meta']['device']} ({r['meta']['device_name']}, "
-               f"{r['meta']['cpu_threads']} CPU threads)" for r in runs}
-    return {"git_commits": sorted({r["meta"]["git_commit"] or "unknown" for r in runs}),
+    devices = {f"{r.meta['device']} ({r.meta['device_name']}, "
+               f"{r.meta['cpu_threads']} CPU threads)" for r in runs}
+    return {"git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
             "report_git_commit": here["git_commit"], "deepres_version": deepres.__version__,
             "torch_version": here["torch_version"], "python_version": here["python_version"],
             "devices": sorted(devices),
@@ -213,8 +217,6 @@ def data_note(spec: str) -> str:
         return "The official CIFAR-10 release (lossless), as in the paper."
     suffixes = {p.suffix.lower() for p in itertools.islice(Path(spec).glob("*/*/*"), 1000)}
     if suffixes & {".jpg", ".jpeg"}:
-        return ("The images are JPEG files (the CIFAR-10 JPEGs used for this project are "
-                "quality 75 with 4:2:0 chroma subsampling): lossy compression costs some "
-                "accuracy against the paper's lossless CIFAR-10. No number here is adjusted "
-                "for it.")
+        return ("The images are JPEG files: lossy compression costs some accuracy against "
+                "the paper's lossless CIFAR-10. No number here is adjusted for it.")
     return f"Images from the folder {spec}."

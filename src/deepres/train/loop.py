@@ -24,6 +24,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
+from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
+                          describe_environment)
 from deepres.weights import load_checkpoint, save_checkpoint
 
 from .build import build_model, make_optimizer, make_schedule
@@ -31,7 +33,6 @@ from .distributed import World, join, leave
 from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
-from .rundir import RunDir, describe_environment
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .sync_bn import convert_sync_batchnorm
@@ -61,12 +62,11 @@ class Window:
     collective call, made by every process at the same iteration.
     """
 
-    def __init__(self, device: torch.device, world: World, state: dict | None = None):
-        state = state or {"loss_sum": 0.0, "wrong": 0, "seen": 0, "seconds": 0.0}
-        self.sums = torch.tensor([state["loss_sum"], state["wrong"], state["seen"]],
-                                 device=device, dtype=torch.float64)
+    def __init__(self, device: torch.device, world: World, start: WindowTotals | None = None):
+        start = start or WindowTotals(Sums(), 0.0)
+        self.sums = start.sums.as_tensor(device)  # in the order of Sums' fields
         self.world = world
-        self.seconds = state["seconds"]
+        self.seconds = start.seconds
         self.started = time.perf_counter()
 
     def add(self, loss_sum: torch.Tensor, wrong: torch.Tensor, n: int) -> None:
@@ -78,10 +78,9 @@ class Window:
         """Leave out time that was not spent training (evaluation, checkpoints)."""
         self.seconds -= seconds
 
-    def totals(self) -> dict:
-        loss_sum, wrong, seen = self.world.all_reduce_sum(self.sums.clone()).tolist()
-        return {"loss_sum": loss_sum, "wrong": int(wrong), "seen": int(seen),
-                "seconds": self.seconds + time.perf_counter() - self.started}
+    def totals(self) -> WindowTotals:
+        sums = Sums.from_tensor(self.world.all_reduce_sum(self.sums.clone()))
+        return WindowTotals(sums, self.seconds + time.perf_counter() - self.started)
 
 
 class Trainer:
@@ -100,8 +99,8 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, recipe)
         self.schedule = make_schedule(recipe)
         self.iteration = 0
-        self.best = {"val_error": None, "iteration": None}
-        self.window_state: dict | None = None
+        self.best = Best()
+        self.window_start: WindowTotals | None = None
         self.stop_signal: int | None = None
         self.stopping = False
 
@@ -148,43 +147,45 @@ class Trainer:
         self.step_model = torch.compile(step_model) if recipe.compile else step_model
 
     # -- state ---------------------------------------------------------------------------------
-    def state_dict(self, window_totals: dict) -> dict:
-        return {
-            "iteration": self.iteration,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "data": self.train_loader.state_dict(),
-            "window": window_totals,
-            "best": dict(self.best),
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-            "recipe": self.recipe.to_dict(),
-            "model_name": self.recipe.model,
-            "classes": list(self.splits.classes),
-            "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict(),
-        }
+    def network_state(self) -> CheckpointState:
+        """The network and what describes it: all that best.pt holds."""
+        return CheckpointState(
+            iteration=self.iteration, model=self.model.state_dict(),
+            model_name=self.recipe.model, recipe=self.recipe.to_dict(),
+            classes=list(self.splits.classes),
+            preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
 
-    def load_state_dict(self, state: dict) -> None:
-        self.iteration = state["iteration"]
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
+    def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
+        state = self.network_state()
+        state.optimizer = self.optimizer.state_dict()
+        state.schedule = self.schedule.state_dict()
+        state.data = self.train_loader.state_dict()
+        state.window, state.best = window_totals, self.best
+        state.rng = {"torch": torch.get_rng_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        return state
+
+    def load_state_dict(self, state: CheckpointState) -> None:
+        self.iteration = state.iteration
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.schedule.load_state_dict(state.schedule)
         # Every process is where rank 0 was, each in its own share of the data.
-        self.train_loader.load_state_dict({**state["data"], "rank": self.world.rank})
+        self.train_loader.load_state_dict({**state.data, "rank": self.world.rank})
         # The saved window holds every process's sums: one process restores them, or the next
         # totals() would count them once per process.
-        self.window_state = state["window"] if self.world.is_main else None
-        self.best = state["best"]
-        torch.set_rng_state(state["rng"]["torch"])
-        if state["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.window_start = state.window if self.world.is_main else None
+        self.best = state.best
+        torch.set_rng_state(state.rng["torch"])
+        if state.rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state.rng["cuda"])
 
     def start(self) -> None:
         """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
         process reads it, so the run directory must be on a file system they all see)."""
         if self.options.resume and self.run.last.exists():
-            self.load_state_dict(load_checkpoint(self.run.last, map_location=self.device))
+            self.load_state_dict(CheckpointState.from_dict(
+                load_checkpoint(self.run.last, map_location=self.device)))
             if self.world.is_main:
                 self.run.forget_metrics_after(self.iteration)
             self._say(f"resuming {self.run.path} at iteration {self.iteration:,}")
@@ -193,22 +194,19 @@ class Trainer:
         self.world.barrier()
 
     def _describe_run(self) -> None:
-        self.run.write_recipe(self.recipe.to_dict())
-        self.run.write_json("classes.json", list(self.splits.classes))
-        self.run.write_json("meta.json", {**describe_environment(self.device),
-                                          "world_size": self.world.world_size,
-                                          "data": self.splits.summary()})
-        bad = "".join(f"{b.path}\t{b.reason}\n" for b in self.splits.bad_files)
-        (self.run.path / "bad_files.txt").write_text(bad)
+        meta = {**describe_environment(self.device), "world_size": self.world.world_size,
+                "data": self.splits.summary()}
+        self.run.write_description(self.recipe.to_dict(), self.splits.classes, meta,
+                                   [(b.path, b.reason) for b in self.splits.bad_files])
 
     # -- the loop ------------------------------------------------------------------------------
-    def fit(self) -> dict:
+    def fit(self) -> RunSummary:
         self.start()
         recipe = self.recipe
-        window = Window(self.device, self.world, self.window_state)
+        window = Window(self.device, self.world, self.window_start)
         batches = _endless(self.train_loader)
         progress = Progress(recipe.iterations, self.iteration, quiet=self.options.quiet,
-                            log_dir=self.run.path / "tensorboard", enabled=self.world.is_main)
+                            log_dir=self.run.tensorboard, enabled=self.world.is_main)
         status = "completed"
         try:
             with catch_stop_signals(self):
@@ -259,15 +257,15 @@ class Trainer:
 
     def _log(self, window: Window, lr: float, progress: Progress) -> Window:
         totals = window.totals()  # synchronises with the device (and the other processes)
-        loss, error = totals["loss_sum"] / totals["seen"], totals["wrong"] / totals["seen"]
+        loss, error = totals.sums.loss, totals.sums.error
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the training loss became {loss} by iteration "
                                    f"{self.iteration:,}; {self._kept()} (try a lower lr or --set warmup=on)")
         self.schedule.observe_train_error(self.iteration, error)
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader),
                   "lr": lr, "train_loss": loss, "train_error": error,
-                  "images_per_s": totals["seen"] / max(totals["seconds"], 1e-9),
-                  "images": totals["seen"], "seconds": totals["seconds"]}
+                  "images_per_s": totals.sums.seen / max(totals.seconds, 1e-9),
+                  "images": totals.sums.seen, "seconds": totals.seconds}
         self._record(record, progress)
         return Window(self.device, self.world)
 
@@ -278,9 +276,9 @@ class Trainer:
         self.world.broadcast_buffers(self.model)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
             sums = evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
-            wrong, loss_sum, seen = self.world.all_reduce_sum(sums).tolist()
-            record.update({f"{name}_error": wrong / seen, f"{name}_loss": loss_sum / seen,
-                           f"{name}_images": int(seen)})
+            sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
+            record.update({f"{name}_error": sums.error, f"{name}_loss": sums.loss,
+                           f"{name}_images": sums.seen})
         if "val_error" in record:
             self._track_best(record["val_error"])
         self._record(record, progress)
@@ -293,56 +291,51 @@ class Trainer:
     def _track_best(self, val_error: float) -> None:
         """The schedule watches the validation error; best.pt is chosen on it, never on test."""
         self.schedule.observe_val_error(val_error)
-        if self.best["val_error"] is None or val_error < self.best["val_error"]:
-            self.best = {"val_error": val_error, "iteration": self.iteration}
+        if self.best.val_error is None or val_error < self.best.val_error:
+            self.best = Best(val_error, self.iteration)
             if self.world.is_main:
-                save_checkpoint({"model": self.model.state_dict(), "iteration": self.iteration,
-                                 "model_name": self.recipe.model, "recipe": self.recipe.to_dict(),
-                                 "classes": list(self.splits.classes),
-                                 "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict()},
-                                self.run.best)
+                save_checkpoint(self.network_state().to_dict(), self.run.best)
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()
         finite = all(torch.isfinite(p).all() for p in self.model.parameters())
-        if not finite or not math.isfinite(totals["loss_sum"]):
+        if not finite or not math.isfinite(totals.sums.loss_sum):
             raise TrainingDiverged(f"non-finite weights or loss at iteration {self.iteration:,}; "
                                    f"{self._kept()}")
         if self.world.is_main:
-            save_checkpoint(self.state_dict(totals), self.run.last)
+            save_checkpoint(self.state_dict(totals).to_dict(), self.run.last)
 
     def _kept(self) -> str:
         if not self.run.last.exists():
             return "no checkpoint had been written yet"
-        kept = load_checkpoint(self.run.last)["iteration"]
+        kept = CheckpointState.from_dict(load_checkpoint(self.run.last)).iteration
         return f"the last good checkpoint, of iteration {kept:,}, stays in {self.run.last}"
 
-    def _finish(self, status: str) -> dict:
+    def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
-            return {"status": status, "rank": self.world.rank}
+            return RunSummary(status, self.iteration, rank=self.world.rank)
         records = self.run.read_metrics()
         train_records = [r for r in records if "train_loss" in r]
         last_eval = next((r for r in reversed(records) if "train_loss" not in r), {})
         seconds = sum(r["seconds"] for r in train_records)
-        summary = {
-            "status": status,
-            "iterations": self.iteration,
-            "planned_iterations": self.recipe.iterations,
-            "model": self.recipe.model,
-            "data": self.recipe.data,
-            "params": sum(p.numel() for p in self.model.parameters()),
-            "test_error": last_eval.get("test_error"),
-            "val_error": last_eval.get("val_error"),
-            "best_val_error": self.best["val_error"],
-            "best_iteration": self.best["iteration"],
-            "train_seconds": seconds,
-            "images_per_s": sum(r["images"] for r in train_records) / seconds if seconds else None,
-            "bad_files": len(self.splits.bad_files),
-            "run_dir": str(self.run.path),
-            "world_size": self.world.world_size,
-            "rank": 0,
-        }
-        self.run.write_json("summary.json", summary)
+        summary = RunSummary(
+            status=status,
+            iterations=self.iteration,
+            planned_iterations=self.recipe.iterations,
+            model=self.recipe.model,
+            data=self.recipe.data,
+            params=sum(p.numel() for p in self.model.parameters()),
+            test_error=last_eval.get("test_error"),
+            val_error=last_eval.get("val_error"),
+            best_val_error=self.best.val_error,
+            best_iteration=self.best.iteration,
+            train_seconds=seconds,
+            images_per_s=sum(r["images"] for r in train_records) / seconds if seconds else None,
+            bad_files=len(self.splits.bad_files),
+            run_dir=str(self.run.path),
+            world_size=self.world.world_size,
+        )
+        self.run.write_summary(summary)
         return summary
 
     def _say(self, text: str) -> None:
@@ -350,7 +343,7 @@ class Trainer:
             print(text, file=sys.stderr, flush=True)
 
 
-def train(recipe: Recipe, options: TrainOptions) -> dict:
+def train(recipe: Recipe, options: TrainOptions) -> RunSummary:
     """Train per ``recipe`` into ``options.out`` (or continue it with ``options.resume``).
     Under torchrun, every process calls this; rank 0 returns the run's summary."""
     trainer = Trainer(recipe, options)

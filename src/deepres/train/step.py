@@ -46,8 +46,9 @@ def evaluation_sums(
     *,
     amp_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """[wrong top-1 answers, summed loss, images] of ``model`` in eval mode over ``batches``,
-    as a float64 tensor on the device: sums, so that processes' shares add up."""
+    """The ``deepres.runs.Sums`` of ``model`` in eval mode over ``batches`` (summed loss, wrong top-1
+    answers, images), as a float64 tensor on the device in that order, so that processes'
+    shares add up before anything waits for the device."""
     was_training = model.training
     model.eval()
     sums = None
@@ -55,8 +56,8 @@ def evaluation_sums(
         for images, labels in batches:
             with autocast(images.device, amp_dtype):
                 logits = model(images)
-            batch = torch.stack([(logits.argmax(dim=1) != labels).sum().double(),
-                                 F.cross_entropy(logits.float(), labels, reduction="sum").double(),
+            batch = torch.stack([F.cross_entropy(logits.float(), labels, reduction="sum").double(),
+                                 (logits.argmax(dim=1) != labels).sum().double(),
                                  torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)])
             sums = batch if sums is None else sums + batch
     finally:
