@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import torch
 
+
 R = TypeVar("R")
 
 
@@ -92,6 +93,10 @@ class Best:
 
     val_error: float | None = None
     iteration: int | None = None
+
+    def improved_by(self, val_error: float) -> bool:
+        """Lower is better; a tie keeps the earlier iteration."""
+        return self.val_error is None or val_error < self.val_error
 
     def to_dict(self) -> dict:
         return _to_dict(self)

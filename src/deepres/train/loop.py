@@ -18,24 +18,26 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
-from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
-                          describe_environment)
-from deepres.weights import load_checkpoint, save_checkpoint
+from deepres.runs import Best, CheckpointState, RunDir, RunSummary, Sums, describe_environment
 
-from .build import build_model, make_optimizer, make_schedule
-from .distributed import World, join, leave
+from .build import build_model, make_loaders, make_optimizer, make_schedule
+from .checkpoints import Checkpoints
+from .distributed import join, leave
 from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
+from .summary import summarize
 from .sync_bn import convert_sync_batchnorm
+from .window import Window
 
 
 @dataclass
@@ -55,39 +57,20 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
-class Window:
-    """Sums over the iterations since the last log point, kept on the device.
+class Trainer:
+    """The loop and its decisions: when to log, evaluate, checkpoint and stop.
 
-    ``totals()`` adds up every process's sums, so all processes see the same figures; it is a
-    collective call, made by every process at the same iteration.
+    ``step`` and ``evaluate`` are the arithmetic it runs (``train_step`` and
+    ``evaluation_sums`` unless a caller, such as a test, passes its own).
     """
 
-    def __init__(self, device: torch.device, world: World, start: WindowTotals | None = None):
-        start = start or WindowTotals(Sums(), 0.0)
-        self.sums = start.sums.as_tensor(device)  # in the order of Sums' fields
-        self.world = world
-        self.seconds = start.seconds
-        self.started = time.perf_counter()
-
-    def add(self, loss_sum: torch.Tensor, wrong: torch.Tensor, n: int) -> None:
-        self.sums[0] += loss_sum
-        self.sums[1] += wrong
-        self.sums[2] += n
-
-    def exclude(self, seconds: float) -> None:
-        """Leave out time that was not spent training (evaluation, checkpoints)."""
-        self.seconds -= seconds
-
-    def totals(self) -> WindowTotals:
-        sums = Sums.from_tensor(self.world.all_reduce_sum(self.sums.clone()))
-        return WindowTotals(sums, self.seconds + time.perf_counter() - self.started)
-
-
-class Trainer:
-    def __init__(self, recipe: Recipe, options: TrainOptions):
+    def __init__(self, recipe: Recipe, options: TrainOptions, *,
+                 step: Callable = train_step, evaluate: Callable = evaluation_sums):
         self.options = options
+        self.train_step, self.evaluation_sums = step, evaluate
         self.world, self.device = join(options.device)
         self.run = RunDir(options.out)
+        self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
         if options.resume:
             self.run.check_resumable()
         elif self.world.is_main:
@@ -100,7 +83,7 @@ class Trainer:
         self.schedule = make_schedule(recipe)
         self.iteration = 0
         self.best = Best()
-        self.window_start: WindowTotals | None = None
+        self.window_start = None  # the log window a resumed run goes on with
         self.stop_signal: int | None = None
         self.stopping = False
 
@@ -109,23 +92,8 @@ class Trainer:
                                   val_size=recipe.val_size, seed=recipe.seed,
                                   on_bad_image=self.options.on_bad_image,
                                   download=self.options.download)
-        # augment "auto": the data set's own (pad-crop-flip for CIFAR-size images, crop only
-        # for digits, scale and colour for streamed ImageNet-size images).
-        augment = None if recipe.augment == "auto" else recipe.augment
-        world = self.world
-        if recipe.batch_size % world.world_size:
-            raise ValueError(f"batch_size {recipe.batch_size} (the global batch) does not split "
-                             f"evenly across {world.world_size} processes")
-        share = dict(rank=world.rank, world_size=world.world_size, device=self.device,
-                     normalize=recipe.normalize)
-        per_process = recipe.batch_size // world.world_size
-        self.train_loader = BatchLoader(self.splits.train, per_process, train=True,
-                                        seed=recipe.seed, augment=augment, **share)
-        self.eval_loaders = {
-            name: BatchLoader(split, per_process * 2, train=False, **share)
-            for name, split in (("val", self.splits.val), ("test", self.splits.test))
-            if split is not None
-        }
+        self.train_loader, self.eval_loaders = make_loaders(self.splits, recipe, self.world,
+                                                            self.device)
 
     def _build_model(self, recipe: Recipe) -> None:
         model = build_model(recipe, len(self.splits.classes), self.splits.in_chans)
@@ -155,7 +123,7 @@ class Trainer:
             classes=list(self.splits.classes),
             preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
 
-    def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
+    def state_dict(self, window_totals) -> CheckpointState:
         state = self.network_state()
         state.optimizer = self.optimizer.state_dict()
         state.schedule = self.schedule.state_dict()
@@ -183,9 +151,9 @@ class Trainer:
     def start(self) -> None:
         """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
         process reads it, so the run directory must be on a file system they all see)."""
-        if self.options.resume and self.run.last.exists():
-            self.load_state_dict(CheckpointState.from_dict(
-                load_checkpoint(self.run.last, map_location=self.device)))
+        last = self.checkpoints.load_last(self.device) if self.options.resume else None
+        if last is not None:
+            self.load_state_dict(last)
             if self.world.is_main:
                 self.run.forget_metrics_after(self.iteration)
             self._say(f"resuming {self.run.path} at iteration {self.iteration:,}")
@@ -230,7 +198,7 @@ class Trainer:
             group["lr"] = lr
         images, labels = batch
         images = images.contiguous(memory_format=self.memory_format)
-        loss_sum, wrong = train_step(self.step_model, self.optimizer, images, labels,
+        loss_sum, wrong = self.train_step(self.step_model, self.optimizer, images, labels,
                                      amp_dtype=self.amp_dtype, label_smoothing=recipe.label_smoothing)
         window.add(loss_sum, wrong, labels.numel())
         self.iteration += 1
@@ -260,7 +228,7 @@ class Trainer:
         loss, error = totals.sums.loss, totals.sums.error
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the training loss became {loss} by iteration "
-                                   f"{self.iteration:,}; {self._kept()} (try a lower lr or --set warmup=on)")
+                                   f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower lr or --set warmup=on)")
         self.schedule.observe_train_error(self.iteration, error)
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader),
                   "lr": lr, "train_loss": loss, "train_error": error,
@@ -275,7 +243,7 @@ class Trainer:
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
         self.world.broadcast_buffers(self.model)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
+            sums = self.evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
             sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
             record.update({f"{name}_error": sums.error, f"{name}_loss": sums.loss,
                            f"{name}_images": sums.seen})
@@ -291,50 +259,28 @@ class Trainer:
     def _track_best(self, val_error: float) -> None:
         """The schedule watches the validation error; best.pt is chosen on it, never on test."""
         self.schedule.observe_val_error(val_error)
-        if self.best.val_error is None or val_error < self.best.val_error:
+        if self.best.improved_by(val_error):
             self.best = Best(val_error, self.iteration)
-            if self.world.is_main:
-                save_checkpoint(self.network_state().to_dict(), self.run.best)
+            self.checkpoints.save_best(self.network_state())
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()
         finite = all(torch.isfinite(p).all() for p in self.model.parameters())
         if not finite or not math.isfinite(totals.sums.loss_sum):
             raise TrainingDiverged(f"non-finite weights or loss at iteration {self.iteration:,}; "
-                                   f"{self._kept()}")
-        if self.world.is_main:
-            save_checkpoint(self.state_dict(totals).to_dict(), self.run.last)
-
-    def _kept(self) -> str:
-        if not self.run.last.exists():
-            return "no checkpoint had been written yet"
-        kept = CheckpointState.from_dict(load_checkpoint(self.run.last)).iteration
-        return f"the last good checkpoint, of iteration {kept:,}, stays in {self.run.last}"
+                                   f"{self.checkpoints.kept()}")
+        self.checkpoints.save_last(self.state_dict(totals))
 
     def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
             return RunSummary(status, self.iteration, rank=self.world.rank)
-        records = self.run.read_metrics()
-        train_records = [r for r in records if "train_loss" in r]
-        last_eval = next((r for r in reversed(records) if "train_loss" not in r), {})
-        seconds = sum(r["seconds"] for r in train_records)
-        summary = RunSummary(
-            status=status,
-            iterations=self.iteration,
-            planned_iterations=self.recipe.iterations,
-            model=self.recipe.model,
-            data=self.recipe.data,
-            params=sum(p.numel() for p in self.model.parameters()),
-            test_error=last_eval.get("test_error"),
-            val_error=last_eval.get("val_error"),
-            best_val_error=self.best.val_error,
-            best_iteration=self.best.iteration,
-            train_seconds=seconds,
-            images_per_s=sum(r["images"] for r in train_records) / seconds if seconds else None,
-            bad_files=len(self.splits.bad_files),
-            run_dir=str(self.run.path),
-            world_size=self.world.world_size,
-        )
+        summary = summarize(
+            self.run.read_metrics(), status, iterations=self.iteration,
+            planned_iterations=self.recipe.iterations, model=self.recipe.model,
+            data=self.recipe.data, params=sum(p.numel() for p in self.model.parameters()),
+            best_val_error=self.best.val_error, best_iteration=self.best.iteration,
+            bad_files=len(self.splits.bad_files), run_dir=str(self.run.path),
+            world_size=self.world.world_size)
         self.run.write_summary(summary)
         return summary
 
@@ -343,10 +289,11 @@ class Trainer:
             print(text, file=sys.stderr, flush=True)
 
 
-def train(recipe: Recipe, options: TrainOptions) -> RunSummary:
+def train(recipe: Recipe, options: TrainOptions, **arithmetic: Callable) -> RunSummary:
     """Train per ``recipe`` into ``options.out`` (or continue it with ``options.resume``).
-    Under torchrun, every process calls this; rank 0 returns the run's summary."""
-    trainer = Trainer(recipe, options)
+    Under torchrun, every process calls this; rank 0 returns the run's summary (the others,
+    their status). ``arithmetic``: ``step`` and ``evaluate`` for ``Trainer``."""
+    trainer = Trainer(recipe, options, **arithmetic)
     try:
         return trainer.fit()
     finally:
