@@ -2,7 +2,8 @@
 
     cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models, runs
 
-Beneath them all, `deepres.atomic` (standard library only) serves every layer.
+Beneath them all, `deepres.atomic` and `deepres.errors` (standard library only) serve every
+layer.
 """
 
 import subprocess
@@ -24,7 +25,7 @@ BELOW = {
     "export": {"models", "data", "runs", "weights"},
     "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
 }
-EVERY_LAYER = {"atomic"}
+EVERY_LAYER = {"atomic", "errors"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")
 
@@ -43,8 +44,9 @@ def test_layer_imports_only_layers_below(package):
     assert _packages_loaded_by(package) <= BELOW[package] | EVERY_LAYER
 
 
-def test_bottom_module_imports_nothing_of_deepres():
-    code = ("import sys, deepres.atomic; "
+@pytest.mark.parametrize("module", sorted(EVERY_LAYER))
+def test_bottom_module_imports_nothing_of_deepres(module):
+    code = (f"import sys, deepres.{module}; "
             "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.stdout.split() == ["deepres.atomic"], result.stderr
+    assert result.stdout.split() == [f"deepres.{module}"], result.stderr

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from deepres.data import open_source, show_path
+from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
@@ -67,7 +68,7 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     recipe = trained.recipe or {}
     source = args.data or recipe.get("data")
     if source is None:
-        raise ValueError(f"{trained.path} does not record its training data; name the data to "
+        raise UsageError(f"{trained.path} does not record its training data; name the data to "
                          "evaluate on with --data")
     own = source == recipe.get("data")
     splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
@@ -76,7 +77,7 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
-        raise ValueError(f"{source} has no {split} split (it has {', '.join(available)})")
+        raise UsageError(f"{source} has no {split} split (it has {', '.join(available)})")
     if split == "train" and args.split is None:
         note(f"{source} has no test or val split: evaluating on all of its images")
     return getattr(splits, split), source, split

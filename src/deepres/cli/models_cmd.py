@@ -6,6 +6,7 @@ import argparse
 import json
 
 from deepres.analysis.complexity import model_summary
+from deepres.errors import UsageError
 from deepres.models import list_models
 
 COLUMNS = ("name", "family", "depth", "block", "shortcut", "params", "mult-adds", "input")
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     names = list_models(args.pattern)
     if not names:
-        raise ValueError(f"no model matches {args.pattern!r}; `deepres models` lists them all")
+        raise UsageError(f"no model matches {args.pattern!r}; `deepres models` lists them all")
     rows = [model_summary(name) for name in names]
     if args.json:
         for row in rows:

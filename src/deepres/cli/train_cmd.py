@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.train.finetune import model_of_weights
-from deepres.weights import CheckpointError
 
 from .text import pct
 
@@ -64,10 +64,7 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(out=out, resume=resume, device=args.device,
                            quiet=args.quiet, cache_dir=args.cache_dir,
                            on_bad_image=args.on_bad_image, download=args.download)
-    try:
-        summary = train(recipe, options)
-    except CheckpointError as err:
-        raise ValueError(str(err)) from None
+    summary = train(recipe, options)
     if summary.rank == 0:
         _print_summary(summary)
     if summary.status == "diverged":
@@ -90,14 +87,14 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
         if args.recipe or set(changes) - {"iterations"}:
-            raise ValueError("--resume continues the run's own recipe; only --iterations may "
+            raise UsageError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
         return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
     if changes.get("init_from") and "model" not in changes:
         changes = {**model_of_weights(changes["init_from"]), **changes}
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
     if args.out is None and launched_by_torchrun():
-        raise ValueError("under torchrun, give --out: every process, and every restart, must "
+        raise UsageError("under torchrun, give --out: every process, and every restart, must "
                          "use the same run directory")
     out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out

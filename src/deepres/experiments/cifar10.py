@@ -20,6 +20,7 @@ from pathlib import Path
 import deepres
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
+from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
 from deepres.runs import RunDir, RunRecord, describe_environment
 from deepres.train import Recipe, load_recipe
@@ -74,17 +75,17 @@ class Cifar10Settings:
 
 def check_settings(s: Cifar10Settings) -> None:
     if s.only is not None and s.only not in PARTS:
-        raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
+        raise UsageError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
     unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
     if unknown or not s.depths:
-        raise ValueError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
+        raise UsageError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
                          f"layers, not {', '.join(map(str, unknown)) or 'none'}")
     for name in ("seeds", "parallel", "iterations"):
         if getattr(s, name) < 1:
-            raise ValueError(f"--{name} must be at least 1, got {getattr(s, name)}")
+            raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
     taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
     if taken:
-        raise ValueError(f"--set {', '.join(taken)}: use the command's own options instead")
+        raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
@@ -157,7 +158,7 @@ def _claim(out: Path, recipe: Recipe) -> None:
         if changed:
             detail = "; ".join(f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now"
                                for k in changed)
-            raise ValueError(f"{out} holds runs made with other settings ({detail}); use the "
+            raise RunDirError(f"{out} holds runs made with other settings ({detail}); use the "
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunSummary
 from deepres.train import Recipe, TrainOptions, train
 
@@ -51,7 +52,7 @@ class Job:
         if RunDir(self.path).exists():
             return "resume"
         if self.path.exists() and any(p.is_file() for p in self.path.rglob("*")):
-            raise ValueError(f"{self.path} holds files but is not a deepres run directory; "
+            raise RunDirError(f"{self.path} holds files but is not a deepres run directory; "
                              "move it out of the way")
         if self.path.exists():  # a start that stopped before writing anything
             for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:

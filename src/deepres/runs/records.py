@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import torch
 
+from deepres.errors import RunDirError
 
 R = TypeVar("R")
 
@@ -34,7 +35,7 @@ def _from_dict(cls: type[R], values: dict) -> R:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     missing = sorted(required - set(values))
     if missing:
-        raise ValueError(f"not a complete {cls.__name__}: no {', '.join(missing)}")
+        raise RunDirError(f"not a complete {cls.__name__}: no {', '.join(missing)}")
     return cls(**{k: v for k, v in values.items() if k in known})
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from deepres.atomic import write_text_atomic
+from deepres.errors import RunDirError
 
 from .records import RunSummary
 
@@ -58,7 +59,7 @@ class RunDir:
     def create(self) -> None:
         """Start a new run; never overwrite one that is already there."""
         if self.path.exists() and any(self.path.iterdir()):
-            raise ValueError(f"{self.path} already holds files: continue that run with "
+            raise RunDirError(f"{self.path} already holds files: continue that run with "
                              f"--resume {self.path}, or choose another --out")
         (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
 
@@ -68,7 +69,7 @@ class RunDir:
 
     def check_resumable(self) -> None:
         if not self.exists():
-            raise ValueError(f"{self.path} is not a deepres run directory (no {RECIPE}); "
+            raise RunDirError(f"{self.path} is not a deepres run directory (no {RECIPE}); "
                              "--resume takes the --out folder of an earlier run")
 
     def trained_checkpoint(self) -> Path | None:
@@ -81,13 +82,13 @@ class RunDir:
         write_text_atomic(self.path / name, json.dumps(obj, indent=2) + "\n")
 
     def read_json(self, name: str) -> object:
-        return json.loads((self.path / name).read_text())
+        return _read(self.path / name, json.loads)
 
     def write_recipe(self, recipe_dict: dict) -> None:
         write_text_atomic(self.path / RECIPE, yaml.safe_dump(recipe_dict, sort_keys=False))
 
     def read_recipe(self) -> dict:
-        return yaml.safe_load((self.path / RECIPE).read_text())
+        return _read(self.path / RECIPE, yaml.safe_load)
 
     def write_description(self, recipe_dict: dict, classes: list[str], meta: dict,
                           bad_files: list[tuple[str, str]]) -> None:
@@ -108,7 +109,9 @@ class RunDir:
     def read_summary(self) -> RunSummary | None:
         """The summary of a run that has ended; None while it has not."""
         path = self.path / SUMMARY
-        return RunSummary.from_dict(json.loads(path.read_text())) if path.exists() else None
+        if not path.exists():
+            return None
+        return _read(path, lambda text: RunSummary.from_dict(json.loads(text)))
 
     # -- metrics -------------------------------------------------------------------------------
     def log_metrics(self, record: dict) -> None:
@@ -130,7 +133,17 @@ def read_metrics(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _read(path, lambda text: [json.loads(line) for line in text.splitlines()
+                                     if line.strip()])
+
+
+def _read(path: Path, parse):
+    """``parse`` of the file's text; a damaged or foreign file is a ``RunDirError`` naming it."""
+    try:
+        return parse(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+        raise RunDirError(f"{path}: unreadable ({str(err)[:200]}); if the run directory was "
+                          "damaged, start the run again in another --out") from None
 
 
 def data_slug(data: str) -> str:

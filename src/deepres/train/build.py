@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from deepres.data import BatchLoader, DataSplits
+from deepres.errors import RecipeError
 from deepres.models import create_model, model_info
 
 from .distributed import World
@@ -19,7 +20,7 @@ def make_loaders(splits: DataSplits, recipe: Recipe, world: World,
     """This process's training loader and its "val"/"test" loaders (those the data has), each
     taking its share of every global batch."""
     if recipe.batch_size % world.world_size:
-        raise ValueError(f"batch_size {recipe.batch_size} (the global batch) does not split "
+        raise RecipeError(f"batch_size {recipe.batch_size} (the global batch) does not split "
                          f"evenly across {world.world_size} processes")
     share = dict(rank=world.rank, world_size=world.world_size, device=device,
                  normalize=recipe.normalize)
@@ -38,7 +39,7 @@ def make_loaders(splits: DataSplits, recipe: Recipe, world: World,
 def build_model(recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
     for key in ("num_classes", "in_chans"):
         if key in recipe.model_args:
-            raise ValueError(f"model_args: {key} comes from the data; remove it from the recipe")
+            raise RecipeError(f"model_args: {key} comes from the data; remove it from the recipe")
     return create_model(recipe.model, num_classes=num_classes, in_chans=in_chans, **recipe.model_args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from deepres.errors import CheckpointError, RunDirError
 from deepres.runs import CheckpointState, RunDir
 from deepres.weights import load_checkpoint, save_checkpoint
 
@@ -17,7 +18,10 @@ class Checkpoints:
     def load_last(self, device: torch.device) -> CheckpointState | None:
         if not self.run.last.exists():
             return None
-        return CheckpointState.from_dict(load_checkpoint(self.run.last, map_location=device))
+        try:
+            return CheckpointState.from_dict(load_checkpoint(self.run.last, map_location=device))
+        except RunDirError as err:  # a deepres checkpoint, but not one to resume from
+            raise CheckpointError(f"{self.run.last}: {err}") from None
 
     def save_last(self, state: CheckpointState) -> None:
         if self.writer:
@@ -32,4 +36,5 @@ class Checkpoints:
         state = self.load_last("cpu")
         if state is None:
             return "no checkpoint had been written yet"
-        return f"the last good checkpoint, of iteration {state.iteration:,}, stays in {self.run.last}"
+        return (f"the last good checkpoint, of iteration {state.iteration:,}, stays in "
+                f"{self.run.last}")

@@ -16,6 +16,7 @@ from typing import Callable
 
 from torch import nn
 
+from deepres.errors import RecipeError
 from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
 
 
@@ -71,7 +72,7 @@ def frozen_parts(model: nn.Module, upto: str) -> dict[str, nn.Module]:
     stages = list(model.stage_names)
     choices = ["stem", *stages, "features"]
     if upto not in choices:
-        raise ValueError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
+        raise RecipeError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
                          f"{type(model).__name__} with stages {', '.join(stages)})")
     last = len(stages) if upto == "features" else choices.index(upto)
     parts = {"stem": nn.ModuleList([model.conv1, model.bn1])}

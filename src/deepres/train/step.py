@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepres.errors import DataError
+
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     """bf16 autocast where asked; bf16 has float32's range, so no loss scaling is needed."""
@@ -63,5 +65,5 @@ def evaluation_sums(
     finally:
         model.train(was_training)
     if sums is None:
-        raise ValueError("evaluation got no images")
+        raise DataError("evaluation got no images")
     return sums
