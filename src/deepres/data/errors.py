@@ -12,7 +12,7 @@ import logging
 import os
 from typing import NamedTuple
 
-from deepres.errors import DataError  # noqa: F401 (deepres.data.DataError, as it always was)
+from deepres.errors import DataError
 
 log = logging.getLogger("deepres.data")
 

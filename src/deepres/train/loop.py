@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
-from deepres.runs import Best, CheckpointState, RunDir, RunSummary, Sums, describe_environment
+from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
+                          describe_environment)
 
 from .build import build_model, make_loaders, make_optimizer, make_schedule
 from .checkpoints import Checkpoints
@@ -83,7 +84,7 @@ class Trainer:
         self.schedule = make_schedule(recipe)
         self.iteration = 0
         self.best = Best()
-        self.window_start = None  # the log window a resumed run goes on with
+        self.window_start: WindowTotals | None = None  # the log window a resume goes on with
         self.stop_signal: int | None = None
         self.stopping = False
 
@@ -123,7 +124,7 @@ class Trainer:
             classes=list(self.splits.classes),
             preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
 
-    def state_dict(self, window_totals) -> CheckpointState:
+    def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
         state = self.network_state()
         state.optimizer = self.optimizer.state_dict()
         state.schedule = self.schedule.state_dict()
@@ -199,7 +200,8 @@ class Trainer:
         images, labels = batch
         images = images.contiguous(memory_format=self.memory_format)
         loss_sum, wrong = self.train_step(self.step_model, self.optimizer, images, labels,
-                                     amp_dtype=self.amp_dtype, label_smoothing=recipe.label_smoothing)
+                                          amp_dtype=self.amp_dtype,
+                                          label_smoothing=recipe.label_smoothing)
         window.add(loss_sum, wrong, labels.numel())
         self.iteration += 1
         progress.step()
@@ -228,7 +230,8 @@ class Trainer:
         loss, error = totals.sums.loss, totals.sums.error
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the training loss became {loss} by iteration "
-                                   f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower lr or --set warmup=on)")
+                                   f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower "
+                                   "lr or --set warmup=on)")
         self.schedule.observe_train_error(self.iteration, error)
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader),
                   "lr": lr, "train_loss": loss, "train_error": error,
