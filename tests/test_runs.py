@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from deepres.errors import RunDirError
 from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
                           data_slug)
 
@@ -97,3 +98,14 @@ def test_checkpoints_belong_to_their_run(tmp_path):
                                         ("~/pics/", "pics")])
 def test_data_slug(data, slug):
     assert data_slug(data) == slug
+
+
+def test_a_damaged_file_is_one_line_naming_it(tmp_path):
+    run = RunDir(tmp_path)
+    (tmp_path / "recipe.yaml").write_text("model: [\n")
+    (tmp_path / "summary.json").write_text("{")
+    for read, name in ((run.read_recipe, "recipe.yaml"), (run.read_summary, "summary.json")):
+        with pytest.raises(RunDirError) as err:
+            read()
+        assert str(err.value).startswith(f"{tmp_path / name}: unreadable (")
+        assert "\n" not in str(err.value)

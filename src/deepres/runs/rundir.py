@@ -142,7 +142,8 @@ def _read(path: Path, parse):
     try:
         return parse(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
-        raise RunDirError(f"{path}: unreadable ({str(err)[:200]}); if the run directory was "
+        detail = " ".join(str(err).split())[:200]  # YAML's messages span lines
+        raise RunDirError(f"{path}: unreadable ({detail}); if the run directory was "
                           "damaged, start the run again in another --out") from None
 
 
