@@ -10,6 +10,7 @@ from pathlib import Path
 
 from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
+from deepres.runs.rundir import BAD_FILES
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.train.finetune import model_of_weights
@@ -113,6 +114,6 @@ def _print_summary(summary: RunSummary) -> None:
         lines.append(f"{summary.train_seconds:.0f} s of training, "
                      f"{summary.images_per_s:,.0f} images/s")
     if summary.bad_files:
-        lines.append(f"{summary.bad_files} unusable images skipped (see bad_files.txt)")
+        lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
     lines.append(f"run directory: {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)
