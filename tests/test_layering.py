@@ -1,8 +1,9 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
+    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models, runs
 
-Beneath them all, `deepres.atomic` and `deepres.catalog` (standard library only) serve every
+Beneath them all, `deepres.atomic`, `deepres.errors` and `deepres.catalog` (standard library
+only) serve every
 layer.
 """
 
@@ -17,14 +18,15 @@ import deepres
 BELOW = {
     "models": set(),
     "data": set(),
-    "weights": {"models", "data"},
-    "analysis": {"models", "data", "weights"},
-    "train": {"models", "data", "weights"},
-    "evaluate": {"models", "data", "weights"},
-    "export": {"models", "data", "weights"},
-    "experiments": {"models", "data", "weights", "train", "analysis"},
+    "runs": set(),
+    "weights": {"models", "data", "runs"},
+    "analysis": {"models", "data", "runs", "weights"},
+    "train": {"models", "data", "runs", "weights"},
+    "evaluate": {"models", "data", "runs", "weights"},
+    "export": {"models", "data", "runs", "weights"},
+    "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
 }
-EVERY_LAYER = {"atomic", "catalog"}
+EVERY_LAYER = {"atomic", "errors", "catalog"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")
 

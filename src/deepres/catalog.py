@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+from deepres.errors import CheckpointError
+
 PACKAGE = Path(__file__).resolve().parent
 SIZE_TABLE = PACKAGE / "models" / "sizes.json"
 SHIPPED_WEIGHTS = PACKAGE / "weights" / "shipped"
@@ -45,7 +47,7 @@ def list_weights() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
-class UnknownWeights(ValueError):
+class UnknownWeights(CheckpointError):
     """No shipped weights of that name; the message lists the shipped ones."""
 
 
@@ -58,7 +60,7 @@ def model_card(name: str) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: unreadable model card ({err}); reinstall deepres") from None
+        raise CheckpointError(f"{path}: unreadable model card ({err}); reinstall deepres") from None
 
 
 def model_cards() -> list[dict]:

@@ -6,7 +6,11 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from types import ModuleType
+from typing import Callable
+
+from deepres.errors import DeepresError
 
 import deepres
 
@@ -45,14 +49,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    return run_command(args.command, command_module(args.command).run, args)
+
+
+def run_command(name: str, run: Callable[[argparse.Namespace], int | None],
+                args: argparse.Namespace) -> int:
+    """``run(args)``'s exit status, with the errors it raises turned into what a person reads."""
     try:
-        return command_module(args.command).run(args) or 0
-    except ValueError as err:
-        # Library errors are written to be read by a person: print them, not a traceback.
-        print(f"deepres {args.command}: error: {err}", file=sys.stderr)
+        return run(args) or 0
+    except DeepresError as err:
+        # Bad input, explained for the person who gave it: one line, no traceback.
+        print(f"deepres {name}: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # Whoever read our output has stopped (`deepres predict ... | head`): stop quietly, as
         # other command-line tools do, and keep Python from complaining again at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for such a pipeline
+    except Exception:
+        # Anything else is a bug: keep the whole traceback, and say what to do with it.
+        traceback.print_exc()
+        print(f"deepres {name}: this is a bug in deepres, not a problem with your "
+              "input; please report it with the traceback above", file=sys.stderr)
+        return 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from deepres.data import show_path
+from deepres.errors import UsageError
 from deepres.evaluate import collect_files, embed
 
 from .trained_args import add_file_arguments, add_network_arguments, open_network
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.output.suffix != ".npy":
-        raise ValueError(f"--output {args.output}: name a .npy file")
+        raise UsageError(f"--output {args.output}: name a .npy file")
     files, bad = collect_files(args.paths)
     trained, prep = open_network(args)
     features, kept, unreadable = embed(trained, prep, files, mode=args.mode,

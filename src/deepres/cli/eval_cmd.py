@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 
 from deepres.data import open_source, show_path
+from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
+from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
 
-from .train_cmd import _slug as data_slug  # run directories and eval folders alike
+from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
 SPLITS = ("test", "val", "train")
@@ -66,7 +68,7 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     recipe = trained.recipe or {}
     source = args.data or recipe.get("data")
     if source is None:
-        raise ValueError(f"{trained.path} does not record its training data; name the data to "
+        raise UsageError(f"{trained.path} does not record its training data; name the data to "
                          "evaluate on with --data")
     own = source == recipe.get("data")
     splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
@@ -76,9 +78,9 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
-        raise ValueError(f"{source} has no {split} split (it has {', '.join(available)})")
+        raise UsageError(f"{source} has no {split} split (it has {', '.join(available)})")
     if split == "train" and args.split is None:
-        raise ValueError(f"{source} has no test or val split, only training images, whose "
+        raise UsageError(f"{source} has no test or val split, only training images, whose "
                          "error says little about new images; evaluate on other data with "
                          "--data, or give --split train to measure the training error anyway")
     if split == "train" or (split == "val" and own and recipe.get("val_size")):
@@ -94,16 +96,12 @@ def _default_out(weights: Path, source: str, split: str) -> Path:
     slug = data_slug(source)
     if weights.is_dir():
         return weights / f"eval-{slug}-{split}"
-    folder = weights.parent
-    if folder.name == "checkpoints" and (folder.parent / "recipe.yaml").is_file():
-        folder = folder.parent
+    run = RunDir.of_checkpoint(weights)
+    folder = run.path if run is not None else weights.parent
     return folder / f"eval-{weights.stem}-{slug}-{split}"
 
 
 def _print_table(record: dict, out: Path) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
     first = next(iter(record["modes"].values()))
     print(f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
           f"split: {first['images']:,} images")

@@ -10,6 +10,7 @@ import argparse
 import json
 
 from deepres.catalog import model_cards, model_sizes
+from deepres.errors import UsageError
 
 COLUMNS = ("name", "family", "depth", "block", "shortcut", "params", "mult-adds", "input",
            "weights")
@@ -29,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     rows = model_sizes(args.pattern)
     if not rows:
-        raise ValueError(f"no model matches {args.pattern!r}; `deepres models` lists them all")
+        raise UsageError(f"no model matches {args.pattern!r}; `deepres models` lists them all")
     trained = _shipped_weights()
     for row in rows:
         row["weights"] = trained.get(row["name"], [])

@@ -8,11 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.errors import UsageError
+from deepres.runs import RunDir, RunSummary, data_slug
+from deepres.runs.rundir import BAD_FILES
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.weights import CheckpointError
-from deepres.train.rundir import RunDir
 from deepres.train.finetune import model_of_weights
+
+from .text import pct
 
 DEFAULT_RECIPE = "quick"
 
@@ -69,16 +72,13 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(out=out, resume=resume, device=args.device,
                            quiet=args.quiet, cache_dir=args.cache_dir,
                            on_bad_image=args.on_bad_image, download=args.download)
-    try:
-        summary = train(recipe, options)
-    except CheckpointError as err:
-        raise ValueError(str(err)) from None
-    if summary.get("rank", 0) == 0:
+    summary = train(recipe, options)
+    if summary.rank == 0:
         _print_summary(summary)
-    if summary["status"] == "diverged":
+    if summary.status == "diverged":
         return 1
-    if summary["status"].startswith("stopped"):
-        signum = signal.SIGTERM if "SIGTERM" in summary["status"] else signal.SIGINT
+    if summary.stopped:
+        signum = signal.SIGTERM if "SIGTERM" in summary.status else signal.SIGINT
         return 128 + int(signum)
     return 0
 
@@ -94,7 +94,7 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
         if args.recipe or options or set(fields) - {"iterations"}:
-            raise ValueError("--resume continues the run's own recipe; only --iterations may "
+            raise UsageError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
         return _with_length(Recipe(**run_dir.read_recipe()), args.iterations, fields), args.resume
     if options.get("init_from") and "model" not in options:
@@ -102,9 +102,9 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)
     recipe = _with_length(recipe, args.iterations, fields)
     if args.out is None and launched_by_torchrun():
-        raise ValueError("under torchrun, give --out: every process, and every restart, must "
+        raise UsageError("under torchrun, give --out: every process, and every restart, must "
                          "use the same run directory")
-    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 
 
@@ -119,30 +119,23 @@ def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe
     return scaled
 
 
-def _slug(data: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
-
-
-def _print_summary(summary: dict) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
-    lines = [f"{summary['status']} after {summary['iterations']:,} of "
-             f"{summary['planned_iterations']:,} iterations: {summary['model']} on {summary['data']}"]
-    if summary["test_error"] is not None:
-        lines.append(f"test error {pct(summary['test_error'])} "
-                     f"(accuracy {pct(1 - summary['test_error'])})")
-    if summary["best_val_error"] is not None:
-        lines.append(f"best validation error {pct(summary['best_val_error'])} "
-                     f"at iteration {summary['best_iteration']:,}")
-    if summary["test_error"] is None and summary["best_val_error"] is None:
-        lines.append(f"no held-out error: {summary['data']} has no test or validation split, "
+def _print_summary(summary: RunSummary) -> None:
+    lines = [f"{summary.status} after {summary.iterations:,} of "
+             f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"]
+    if summary.test_error is not None:
+        lines.append(f"test error {pct(summary.test_error)} "
+                     f"(accuracy {pct(1 - summary.test_error)})")
+    if summary.best_val_error is not None:
+        lines.append(f"best validation error {pct(summary.best_val_error)} "
+                     f"at iteration {summary.best_iteration:,}")
+    if summary.test_error is None and summary.best_val_error is None:
+        lines.append(f"no held-out error: {summary.data} has no test or validation split, "
                      "and the training error says little about new images; hold out training "
                      "images with --set val_size=N, or put a test/ folder beside train/")
-    if summary["images_per_s"]:
-        lines.append(f"{summary['train_seconds']:.0f} s of training, "
-                     f"{summary['images_per_s']:,.0f} images/s")
-    if summary["bad_files"]:
-        lines.append(f"{summary['bad_files']} unusable images skipped (see bad_files.txt)")
-    lines.append(f"run directory: {summary['run_dir']}")
+    if summary.images_per_s:
+        lines.append(f"{summary.train_seconds:.0f} s of training, "
+                     f"{summary.images_per_s:,.0f} images/s")
+    if summary.bad_files:
+        lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
+    lines.append(f"run directory: {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)

@@ -12,16 +12,11 @@ import logging
 import os
 from typing import NamedTuple
 
+from deepres.errors import DataError
+
 log = logging.getLogger("deepres.data")
 
 BAD_IMAGE_POLICIES = ("skip", "error")
-
-
-class DataError(ValueError):
-    """A problem with the input data that a person has to fix; the message says what to do.
-
-    A ValueError, so that the command line prints it as one clean line, not a traceback.
-    """
 
 
 class BadFile(NamedTuple):

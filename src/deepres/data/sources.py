@@ -93,6 +93,9 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
         train, val, test, classes, bad = (folder.train, folder.val, folder.test,
                                           folder.classes, folder.bad)
         pipeline = folder.pipeline
+    elif spec == "imagenet":
+        raise DataError("imagenet: say where its folder is, as --data imagenet:PATH (with "
+                        "PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG)")
     else:
         raise DataError(f"unknown data source {spec!r}: expected digits, cifar10, cifar100, "
                         "imagenet:PATH or the path of an existing image folder")

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from deepres.errors import UsageError
+
 from .views import ImageViews
 
 Network = Callable[[torch.Tensor], torch.Tensor]
@@ -41,7 +43,7 @@ def run_views(network: Network, views: ImageViews, *, batch_size: int,
     """``network``'s output for every image of ``views``, ``batch_size`` images at a time,
     averaged over each image's views. ``workers`` processes decode files in the background."""
     if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, not {batch_size}")
+        raise UsageError(f"batch size must be at least 1, not {batch_size}")
     loader = DataLoader(views, batch_size=batch_size, num_workers=workers, collate_fn=_as_list)
     for items in loader:
         good = [(i, v) for i, v, reason in items if reason is None]

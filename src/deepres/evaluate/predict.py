@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from deepres.data import BadFile, Preprocessing, list_images
+from deepres.errors import UsageError
 from deepres.weights import TrainedModel
 
 from .infer import class_scores, penultimate_features, prepare, run_views
@@ -46,7 +47,7 @@ def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top
             workers: int = 0) -> Iterator[Prediction]:
     """The ``top_k`` classes of each file with their probabilities, in the order of ``files``."""
     if top_k < 1:
-        raise ValueError(f"--top-k must be at least 1, not {top_k}")
+        raise UsageError(f"--top-k must be at least 1, not {top_k}")
     network = class_scores(prepare(trained.model, device))
     views = ImageViews(prep, mode, files=files)
     for batch in run_views(network, views, batch_size=batch_size, device=device,

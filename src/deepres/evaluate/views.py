@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 
 from deepres.data import (CROP, MULTISCALE_SIDES, BadImage, Preprocessing, center_crop,
                           multiscale_views, ten_crop, to_channels)
+from deepres.errors import UsageError
 
 MODES = ("center", "ten-crop", "multi-scale")
 
@@ -48,7 +49,7 @@ class ImageViews(Dataset):
                  images: np.ndarray | torch.Tensor | None = None,
                  scales: Sequence[int] | None = None):
         if mode not in MODES:
-            raise ValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
+            raise UsageError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
         if (files is None) == (images is None):
             raise ValueError("ImageViews takes files or images, not both")
         self.prep, self.mode, self.files, self.images = prep, mode, files, images

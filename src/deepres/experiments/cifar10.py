@@ -20,15 +20,18 @@ import deepres
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
+from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
+from deepres.runs import RunDir, RunRecord, describe_environment
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
-from deepres.train.rundir import describe_environment
 
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
 
 PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
+# Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
+PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 PARTS = ("table6", "figure6", "figure7")
 OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
 
@@ -72,17 +75,17 @@ class Cifar10Settings:
 
 def check_settings(s: Cifar10Settings) -> None:
     if s.only is not None and s.only not in PARTS:
-        raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
+        raise UsageError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
     unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
     if unknown or not s.depths:
-        raise ValueError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
+        raise UsageError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
                          f"layers, not {', '.join(map(str, unknown)) or 'none'}")
     for name in ("seeds", "parallel", "iterations"):
         if getattr(s, name) < 1:
-            raise ValueError(f"--{name} must be at least 1, got {getattr(s, name)}")
+            raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
     taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
     if taken:
-        raise ValueError(f"--set {', '.join(taken)}: use the command's own options instead")
+        raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
@@ -124,7 +127,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
             if job.status() == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
     _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
-    runs = [run_record(p.parent) for p in sorted((s.out / "runs").glob("*/summary.json"))]
+    runs = [run_record(path) for path in sorted((s.out / "runs").glob("*"))
+            if RunDir(path).read_summary() is not None]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
@@ -152,7 +156,7 @@ def _claim(out: Path, recipe: Recipe) -> None:
         if changed:
             detail = "; ".join(f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now"
                                for k in changed)
-            raise ValueError(f"{out} holds runs made with other settings ({detail}); use the "
+            raise RunDirError(f"{out} holds runs made with other settings ({detail}); use the "
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +170,7 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
         f.write(json.dumps(record) + "\n")
 
 
-def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, device) -> dict:
+def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
     paper = load_recipe("cifar-paper")
     ignored = ("model", "seed", "data")
     changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
@@ -182,14 +186,15 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, devic
         "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
         "environment": _environment(runs, device),
         "invocations": invocations,
+        "paper_test_error": PAPER_TEST_ERROR,
     }
 
 
-def _environment(runs: list[dict], device) -> dict:
+def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
-    devices = {f"{r['meta']['device']} ({r['meta']['device_name']}, "
-               f"{r['meta']['cpu_threads']} CPU threads)" for r in runs}
-    return {"git_commits": sorted({r["meta"]["git_commit"] or "unknown" for r in runs}),
+    devices = {f"{r.meta['device']} ({r.meta['device_name']}, "
+               f"{r.meta['cpu_threads']} CPU threads)" for r in runs}
+    return {"git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
             "report_git_commit": here["git_commit"], "deepres_version": deepres.__version__,
             "torch_version": here["torch_version"], "python_version": here["python_version"],
             "devices": sorted(devices),

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from deepres.data import Preprocessing
+from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
 
 from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME
@@ -19,10 +20,6 @@ from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME
 TOLERANCE = 1e-4  # float32 logits; the export is refused at or above it
 TRACE_BATCH, CHECK_BATCH = 2, 3  # checked on another batch size than traced: the batch is free
 FORMAT = "deepres-export-1"
-
-
-class ExportError(ValueError):
-    """An export that does not compute what the network computes."""
 
 
 @dataclass
@@ -38,9 +35,9 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
     """Write ``trained`` as ``fmt`` to ``output`` only if running the written file on a sample
     batch gives PyTorch's logits within TOLERANCE; the preprocessing goes to OUTPUT.json."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt == "safetensors" and Path(output).suffix != ".safetensors":
-        raise ValueError(f"--output {output}: a safetensors file must end in .safetensors")
+        raise UsageError(f"--output {output}: a safetensors file must end in .safetensors")
     write, run, checked_with = FORMATS[fmt]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from typing import Callable
 
 from torch import nn
 
-from deepres.weights import (CheckpointError, load_strictly, model_of, read_weights,
-                             strip_wrappers, weights_path)
+from deepres.errors import CheckpointError, RecipeError
+from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
 
 
 def model_of_weights(path: str) -> dict:
@@ -91,7 +91,7 @@ def frozen_parts(model: nn.Module, upto: str) -> dict[str, nn.Module]:
     stages = list(model.stage_names)
     choices = ["stem", *stages, "features"]
     if upto not in choices:
-        raise ValueError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
+        raise RecipeError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
                          f"{type(model).__name__} with stages {', '.join(stages)})")
     last = len(stages) if upto == "features" else choices.index(upto)
     parts = {"stem": nn.ModuleList([model.conv1, model.bn1])}

@@ -14,15 +14,12 @@ from pathlib import Path
 import torch
 
 from deepres.atomic import write_atomic
+from deepres.errors import CheckpointError
 
 FORMAT = "deepres-checkpoint-1"
 # How torch.save's older, pre-zip format begins (pickle of its magic number): torchvision's
 # first weight files (e.g. resnet50-19c8e357.pth) are in it.
 _LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and what is wrong."""
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:

@@ -18,6 +18,7 @@ import safetensors.torch
 import torch
 
 from deepres.atomic import write_atomic
+from deepres.errors import UsageError
 
 from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint
 
@@ -70,7 +71,7 @@ def save_weights(path: str | Path, weights, info: dict | None = None) -> None:
     state_dict, info = weights, info or {}
     unknown = set(info) - set(INFO_KEYS)
     if unknown:
-        raise ValueError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
+        raise UsageError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
     if path.suffix == ".safetensors":
         tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
         metadata = {_SAFETENSORS_KEY: json.dumps(info)}

@@ -13,15 +13,13 @@ import torch
 from deepres import catalog
 from deepres.data import Preprocessing, first_names
 from deepres.models import ResNet, create_model, model_info
+from deepres.runs import RunDir
+from deepres.runs.rundir import TRAINED_CHECKPOINTS
 
 from .checkpoint import CheckpointError
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
 from .zoo import is_weights_name, shipped_file
-
-# Where a run directory keeps its checkpoints (deepres.train.rundir writes them), best first:
-# best.pt is chosen on the validation split and exists only when the run had one.
-RUN_CHECKPOINTS = ("checkpoints/best.pt", "checkpoints/last.pt")
 
 
 @dataclass
@@ -101,11 +99,11 @@ def weights_path(path: str | Path) -> Path:
             raise CheckpointError(f"{path}: no such file or folder, and {err}") from None
     if not path.is_dir():
         return path
-    for name in RUN_CHECKPOINTS:
-        if (path / name).is_file():
-            return path / name
-    raise CheckpointError(f"{path}: a folder without {' or '.join(RUN_CHECKPOINTS)}; give a "
-                          "run directory or a weight file")
+    checkpoint = RunDir(path).trained_checkpoint()
+    if checkpoint is None:
+        raise CheckpointError(f"{path}: a folder without {' or '.join(TRAINED_CHECKPOINTS)}; "
+                              "give a run directory or a weight file")
+    return checkpoint
 
 
 def load_model(path: str | Path, model_name: str | None = None,

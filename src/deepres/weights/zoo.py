@@ -18,9 +18,9 @@ from pathlib import Path
 from torch import nn
 
 from deepres import catalog
+from deepres.errors import CheckpointError, ModelError
 from deepres.models import create_model as create_untrained
 
-from .checkpoint import CheckpointError
 from .files import read_weights
 from .fit import load_strictly
 
@@ -68,7 +68,7 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     num_classes = overrides.pop("num_classes", None)
     in_chans = file.state_dict["conv1.weight"].shape[1]
     if overrides.pop("in_chans", in_chans) != in_chans:
-        raise ValueError(f"{card['name']} takes images of {in_chans} channels; build the "
+        raise ModelError(f"{card['name']} takes images of {in_chans} channels; build the "
                          "network without weights for other inputs")
     model = create_untrained(name, **{**card["model_args"], **overrides}, in_chans=in_chans,
                              num_classes=file.state_dict["fc.weight"].shape[0])
