@@ -48,7 +48,9 @@ def os_error_reason(err: OSError) -> str:
     if err.errno == errno.ELOOP:
         return "symlink loop"
     if err.errno == errno.ENOENT:
-        return "broken symlink (target does not exist)"
+        if err.filename is not None and os.path.islink(err.filename):
+            return "broken symlink (target does not exist)"
+        return "no such file (deleted or moved while being read)"
     return f"cannot read: {err.strerror or err}"
 
 
