@@ -2,13 +2,15 @@
 
 Three kinds of file are read, none of them by running code from it:
 - a deepres checkpoint (``last.pt``, ``best.pt`` or a ``.pt`` written by ``save_weights``),
-- a ``.safetensors`` file (deepres writes its description into the metadata),
+- a ``.safetensors`` file (deepres writes its description into the metadata, and the SHA-256
+  of its tensor bytes, checked when it is read),
 - a bare state_dict saved with ``torch.save``, such as torchvision's ``resnet50-0676ba61.pth``
   (or one wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``, as other trainers do).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoin
 # What a file may say about its network, besides the weights.
 INFO_KEYS = ("model_name", "model_args", "classes", "preprocessing", "recipe")
 _SAFETENSORS_KEY = "deepres"
+_DIGEST_KEY = "deepres_sha256"  # of the tensor bytes, everything after the header
 
 
 @dataclass
@@ -66,6 +69,9 @@ def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor], info: di
     if path.suffix == ".safetensors":
         tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
         metadata = {_SAFETENSORS_KEY: json.dumps(info)}
+        # The format has no checksum: record one of the tensor bytes and our description in the
+        # header (the tensor bytes do not depend on the header, so serialising again keeps them).
+        metadata[_DIGEST_KEY] = _digest(safetensors.torch.save(tensors, metadata), metadata)
         write_atomic(path, lambda f: f.write(safetensors.torch.save(tensors, metadata)))
     else:
         save_checkpoint({"model": state_dict, **info}, path)
@@ -88,11 +94,24 @@ def _read_safetensors(path: Path, map_location) -> WeightFile:
         weights = safetensors.torch.load_file(str(path), device=str(map_location))
     except (safetensors.SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
+    if _DIGEST_KEY in metadata and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]:
+        raise CheckpointError(f"{path}: damaged safetensors file: its tensors do not match the "
+                              "SHA-256 recorded when it was written, so the file changed since; "
+                              "use another copy")
     try:
         info = json.loads(metadata.get(_SAFETENSORS_KEY, "{}"))
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: its '{_SAFETENSORS_KEY}' metadata is not JSON") from None
     return WeightFile(path, weights, {k: info[k] for k in INFO_KEYS if k in info})
+
+
+def _digest(data: bytes, metadata: dict) -> str:
+    """SHA-256 of a safetensors file's tensor bytes (after the 8-byte length and the header)
+    and of deepres's description in its metadata."""
+    start = 8 + int.from_bytes(data[:8], "little")
+    digest = hashlib.sha256(metadata.get(_SAFETENSORS_KEY, "").encode())
+    digest.update(memoryview(data)[start:])
+    return digest.hexdigest()
 
 
 def _is_state_dict(obj: object) -> bool:
