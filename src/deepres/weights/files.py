@@ -49,11 +49,11 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
         info = {k: state[k] for k in INFO_KEYS if k in state}
         if "model_args" not in info and isinstance(state.get("recipe"), dict):
             info["model_args"] = state["recipe"].get("model_args", {})
-        return WeightFile(path, state["model"], info)
+        return _checked(WeightFile(path, state["model"], info))
     for weights in (state, *(state.get(k) for k in ("state_dict", "model")
                              if isinstance(state, dict))):
         if _is_state_dict(weights):
-            return WeightFile(path, weights)
+            return _checked(WeightFile(path, weights))
     what = f"a dict with keys {', '.join(map(str, list(state)[:6]))}" if isinstance(state, dict) \
         else f"a {type(state).__name__}"
     raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
@@ -117,3 +117,15 @@ def _digest(data: bytes, metadata: dict) -> str:
 def _is_state_dict(obj: object) -> bool:
     return (isinstance(obj, dict) and len(obj) > 0
             and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+
+
+def _checked(file: WeightFile) -> WeightFile:
+    """``file``, once every tensor's own bytes are found to hold all of its elements: a pickle
+    may describe a view with zero strides (a billion elements over four bytes), and a network
+    built to that shape would allocate all of them."""
+    for key, t in file.state_dict.items():
+        if t.numel() * t.element_size() > t.untyped_storage().nbytes():
+            raise CheckpointError(f"{file.path}: tensor {key} claims shape "
+                                  f"{tuple(t.shape)} over {t.untyped_storage().nbytes()} bytes; "
+                                  "not a file that torch.save wrote from a network")
+    return file
