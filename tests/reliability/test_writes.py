@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -109,7 +113,6 @@ def test_export_writes_nothing_through_a_planted_link_and_describes_itself_first
     assert (out / ".net.partial.safetensors").read_text() == "a user's own file"
     for name in ("net.onnx", "net.safetensors"):
         description = json.loads((out / f"{name}.json").read_text())
-        import hashlib
         assert description["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
     assert _leftovers(out) == [".net.partial.onnx", ".net.partial.safetensors"]
     capsys.readouterr()
@@ -144,3 +147,36 @@ def test_eval_out_and_embed_output_that_cannot_be_written_are_one_line(color_run
     line = _one_error_line(capsys, "embed")
     assert f"cannot write {folder}: it is a folder; name a file inside it instead" in line
     assert sorted(os.listdir(tmp_path)) == ["features.npy", "results"]  # nothing half-written
+
+
+_WRITER_THEN_HANG = """
+import sys, time
+from pathlib import Path
+from deepres.atomic import write_atomic
+
+def write(f):
+    f.write(b"x" * 100_000)
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+
+write_atomic(Path(sys.argv[1]), write)
+"""
+
+
+def test_what_a_sigkilled_writer_leaves_is_removed_by_the_next_write_and_not_before(tmp_path):
+    target = tmp_path / "last.pt"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER_THEN_HANG, str(target)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "writing\n"
+        (leftover,) = [p for p in tmp_path.iterdir() if p.name.startswith(".last.pt.")]
+        old = time.time() - 3600
+        os.utime(leftover, (old, old))
+        assert remove_stale_temporaries(target) == []  # old, but its writer is alive
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    assert leftover.exists() and not target.exists()  # SIGKILL: nothing renamed, nothing cleaned
+    write_atomic(target, lambda f: f.write(b"next checkpoint"))
+    assert not leftover.exists() and target.read_bytes() == b"next checkpoint"
