@@ -128,14 +128,14 @@ def _write_temporary(path: Path, write: Callable[[BinaryIO], None]) -> str:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it the usual mode
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        cause = _os_error_in(err)
+        cause = os_error_in(err)
         if cause is not None:
             raise write_error(path, cause) from None
         raise
     return tmp
 
 
-def _os_error_in(err: BaseException) -> OSError | None:
+def os_error_in(err: BaseException) -> OSError | None:
     """The OSError behind ``err``: serialisers such as torch.save wrap the disk's ENOSPC in
     their own RuntimeError ("unexpected pos ..."), keeping it only in the exception chain."""
     seen = set()

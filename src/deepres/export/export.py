@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepres.atomic import write_together
+from deepres.atomic import WriteError, os_error_in, write_error, write_together
 from deepres.data import Preprocessing
 from deepres.weights import TrainedModel
 
@@ -59,8 +59,15 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
     # beside ``output`` (under a random name) and renamed into place, after its description.
     with tempfile.TemporaryDirectory(prefix="deepres-export-") as private:
         staged = Path(private) / output.name
-        write(model, sample_batch(prep, TRACE_BATCH, seed=0), staged, _weights_info(trained))
-        got = run(staged, check)
+        try:
+            write(model, sample_batch(prep, TRACE_BATCH, seed=0), staged, _weights_info(trained))
+            got = run(staged, check)
+        except Exception as err:
+            cause = os_error_in(err)
+            if cause is None:
+                raise
+            raise WriteError(cause.errno, f"{write_error(staged, cause)} (exports are made and "
+                             "checked in the temporary folder first; TMPDIR chooses it)") from None
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not diff < TOLERANCE:
             raise ExportError(f"the {fmt} export's logits differ from PyTorch's by {diff:.3g} "
