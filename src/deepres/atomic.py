@@ -121,7 +121,7 @@ def _write_temporary(path: Path, write: Callable[[BinaryIO], None]) -> str:
         raise write_error(path, err) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)  # tells remove_stale_temporaries it is in use
+            _hold_lock(f)
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -170,13 +170,22 @@ def remove_stale_temporaries(path: Path, older_than_s: float = STALE_AFTER_S) ->
     return removed
 
 
+def _hold_lock(f: BinaryIO) -> None:
+    """Lock our temporary file while we write it: tells remove_stale_temporaries it is in use
+    (the lock goes with the process, however it ends)."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # a file system without locks: the age rule alone protects the file
+
+
 def _locked(path: str) -> bool:
-    """Whether a live writer holds the lock on the temporary file ``path``."""
+    """Whether a live writer may hold the lock on the temporary file ``path``."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return False
-    except BlockingIOError:
+    except OSError:  # held (EWOULDBLOCK), or locks unsupported here: keep the file
         return True
     finally:
         os.close(fd)
