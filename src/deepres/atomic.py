@@ -176,7 +176,7 @@ def _hold_lock(f: BinaryIO) -> None:
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        pass  # a file system without locks: the age rule alone protects the file
+        pass  # a file system without locks: _locked says locked, so leftovers there stay
 
 
 def _locked(path: str) -> bool:
