@@ -42,6 +42,10 @@ _ADVICE = {
     errno.EISDIR: ("it is a folder", "name a file inside it instead"),
     errno.ENOTDIR: ("a part of its path is a file, not a folder", "choose another path"),
     errno.EEXIST: ("a file of that name is in the way of a folder", "choose another path"),
+    errno.EFBIG: ("the file is larger than the file system or `ulimit -f` allows",
+                  "write it elsewhere"),
+    errno.EIO: ("input/output error (a failing disk, or a lost network file system)",
+                "check the device, or write elsewhere"),
 }
 
 
@@ -136,14 +140,15 @@ def _write_temporary(path: Path, write: Callable[[BinaryIO], None]) -> str:
 
 
 def os_error_in(err: BaseException) -> OSError | None:
-    """The OSError behind ``err``: serialisers such as torch.save wrap the disk's ENOSPC in
-    their own RuntimeError ("unexpected pos ..."), keeping it only in the exception chain."""
+    """The file system's OSError behind ``err``, if any: serialisers such as torch.save wrap
+    the disk's ENOSPC in their own RuntimeError ("unexpected pos ..."), keeping it only in the
+    exception chain."""
     seen = set()
     while err is not None and id(err) not in seen:
         if isinstance(err, WriteError):
             return None  # already said in one line
-        if isinstance(err, OSError) and err.errno is not None:
-            return err
+        if isinstance(err, OSError) and err.errno in _ADVICE:
+            return err  # a file's error; others (a network's, say) are the caller's to word
         seen.add(id(err))
         err = err.__cause__ or err.__context__
     return None

@@ -19,6 +19,7 @@ import torch
 
 from deepres.atomic import WriteError, remove_stale_temporaries, write_atomic, write_together
 from deepres.cli import main
+from deepres.data.cifar import fetch
 
 
 class _FullDisk:
@@ -180,3 +181,18 @@ def test_what_a_sigkilled_writer_leaves_is_removed_by_the_next_write_and_not_bef
     assert leftover.exists() and not target.exists()  # SIGKILL: nothing renamed, nothing cleaned
     write_atomic(target, lambda f: f.write(b"next checkpoint"))
     assert not leftover.exists() and target.read_bytes() == b"next checkpoint"
+
+
+def test_a_download_writes_nothing_through_a_planted_link(tmp_path):
+    served = tmp_path / "server" / "archive.tar.gz"
+    served.parent.mkdir()
+    served.write_bytes(b"the archive's bytes")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "archive.tar.gz.part").symlink_to(victim)  # the old fixed temporary name
+    fetch(f"file://{served}", cache / "archive.tar.gz",
+          hashlib.md5(served.read_bytes()).hexdigest())
+    assert (cache / "archive.tar.gz").read_bytes() == served.read_bytes()
+    assert victim.read_text() == "precious"
