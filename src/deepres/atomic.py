@@ -97,20 +97,22 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write_together(files: list[tuple[Path, Callable[[BinaryIO], None]]]) -> None:
     """Write each (path, write) to its temporary file, and only when all are whole rename them
     into place, in the order given (put first what describes the rest)."""
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[str, Path]] = []  # written, not yet renamed
     try:
         for path, write in files:
             staged.append((_write_temporary(Path(path), write), Path(path)))
-        for tmp, path in staged:
+        while staged:
+            tmp, path = staged[0]
             try:
                 os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new
             except OSError as err:
                 raise write_error(path, err) from None
-        for folder in {path.parent for _, path in staged}:
-            _fsync_folder(folder)
+            staged.pop(0)
     finally:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)  # left only when something failed
+        for tmp, _ in staged:  # what a failure left
+            Path(tmp).unlink(missing_ok=True)
+    for folder in {Path(path).parent for path, _ in files}:
+        _fsync_folder(folder)
 
 
 def _write_temporary(path: Path, write: Callable[[BinaryIO], None]) -> str:

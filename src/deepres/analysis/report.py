@@ -22,6 +22,8 @@ import statistics
 import time
 from pathlib import Path
 
+from deepres.atomic import write_text_atomic
+
 from .figures import plot_response_stds, plot_training_curves
 
 # Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
@@ -61,8 +63,8 @@ def write_report(out: Path, runs: list[dict], context: dict) -> dict:
     results = {"experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
                **context, "table6": table_rows(runs), "runs": runs,
                "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "report.md").write_text(render_markdown(results, figure7=bool(with_responses)))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text_atomic(out / "report.md", render_markdown(results, figure7=bool(with_responses)))
     return results
 
 

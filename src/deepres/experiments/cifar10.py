@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import deepres
+from deepres.atomic import write_text_atomic
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
 from deepres.models import list_models
@@ -158,7 +159,7 @@ def _claim(out: Path, recipe: Recipe) -> None:
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
+    write_text_atomic(path, json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
 
 
 def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:
