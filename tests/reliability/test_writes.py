@@ -130,7 +130,8 @@ def _one_error_line(capsys, command: str) -> str:
 def test_export_output_naming_a_folder_is_one_clear_line(color_run, tmp_path, capsys):
     assert _export(color_run, "--output", tmp_path) == 2
     line = _one_error_line(capsys, "export")
-    assert f"--output {tmp_path} is a folder; name the file to write, e.g. {tmp_path}/resnet20.onnx" in line
+    assert (f"--output {tmp_path} is a folder; name the file to write, e.g. "
+            f"{tmp_path}/resnet20.onnx") in line
 
 
 def test_eval_out_and_embed_output_that_cannot_be_written_are_one_line(color_run, color_folder,

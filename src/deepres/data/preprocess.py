@@ -26,8 +26,8 @@ FORMAT = "deepres-preprocessing-1"
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
 FLIPPING_AUGMENTS = ("cifar", "imagenet")
-_LUMA = (0.299, 0.587, 0.114)
-MAX_SIDE = 4096  # pixels; a weight file that asks more is refused, not allocated  # ITU-R 601, as PIL converts RGB to grayscale
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL converts RGB to grayscale
+MAX_SIDE = 4096  # pixels; a weight file that asks more is refused, not allocated
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ class Preprocessing:
         if self.in_chans not in (1, 3) or not 0 <= self.padding <= self.crop:
             raise ValueError(f"in_chans={self.in_chans}, padding={self.padding}")
         shape = np.shape(self.stats.mean_image)
-        if len(shape) != 3 or shape[0] != self.in_chans or not {shape[1], shape[2]} <= {1, self.crop}:
+        planes = ((1, 1), (self.crop, self.crop))  # per channel, or per pixel and channel
+        if len(shape) != 3 or shape[0] != self.in_chans or shape[1:] not in planes:
             raise ValueError(f"mean_image of shape {shape} for {self.in_chans}-channel "
                              f"{self.crop}x{self.crop} images")
         mean, std = np.asarray(self.stats.mean), np.asarray(self.stats.std)

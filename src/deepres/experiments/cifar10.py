@@ -159,7 +159,8 @@ def _claim(out: Path, recipe: Recipe) -> None:
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
+    settings = {"experiment": "cifar10", "recipe": shared}
+    write_text_atomic(path, json.dumps(settings, indent=1) + "\n")
 
 
 def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:
