@@ -106,16 +106,16 @@ def test_export_writes_nothing_through_a_planted_link_and_describes_itself_first
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    (out / ".net.partial.onnx").symlink_to(victim)  # the old fixed temporary name
+    (out / ".net.partial.ts").symlink_to(victim)  # the old fixed temporary name
     (out / ".net.partial.safetensors").write_text("a user's own file")
-    assert _export(color_run, "--output", out / "net.onnx") == 0
+    assert _export(color_run, "--output", out / "net.ts") == 0
     assert _export(color_run, "--output", out / "net.safetensors") == 0
     assert victim.read_text() == "precious"
     assert (out / ".net.partial.safetensors").read_text() == "a user's own file"
-    for name in ("net.onnx", "net.safetensors"):
+    for name in ("net.ts", "net.safetensors"):
         description = json.loads((out / f"{name}.json").read_text())
         assert description["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
-    assert _leftovers(out) == [".net.partial.onnx", ".net.partial.safetensors"]
+    assert _leftovers(out) == [".net.partial.safetensors", ".net.partial.ts"]
     capsys.readouterr()
 
 
