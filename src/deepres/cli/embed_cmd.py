@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepres.atomic import write_together
+from deepres.atomic import make_folder, write_together
 from deepres.data import show_path
 from deepres.evaluate import collect_files, embed
 
@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output.suffix != ".npy":
         raise ValueError(f"--output {args.output}: name a .npy file")
+    make_folder(args.output.parent)  # a folder that cannot be made is said before the work
     files, bad = collect_files(args.paths)
     trained, prep = open_network(args)
     features, kept, unreadable = embed(trained, prep, files, mode=args.mode,
