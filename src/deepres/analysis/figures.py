@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from deepres.runs import RunRecord
+from deepres.atomic import write_atomic
 
 FAMILIES = ((False, "plain"), (True, "ResNet"))
 
@@ -35,7 +36,7 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
         _finish_axes(ax, family, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
 
 
 def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None:
@@ -59,7 +60,7 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
                     f"addition and ReLU)\n{subtitle}", fontsize=10)
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
 
 
 def _figure(figsize: tuple[float, float]):

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from deepres.runs import RunRecord
+from deepres.atomic import write_text_atomic
 
 from .figures import plot_response_stds, plot_training_curves
 
@@ -60,8 +61,8 @@ def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
                **context, "table6": table_rows(runs, context["paper_test_error"]),
                "runs": [r.to_dict() for r in runs],
                "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "report.md").write_text(render_markdown(results, figure7=bool(with_responses)))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text_atomic(out / "report.md", render_markdown(results, figure7=bool(with_responses)))
     return results
 
 

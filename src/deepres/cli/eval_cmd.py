@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from deepres.atomic import make_folder
 from deepres.data import open_source, show_path
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
@@ -46,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
     trained, prep = open_network(args)
     dataset, source, split = _dataset(args, trained)
     modes = list(dict.fromkeys(args.mode or ["center"]))
+    # Made now: a folder that cannot be written is said before the evaluation, not after it.
+    out = make_folder(args.out or _default_out(Path(args.weights), source, split))
     results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
                        device=args.device, workers=args.workers, scales=args.scales)
     header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
               "split": split}
-    out = args.out or _default_out(Path(args.weights), source, split)
     record = write_report(out, header, results)
     for mode, summary in record["modes"].items():
         for path, reason in summary["unreadable"]:

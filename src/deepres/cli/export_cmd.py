@@ -29,7 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or SUFFIXES.get(args.output.suffix)
-    if fmt is None:
+    if fmt is None and args.output.is_dir():
+        fmt = "onnx"  # export_model says that a folder is no file name, suggesting one
+    elif fmt is None:
         raise UsageError(f"--output {args.output}: say which format with --format "
                          f"({', '.join(FORMATS)})")
     args.device = "cpu"  # exports are traced and checked in float32 on the CPU

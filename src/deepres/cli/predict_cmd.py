@@ -61,7 +61,7 @@ class _Table:
 
     def __init__(self, files: list[str], k: int, classes: list[str]):
         self.file_width = max([len("file"), *(len(show_path(f)) for f in files)])
-        self.class_width = max(len(f"top-{k}"), *(len(c) for c in classes))
+        self.class_width = max(len(f"top-{k}"), *(len(show_path(c)) for c in classes))
         cells = [f"{'top-' + str(i + 1):<{self.class_width}} {'prob':>6}" for i in range(k)]
         self.header: str | None = f"{'file':<{self.file_width}}  " + "  ".join(cells)
 
@@ -73,5 +73,7 @@ class _Table:
         if self.header is not None:  # only above a first row: never an empty table
             print(self.header)
             self.header = None
-        cells = [f"{c:<{self.class_width}} {p:>6.1%}" for c, p in result.top]
+        # Names from the disk and classes from the weight file are escaped: a newline or a
+        # terminal escape sequence in either must not break or forge the table.
+        cells = [f"{show_path(c):<{self.class_width}} {p:>6.1%}" for c, p in result.top]
         print(f"{name:<{self.file_width}}  " + "  ".join(cells), flush=True)

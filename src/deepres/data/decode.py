@@ -3,7 +3,8 @@
 JPEGs go through libjpeg-turbo (simplejpeg), which is about twice as fast as PIL for small
 images and can decode at 1/2, 1/4 or 1/8 scale; everything else, and any JPEG that simplejpeg
 declines, goes through PIL. Every mode PIL knows is converted to 8-bit RGB; what cannot be
-decoded raises ``BadImage`` with a reason a person can read.
+decoded raises ``BadImage`` with a reason a person can read. Images are returned upright: the
+EXIF orientation a camera records is applied, as image viewers do.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def decode_rgb(path: str, *, min_side: int | None = None,
             data = f.read()
         fast = _decode_jpeg_fast(data, min_side, max_pixels)
         if fast is not None:
-            return fast
+            return upright(fast, _jpeg_orientation(data))
         source = io.BytesIO(data)
     else:
         source = path
@@ -63,7 +64,8 @@ def probe_size(path: str, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """(width, height) from the file's header alone; raises ``BadImage``."""
     head = _read_head(path)
     with _open_pil(path, head, max_pixels) as im:
-        return im.size
+        w, h = im.size
+        return (h, w) if _orientation(im) in _TRANSPOSED else (w, h)
 
 
 def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
@@ -176,9 +178,44 @@ def _decode_pil(source, head: bytes, min_side: int | None, max_pixels: int) -> n
         try:
             if min_side and im.format == "JPEG":
                 im.draft("RGB", (min_side, min_side))
-            return rgb_of_pil(im)
+            return upright(rgb_of_pil(im), _orientation(im))
         except Exception as err:  # decoders raise OSError, SyntaxError, zlib.error, ...
             raise BadImage(f"corrupt or truncated {fmt}: {err}") from None
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """A (H, W, C) image as it is meant to be seen, given its EXIF orientation (1 to 8: how
+    the camera stored it; 6, for instance, is a photo taken with the camera turned right)."""
+    if orientation not in range(2, 9):
+        return image
+    if orientation in _TRANSPOSED:
+        image = image.transpose(1, 0, 2)  # 5 is exactly a transpose; 6, 7, 8 flip it too
+    flips = {2: (1,), 3: (0, 1), 4: (0,), 6: (1,), 7: (0, 1), 8: (0,)}.get(orientation, ())
+    return np.ascontiguousarray(np.flip(image, flips))
+
+
+_TRANSPOSED = (5, 6, 7, 8)  # orientations whose upright image swaps width and height
+_EXIF_ORIENTATION = 0x0112
+_EXIF_HEADER = b"Exif\x00\x00"
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a damaged EXIF block does not make the pixels unusable
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def _jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation of a JPEG; most have no EXIF block, found without parsing."""
+    if _EXIF_HEADER not in data[:1 << 18]:  # EXIF sits in the first segments, before pixels
+        return 1
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return _orientation(im)
+    except Exception:
+        return 1
 
 
 def rgb_of_pil(im: Image.Image) -> np.ndarray:

@@ -22,7 +22,7 @@ from .datasets import ArrayDataset
 from .decode import BadImage, decode_square, probe_size
 from .errors import BadFile, DataError, show_path
 from .pool import map_files
-from .scan import SplitFiles, scan_split
+from .scan import SplitFiles, Visited, scan_split
 from .stream import CROP, StreamDataset
 
 # Up to this side images are held whole and trained at their own size: 96x96 photos train at
@@ -51,10 +51,12 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
     if image_size is not None:
         kind = _kind_of_size(image_size, kind, imagenet)
     dirs = _split_dirs(root, imagenet)
-    train_files = scan_split(dirs["train"])
+    # One record for the whole folder: no file is taken twice, in any split or class.
+    visited = Visited(os.path.expanduser(root), *dirs.values())
+    train_files = scan_split(dirs["train"], visited=visited)
     scanned = {"train": train_files}
-    scanned.update((name, scan_split(d, train_files.classes)) for name, d in dirs.items()
-                   if name != "train")
+    scanned.update((name, scan_split(d, train_files.classes, visited)) for name, d in
+                   dirs.items() if name != "train")
     if not train_files.files:
         listing = "".join(f"\n  {b}" for b in train_files.bad)
         raise DataError(f"no image files in {show_path(dirs['train'])}/<class>/{listing}")

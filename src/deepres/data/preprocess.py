@@ -29,6 +29,7 @@ TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
 FLIPPING_AUGMENTS = ("cifar", "imagenet")
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL converts RGB to grayscale
+MAX_SIDE = 4096  # pixels; a weight file that asks more is refused, not allocated
 
 
 @dataclass(frozen=True)
@@ -93,14 +94,38 @@ class Preprocessing:
         try:
             if record["normalize"] not in NORMALIZATIONS:
                 raise ValueError(f"normalize {record['normalize']!r}")
-            stats = Stats(tuple(record["mean"]), tuple(record["std"]),
+            stats = Stats(tuple(map(float, record["mean"])), tuple(map(float, record["std"])),
                           np.asarray(record["mean_image"], np.float32))
-            return cls(record["kind"], int(record["resize"]), int(record["crop"]),
+            prep = cls(record["kind"], int(record["resize"]), int(record["crop"]),
                        int(record["in_chans"]), record["normalize"], stats,
                        bool(record["flip"]), int(record["padding"]))
+            prep._check_bounds()
+            return prep
         except (KeyError, TypeError, ValueError) as err:
             raise DataError(f"{show_path(source)}: unreadable preprocessing record "
                             f"({type(err).__name__}: {err})") from None
+
+    def _check_bounds(self) -> None:
+        """Refuse values that no training run writes, before anything is sized by them (a
+        resize of 100,000 pixels would allocate tens of GB for one image)."""
+        if self.kind not in ("array", "stream"):
+            raise ValueError(f"kind {self.kind!r}")
+        if not 1 <= self.crop <= self.resize <= MAX_SIDE:
+            raise ValueError(f"sizes resize={self.resize}, crop={self.crop}: expected "
+                             f"1 <= crop <= resize <= {MAX_SIDE}")
+        if self.in_chans not in (1, 3) or not 0 <= self.padding <= self.crop:
+            raise ValueError(f"in_chans={self.in_chans}, padding={self.padding}")
+        shape = np.shape(self.stats.mean_image)
+        planes = ((1, 1), (self.crop, self.crop))  # per channel, or per pixel and channel
+        if len(shape) != 3 or shape[0] != self.in_chans or shape[1:] not in planes:
+            raise ValueError(f"mean_image of shape {shape} for {self.in_chans}-channel "
+                             f"{self.crop}x{self.crop} images")
+        mean, std = np.asarray(self.stats.mean), np.asarray(self.stats.std)
+        if mean.shape != (self.in_chans,) or std.shape != (self.in_chans,) or not (
+                np.isfinite(mean).all() and np.isfinite(self.stats.mean_image).all()
+                and (std > 0).all() and np.isfinite(std).all()):
+            raise ValueError(f"mean {self.stats.mean}, std {self.stats.std}: expected "
+                             f"{self.in_chans} finite values, std positive")
 
     def to_dict(self) -> dict:
         """JSON-ready (and readable by ``torch.load(weights_only=True)``)."""

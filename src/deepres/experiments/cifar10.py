@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import deepres
+from deepres.atomic import write_text_atomic
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
@@ -160,7 +161,8 @@ def _claim(out: Path, recipe: Recipe) -> None:
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
+    settings = {"experiment": "cifar10", "recipe": shared}
+    write_text_atomic(path, json.dumps(settings, indent=1) + "\n")
 
 
 def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from deepres.atomic import write_text_atomic
 from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunSummary
 from deepres.train import Recipe, TrainOptions, train
@@ -127,7 +128,7 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Pope
         command += ["--resume", str(job.path)]
     else:
         recipe_file = launch.jobs_dir / f"{job.name}.yaml"
-        recipe_file.write_text(yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
+        write_text_atomic(recipe_file, yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
         command += ["--recipe", str(recipe_file), "--out", str(job.path)]
     _say(f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
          f"(log: {_log(job, launch)})")

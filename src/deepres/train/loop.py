@@ -31,6 +31,7 @@ from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, Windo
 from .build import build_model, make_loaders, make_optimizer, make_schedule
 from .checkpoints import Checkpoints
 from .distributed import join, leave
+from .precision import autocast_dtype
 from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
@@ -105,7 +106,7 @@ class Trainer:
         if recipe.sync_bn and self.world.distributed:
             model = convert_sync_batchnorm(model)
         cuda = self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if recipe.amp == "bf16" or (recipe.amp == "auto" and cuda) else None
+        self.amp_dtype = autocast_dtype(recipe.amp, self.device, say=self._say)
         # channels_last is faster for these convolutions on GPUs and, measured, on CPUs too
         # (ResNet-20 training, 2 cores: about 1.5x), so "auto" turns it on everywhere.
         self.memory_format = torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last

@@ -74,6 +74,9 @@ class Recipe:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in CHOICES:  # YAML 1.1 reads a bare on/off (yes/no) as a boolean
+            if isinstance(getattr(self, name), bool):
+                setattr(self, name, "on" if getattr(self, name) else "off")
         for f in dataclasses.fields(self):
             setattr(self, f.name, _check_type(f.name, getattr(self, f.name), _hints()[f.name]))
         for name, allowed in CHOICES.items():

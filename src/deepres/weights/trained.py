@@ -121,9 +121,12 @@ def load_model(path: str | Path, model_name: str | None = None,
         sizes["num_classes"] = state["fc.weight"].shape[0]
     if _has_matrix(state, "conv1.weight"):
         sizes["in_chans"] = state["conv1.weight"].shape[1]
-    model = create_model(name, **model_args, **sizes)
+    model = _build(file.path, name, model_args, sizes)
     load_strictly(model, state, file.path, name)
     named = file.info.get("classes")
+    if named is not None and not (isinstance(named, list)
+                                  and all(isinstance(c, str) for c in named)):
+        raise CheckpointError(f"{file.path}: its class names are not a list of strings")
     if named is not None and len(named) != model.num_classes:
         raise CheckpointError(f"{file.path}: names {len(named)} classes but its classifier "
                               f"has {model.num_classes} outputs")
@@ -151,8 +154,28 @@ def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict
     if name is None:
         raise CheckpointError(f"{file.path}: the file does not say which network its weights "
                               "belong to; name it with --model (`deepres models` lists them)")
+    if not isinstance(name, str):
+        raise CheckpointError(f"{file.path}: its model_name {name!r} is not a name")
     model_info(name)  # an unknown name fails here, with the valid ones listed
-    return name, dict(file.info.get("model_args", {})) if name == recorded else {}
+    if name != recorded:
+        return name, {}
+    model_args = file.info.get("model_args", {})
+    if not (isinstance(model_args, dict) and all(isinstance(k, str) for k in model_args)):
+        raise CheckpointError(f"{file.path}: its model_args are not a dict of named arguments")
+    return name, dict(model_args)
+
+
+def _build(path: Path, name: str, model_args: dict, sizes: dict) -> ResNet:
+    """The network that a file records, checked before it is built: its tensors decide the
+    number of classes and input channels; ``model_args`` may only choose among the rest."""
+    for key, size in sizes.items():
+        if model_args.get(key, size) != size:
+            raise CheckpointError(f"{path}: its model_args say {key}={model_args[key]!r}, but its "
+                                  f"weights have {size}; the file is inconsistent")
+    try:
+        return create_model(name, **{**model_args, **sizes})
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: the network it records cannot be built ({err})") from None
 
 
 def _has_matrix(state: dict, key: str) -> bool:
