@@ -1,6 +1,7 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
+    cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
+        -> data, models
 
 Beneath them all, `deepres.atomic` (standard library only) serves every layer.
 """
@@ -17,11 +18,13 @@ BELOW = {
     "models": set(),
     "data": set(),
     "weights": {"models"},
+    "engine": {"models"},
     "analysis": {"models", "data", "weights"},
     "train": {"models", "data", "weights"},
-    "evaluate": {"models", "data", "weights"},
-    "export": {"models", "data", "weights"},
+    "evaluate": {"models", "data", "weights", "engine"},
+    "export": {"models", "data", "weights", "engine"},
     "experiments": {"models", "data", "weights", "train", "analysis"},
+    "serve": {"models", "data", "weights", "engine", "evaluate"},
 }
 EVERY_LAYER = {"atomic"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()

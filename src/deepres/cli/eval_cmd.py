@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     dataset, source, split = _dataset(args, trained)
     modes = list(dict.fromkeys(args.mode or ["center"]))
     results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
-                       device=args.device, workers=args.workers, scales=args.scales)
+                       device=args.device, workers=args.workers, scales=args.scales,
+                       engine=args.engine)
     header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
               "split": split}
     out = args.out or _default_out(Path(args.weights), source, split)

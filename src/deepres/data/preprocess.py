@@ -17,7 +17,7 @@ import torch
 
 from .augment import NORMALIZATIONS, Normalize, default_padding
 from .datasets import Stats
-from .decode import decode_square
+from .decode import MAX_PIXELS, decode_square
 from .errors import DataError, show_path
 from .stream import CROP, EVAL_SIDE
 
@@ -114,10 +114,12 @@ class Preprocessing:
     def normalizer(self, device: torch.device | str = "cpu") -> Normalize:
         return Normalize(self.stats, self.normalize, device)
 
-    def read(self, path: str) -> torch.Tensor:
-        """The file as the centre ``resize`` square, (in_chans, resize, resize) uint8; raises
-        ``BadImage`` (its message is the reason) for a file that is not a usable image."""
-        return to_channels(torch.from_numpy(decode_square(path, self.resize)), self.in_chans)
+    def read(self, source: str | bytes, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+        """The image file (a path, or its bytes) as the centre ``resize`` square, (in_chans,
+        resize, resize) uint8; raises ``BadImage`` (its message is the reason) for a file that
+        is not a usable image, or one of more than ``max_pixels`` pixels."""
+        square = decode_square(source, self.resize, max_pixels)
+        return to_channels(torch.from_numpy(square), self.in_chans)
 
 
 def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
