@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 
-from . import embed_cmd, eval_cmd, export_cmd, models_cmd, predict_cmd, reproduce_cmd, train_cmd
+from . import (embed_cmd, eval_cmd, export_cmd, models_cmd, predict_cmd, reproduce_cmd,
+               serve_cmd, train_cmd)
 
 COMMANDS = {"models": models_cmd, "train": train_cmd, "eval": eval_cmd,
             "predict": predict_cmd, "embed": embed_cmd, "export": export_cmd,
-            "reproduce": reproduce_cmd}
+            "serve": serve_cmd, "reproduce": reproduce_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,10 +69,12 @@ def note(text: str) -> None:
 
 
 def _show_engine_choice() -> None:
-    """The engine that ``auto`` chose, and the figures it chose by, as a note."""
+    """The engine that ``auto`` chose, and the figures it chose by, as a note (unless logging is
+    set up already, as by `deepres serve`, which logs it with its other lines)."""
     log = logging.getLogger("deepres.engine")
-    if not log.handlers:
+    if not log.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("note: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
+        log.propagate = False
