@@ -9,13 +9,15 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+BACKLOG = 2048  # uvicorn's default
 GRACE_SECONDS = 30  # after SIGTERM, requests still running after this long are cancelled
 
 log = logging.getLogger("deepres.serve")
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` (0: any free port), or one clear error."""
+    """A socket listening on ``host``:``port`` (0: any free port), or one clear error.
+    Connections made before uvicorn starts to accept wait in its backlog."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -24,6 +26,7 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(BACKLOG)
     except OSError as err:
         sock.close()
         raise ValueError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
