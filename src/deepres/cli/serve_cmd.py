@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     engine = network_for(trained, prep, "scores", engine=args.engine, modes=["center"],
                          batch_size=limits.max_batch, device=args.device)
     logging.getLogger("deepres.serve").info("%s from %s, engine %s", trained.model_name,
-                                            trained.path, engine.choice)
+                                            trained.path, engine.name)
     run_server(create_app(Service(trained, prep, engine, limits)), sock,
                access_log=args.access_log)
     return 0

@@ -69,12 +69,14 @@ def note(text: str) -> None:
 
 
 def _show_engine_choice() -> None:
-    """The engine that ``auto`` chose, and the figures it chose by, as a note (unless logging is
-    set up already, as by `deepres serve`, which logs it with its other lines)."""
+    """The engine that ``auto`` chose, and the figures it chose by, as a note."""
     log = logging.getLogger("deepres.engine")
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
-        log.addHandler(handler)
+    if not any(isinstance(h, _Note) for h in log.handlers):
+        log.addHandler(_Note())
         log.setLevel(logging.INFO)
         log.propagate = False
+
+
+class _Note(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        note(record.getMessage())  # sys.stderr as it is now, not as it was when installed
