@@ -19,8 +19,10 @@ def listen(host: str, port: int) -> socket.socket:
     """A socket listening on ``host``:``port`` (0: any free port), or one clear error.
     Connections made before uvicorn starts to accept wait in its backlog."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        family, kind, proto, _, _ = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        # proto IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off only on sockets that
+        # say they are TCP, and with it on every answer waits ~40 ms for a delayed ACK.
+        sock = socket.socket(family, kind, proto)
     except OSError as err:
         raise ValueError(f"--host {host}: {err.strerror or err}") from None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
