@@ -101,6 +101,7 @@ BAD_REQUESTS = {
     "form without file": ("POST", "/v1/predict", b"--b\r\nContent-Disposition: form-data; "
                           b'name="x"\r\n\r\nhi\r\n--b--\r\n',
                           {"Content-Type": "multipart/form-data; boundary=b"}, 400, "no file"),
+    "too many images": ("POST", "/v1/predict", "65 FILES", {}, 413, "more than the limit of 64"),
     "unclosed form": ("POST", "/v1/predict", b"--b\r\nContent-Disposition: form-data; "
                       b'name="x"; filename="a.png"\r\n\r\nhi',
                       {"Content-Type": "multipart/form-data; boundary=b"}, 400, "truncated"),
@@ -111,6 +112,8 @@ BAD_REQUESTS = {
 def test_bad_request_gets_a_json_error_and_the_server_goes_on(server, images, name):
     method, path, body, headers, status, words = BAD_REQUESTS[name]
     good = images[0].read_bytes()
+    if body == "65 FILES":
+        body, headers = multipart([(f"{i}.png", b"x") for i in range(65)])  # counted first
     body = {"TRUNCATED": good[: len(good) // 2], "GOOD": good,
             "CHUNKED": _chunks(b"\0" * (2 * MAX_BYTES))}.get(body, body)
     # (http.client sends an iterator's chunks with Transfer-Encoding: chunked, no length)

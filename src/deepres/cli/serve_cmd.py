@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                     max_queue=args.max_queue, max_bytes=args.max_bytes,
                     max_images=args.max_images, max_pixels=args.max_pixels)
     sock = listen(args.host, args.port)  # before the slow start-up: a taken port fails fast
-    trained, prep = open_network(args)
+    trained, prep = open_network(args, engine_notes=False)  # logged with the lines below
     engine = network_for(trained, prep, "scores", engine=args.engine, modes=["center"],
                          batch_size=limits.max_batch, device=args.device)
     logging.getLogger("deepres.serve").info("%s from %s, engine %s", trained.model_name,

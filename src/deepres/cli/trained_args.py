@@ -49,10 +49,13 @@ def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
                    help=f"test-time views whose {averaged} are averaged (default center)")
 
 
-def open_network(args: argparse.Namespace) -> tuple[TrainedModel, Preprocessing]:
-    """The network named on the command line, on its device, with its preprocessing."""
+def open_network(args: argparse.Namespace,
+                 engine_notes: bool = True) -> tuple[TrainedModel, Preprocessing]:
+    """The network named on the command line, on its device, with its preprocessing.
+    ``engine_notes``: print the engine that ``--engine auto`` chooses as a note."""
     args.device = pick_device(args.device)
-    _show_engine_choice()
+    if engine_notes:
+        _show_engine_choice()
     trained = load_model(args.weights, args.model, args.device)
     prep = Preprocessing.from_record(trained.preprocessing, str(trained.path),
                                      trained.input_size)

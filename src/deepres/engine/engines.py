@@ -79,6 +79,9 @@ class OnnxEngine(Engine):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
+        # Its threads would otherwise spin for a while after each run, taking the CPU from
+        # whatever runs next: request decoding, the event loop, auto's timing of torch.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(graph, options,
                                                     providers=["CPUExecutionProvider"])
 
