@@ -64,7 +64,8 @@ def create_app(service: Service) -> Starlette:
               Route("/healthz", healthz, methods=["GET"]),
               Route("/metrics", metrics, methods=["GET"]),
               Route("/", index, methods=["GET"])]
-    handlers = {RequestError: _request_error, Busy: _busy, HTTPException: _http_error}
+    handlers = {RequestError: _request_error, Busy: _busy, HTTPException: _http_error,
+                Exception: _server_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.add_middleware(_Measured, service=service)
     return app
@@ -91,6 +92,11 @@ async def _http_error(request: Request, err: HTTPException) -> Response:
     else:
         message = str(err.detail)
     return error(err.status_code, message, err.headers)
+
+
+async def _server_error(request: Request, err: Exception) -> Response:
+    # Starlette logs the traceback after sending this; the client hears what failed.
+    return error(500, f"internal error: {type(err).__name__}: {err}")
 
 
 class _Measured:
