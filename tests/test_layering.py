@@ -3,7 +3,8 @@
     cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
         -> data, models
 
-Beneath them all, `deepres.atomic` (standard library only) serves every layer.
+Beneath them all, `deepres.atomic` and `deepres.catalog` (standard library only) serve every
+layer.
 """
 
 import subprocess
@@ -17,7 +18,7 @@ import deepres
 BELOW = {
     "models": set(),
     "data": set(),
-    "weights": {"models"},
+    "weights": {"models", "data"},
     "engine": {"models"},
     "analysis": {"models", "data", "weights"},
     "train": {"models", "data", "weights"},
@@ -26,7 +27,7 @@ BELOW = {
     "experiments": {"models", "data", "weights", "train", "analysis"},
     "serve": {"models", "data", "weights", "engine", "evaluate"},
 }
-EVERY_LAYER = {"atomic"}
+EVERY_LAYER = {"atomic", "catalog"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")
 
@@ -45,8 +46,10 @@ def test_layer_imports_only_layers_below(package):
     assert _packages_loaded_by(package) <= BELOW[package] | EVERY_LAYER
 
 
-def test_bottom_module_imports_nothing_of_deepres():
-    code = ("import sys, deepres.atomic; "
-            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.stdout.split() == ["deepres.atomic"], result.stderr
+@pytest.mark.parametrize("module", sorted(EVERY_LAYER))
+def test_bottom_module_imports_nothing_of_deepres_nor_torch(module):
+    code = (f"import sys, deepres.{module}; "
+            "print(' '.join(m for m in sys.modules if m.startswith('deepres.') or m == 'torch'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == [f"deepres.{module}"], result.stderr

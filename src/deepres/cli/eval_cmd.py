@@ -26,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_network_arguments(p, batch_size=128)
     p.add_argument("--data", help="data source (as for `deepres train --data`); default: the "
                    "one the network was trained on")
-    p.add_argument("--split", choices=SPLITS, help="default: test, else val, else train (all "
-                   "the images of a folder without splits)")
+    p.add_argument("--split", choices=SPLITS, help="default: test, else val; train only when "
+                   "asked for (a folder without splits has only training images)")
     p.add_argument("--mode", action="append", choices=MODES, help="test-time views: centre "
                    "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
                    "default center)")
@@ -72,13 +72,20 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     own = source == recipe.get("data")
     splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
                          val_size=recipe.get("val_size", 0) if own else 0,
-                         seed=recipe.get("seed", 0) if own else 0)
+                         seed=recipe.get("seed", 0) if own else 0,
+                         image_size=recipe.get("image_size") if own else None)
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
         raise ValueError(f"{source} has no {split} split (it has {', '.join(available)})")
     if split == "train" and args.split is None:
-        note(f"{source} has no test or val split: evaluating on all of its images")
+        raise ValueError(f"{source} has no test or val split, only training images, whose "
+                         "error says little about new images; evaluate on other data with "
+                         "--data, or give --split train to measure the training error anyway")
+    if split == "train" or (split == "val" and own and recipe.get("val_size")):
+        note(f"evaluating on the {split} split of {source}: "
+             + ("the images the network was trained on" if split == "train" else
+                f"the {recipe['val_size']} training images the run held out"))
     return getattr(splits, split), source, split
 
 

@@ -64,12 +64,15 @@ class _Table:
         self.file_width = max([len("file"), *(len(show_path(f)) for f in files)])
         self.class_width = max(len(f"top-{k}"), *(len(c) for c in classes))
         cells = [f"{'top-' + str(i + 1):<{self.class_width}} {'prob':>6}" for i in range(k)]
-        print(f"{'file':<{self.file_width}}  " + "  ".join(cells))
+        self.header: str | None = f"{'file':<{self.file_width}}  " + "  ".join(cells)
 
     def line(self, result: Prediction) -> None:
         name = show_path(result.file)
         if result.error is not None:
             print(f"deepres predict: error: {name}: {result.error}", file=sys.stderr, flush=True)
             return
+        if self.header is not None:  # only above a first row: never an empty table
+            print(self.header)
+            self.header = None
         cells = [f"{c:<{self.class_width}} {p:>6.1%}" for c, p in result.top]
         print(f"{name:<{self.file_width}}  " + "  ".join(cells), flush=True)

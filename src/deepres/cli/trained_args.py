@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 
 from deepres.data import Preprocessing
 from deepres.data.pool import cpu_count
 from deepres.engine import ENGINES
 from deepres.evaluate import MODES
 from deepres.train.distributed import pick_device
-from deepres.weights import TrainedModel, load_model
+from deepres.weights import TrainedModel, UnnamedClasses, load_model
 
 WEIGHTS_HELP = ("a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
-                ".safetensors file, or a bare state_dict such as torchvision's resnet50-*.pth")
+                ".safetensors file, a bare state_dict such as torchvision's resnet50-*.pth, or "
+                "the name of weights shipped with deepres, e.g. resnet20-cifar10 (`deepres "
+                "models` lists them)")
 
 
 def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:
@@ -56,9 +59,10 @@ def open_network(args: argparse.Namespace,
     args.device = pick_device(args.device)
     if engine_notes:
         _show_engine_choice()
-    trained = load_model(args.weights, args.model, args.device)
-    prep = Preprocessing.from_record(trained.preprocessing, str(trained.path),
-                                     trained.input_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnnamedClasses)  # noted below, in the CLI's words
+        trained = load_model(args.weights, args.model, args.device)
+    prep = trained.image_preprocessing()
     if trained.preprocessing is None:
         note(f"{trained.path} records no preprocessing: using torchvision's ImageNet one "
              "(shorter side 256, centre 224, its channel mean and std)")

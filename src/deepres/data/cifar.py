@@ -97,7 +97,7 @@ def _where_to_put(release: CifarRelease, cache_dir: Path, what: str) -> str:
     return (f"{release.title} {what}. Put the official archive at "
             f"{show_path(cache_dir / release.archive)} (from {release.url}, md5 {release.md5}), "
             f"or its unpacked folder at {show_path(cache_dir / release.folder)}, or allow the "
-            "download (download=True).")
+            "download (`--download` on the command line, download=True in Python).")
 
 
 def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> None:

@@ -191,12 +191,13 @@ def _decode_pil(source, head: bytes, min_side: int | None, max_pixels: int) -> n
         try:
             if min_side and im.format == "JPEG":
                 im.draft("RGB", (min_side, min_side))
-            return _to_rgb_array(im)
+            return rgb_of_pil(im)
         except Exception as err:  # decoders raise OSError, SyntaxError, zlib.error, ...
             raise BadImage(f"corrupt or truncated {fmt}: {err}") from None
 
 
-def _to_rgb_array(im: Image.Image) -> np.ndarray:
+def rgb_of_pil(im: Image.Image) -> np.ndarray:
+    """A PIL image of any mode as (H, W, 3) uint8 (transparent pixels onto white)."""
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         return _wide_gray_to_rgb(np.asarray(im), sixteen_bit=im.mode.startswith("I;16"))
     if im.mode == "P" and "transparency" in im.info or im.mode in ("LA", "La", "PA", "RGBa"):

@@ -34,6 +34,13 @@ class BadFile(NamedTuple):
         return f"{show_path(self.path)}: {self.reason}"
 
 
+def first_names(names: list[str], shown: int = 5) -> str:
+    """``names`` joined by commas, whole when there are at most ``shown``; else the first
+    ``shown`` and a count of the rest."""
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(map(show_path, names[:shown])) + more
+
+
 def show_path(path: str | os.PathLike) -> str:
     """A path that prints on any terminal: bytes that are not UTF-8 appear as \\xNN escapes.
 

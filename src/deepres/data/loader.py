@@ -23,6 +23,9 @@ from .decode import BadImage
 from .errors import BadFile, DataError, log
 
 AUGMENTS = {"array": ("cifar", "crop", "none"), "stream": ("imagenet", "none")}
+_AUGMENT_WORDS = {"cifar": "pad-crop-flip (CIFAR-style)", "crop": "pad-crop, no flip",
+                  "imagenet": "scale 256-480, 224 crop, flip, PCA colour (ImageNet-style)",
+                  "none": "none"}
 
 
 class BatchLoader:
@@ -55,8 +58,11 @@ class BatchLoader:
         self.device = torch.device(device)
         self.augment = (augment or dataset.default_augment) if train else "none"
         if self.augment not in AUGMENTS[dataset.kind]:
+            hint = (" (large images stream through the ImageNet views; image_size N, at most "
+                    "128, holds them whole at N pixels, where 'cifar' and 'crop' apply)"
+                    if dataset.kind == "stream" else "")
             raise DataError(f"augment={self.augment!r} does not apply to {dataset.kind} datasets "
-                            f"(choose from {AUGMENTS[dataset.kind]})")
+                            f"(choose from {AUGMENTS[dataset.kind]}){hint}")
         self.drop_last = train if drop_last is None else drop_last
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
@@ -66,6 +72,13 @@ class BatchLoader:
                             f"drop_last={self.drop_last}); use a smaller batch size")
         self._batches = (_ArrayBatches(self, padding) if dataset.kind == "array"
                          else _StreamBatches(self, num_workers))
+
+    def describe_augment(self) -> str:
+        """The training augmentation in words, e.g. "pad-crop-flip (CIFAR-style), padding 4"."""
+        words = _AUGMENT_WORDS[self.augment]
+        if self.dataset.kind == "array" and self.augment != "none":
+            words += f", padding {self._batches.padding}"
+        return words
 
     def __len__(self) -> int:
         n = self._shard_size()

@@ -10,14 +10,16 @@ CIFAR-size data; the centre 224 of 256 for ImageNet-size data).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .augment import NORMALIZATIONS, Normalize, default_padding
+from .augment import NORMALIZATIONS, Normalize, center_crop, default_padding
 from .datasets import Stats
-from .decode import MAX_PIXELS, decode_square
+from .decode import MAX_PIXELS, BadImage, decode_square, fit_square, rgb_of_pil
 from .errors import DataError, show_path
 from .stream import CROP, EVAL_SIDE
 
@@ -40,6 +42,16 @@ class Preprocessing:
     flip: bool  # training mirrored images, so test-time views may
     padding: int  # the training crop's zero padding (array data); 0 for streams
 
+    def __repr__(self) -> str:
+        """One line: the mean image's numbers stay in ``stats`` (``to_dict`` has them all)."""
+        view = (f"{self.crop}x{self.crop}" if self.resize == self.crop else
+                f"centre {self.crop}x{self.crop} of {self.resize}")
+        mean = ("mean image " + "x".join(map(str, np.shape(self.stats.mean_image)))
+                if self.normalize == "pixel_mean" else "channel mean/std")
+        return (f"Preprocessing({self.kind}, {view}, {self.in_chans} channel"
+                f"{'s' * (self.in_chans > 1)}, {self.normalize} ({mean}), "
+                f"flip={self.flip}, padding={self.padding})")
+
     @classmethod
     def of_loader(cls, loader) -> Preprocessing:
         """The preprocessing of a training ``BatchLoader``: what its network learnt from."""
@@ -59,9 +71,12 @@ class Preprocessing:
                    Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image), True, 0)
 
     @classmethod
-    def from_record(cls, record: dict | None, source: str, input_size: int) -> Preprocessing:
+    def from_record(cls, record: Preprocessing | dict | None, source: str,
+                    input_size: int) -> Preprocessing:
         """From a weight file's record; a bare file (None) of a 224-pixel network is taken to
         be torchvision's, since that is where bare ResNet weight files come from."""
+        if isinstance(record, Preprocessing):
+            return record
         if record is not None:
             return cls.from_dict(record, source)
         if input_size == CROP:
@@ -120,6 +135,53 @@ class Preprocessing:
         is not a usable image, or one of more than ``max_pixels`` pixels."""
         square = decode_square(source, self.resize, max_pixels)
         return to_channels(torch.from_numpy(square), self.in_chans)
+
+    def center_views(self, images) -> torch.Tensor:
+        """The network's single view of each image, normalised: float32 (N, in_chans, crop,
+        crop). ``images``: one image or a list of them, each a file path, a PIL image, a numpy
+        array (H x W, or H x W x 3 or 4, uint8) or a tensor (C x H x W, uint8 or floats in
+        [0, 1] as torchvision's ToTensor gives); or a batch (N x C x H x W tensor)."""
+        if isinstance(images, torch.Tensor) and images.dim() == 4:
+            images = list(images)
+        elif not isinstance(images, (list, tuple)):
+            images = [images]
+        squares = torch.stack([self._square_of(image) for image in images])
+        return center_crop(self.normalizer()(squares), self.crop)
+
+    def _square_of(self, image) -> torch.Tensor:
+        if isinstance(image, (str, os.PathLike)):
+            try:
+                return self.read(os.fspath(image))
+            except BadImage as err:
+                raise DataError(f"{show_path(image)}: {err}") from None
+        square = fit_square(_rgb_pixels(image), self.resize)
+        return to_channels(torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1))),
+                           self.in_chans)
+
+
+def _rgb_pixels(image) -> np.ndarray:
+    """An in-memory image as (H, W, 3) uint8, converted as image files are."""
+    if isinstance(image, Image.Image):
+        return rgb_of_pil(image)
+    if isinstance(image, torch.Tensor):
+        if image.dim() != 3:
+            raise DataError(f"an image tensor is C x H x W, not {tuple(image.shape)}")
+        if image.is_floating_point():
+            if image.numel() and not 0 <= float(image.min()) <= float(image.max()) <= 1:
+                raise DataError("a float image tensor holds values in [0, 1] (as torchvision's "
+                                "ToTensor gives); this one is outside, normalised already?")
+            image = (image * 255).round()
+        image = image.to(torch.uint8).permute(1, 2, 0).numpy()
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise DataError(f"expected an image: a path, a PIL image, a uint8 array H x W (x 3) or "
+                        f"a tensor C x H x W; got {type(image).__name__} {array.dtype} "
+                        f"{array.shape}")
+    if array.ndim == 2 or array.shape[2] == 1:
+        return np.repeat(array.reshape(*array.shape[:2], 1), 3, axis=2)
+    if array.shape[2] not in (3, 4):
+        raise DataError(f"an image array has 1, 3 or 4 channels, not {array.shape[2]}")
+    return rgb_of_pil(Image.fromarray(array)) if array.shape[2] == 4 else array
 
 
 def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from deepres.data import DataError, Preprocessing, show_path
+from deepres.data import DataError, Preprocessing, first_names, show_path
 from deepres.weights import TrainedModel
 
 from .infer import network_for, run_views
@@ -62,9 +62,9 @@ def labels_for_network(dataset, trained: TrainedModel) -> tuple[torch.Tensor, li
     index = {name: i for i, name in enumerate(trained.classes)}
     unknown = [name for name in ours if name not in index]
     if unknown:
-        raise DataError(f"{dataset.name}: class(es) {', '.join(map(show_path, unknown[:5]))} "
+        raise DataError(f"{dataset.name}: class(es) {first_names(unknown)} "
                         f"are not among the network's {len(index)} classes "
-                        f"({', '.join(trained.classes[:5])}, ...)")
+                        f"({first_names(trained.classes)})")
     return torch.tensor([index[name] for name in ours], dtype=torch.int64)[labels], trained.classes
 
 

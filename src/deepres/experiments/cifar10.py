@@ -9,7 +9,6 @@ report of every finished run in OUT (``deepres.analysis.report``).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
@@ -20,6 +19,7 @@ from pathlib import Path
 import deepres
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
+from deepres.data.jpeg_settings import measure_jpegs
 from deepres.models import list_models
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
@@ -86,17 +86,12 @@ def check_settings(s: Cifar10Settings) -> None:
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
-    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions: the lr
-    falls at 50% and 75% of the iterations, and there are 32 evaluations and checkpoints."""
-    paper = load_recipe("cifar-paper")
-    scale = s.iterations / paper.iterations
-    every = s.eval_every or max(1, round(paper.eval_every * scale))
-    return paper.replace(
-        data=s.data, val_size=s.val_size, iterations=s.iterations,
-        milestones=[max(1, round(m * scale)) for m in paper.milestones],
-        eval_every=every, checkpoint_every=min(every, paper.checkpoint_every),
-        log_every=min(paper.log_every, max(1, s.iterations // 100)),  # >= 100 points per curve
-        **s.overrides)
+    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions
+    (``Recipe.scaled_to``): the lr falls at 50% and 75% of the iterations, and there are 32
+    evaluations."""
+    paper = load_recipe("cifar-paper").replace(data=s.data, val_size=s.val_size)
+    fixed = {**s.overrides, **({"eval_every": s.eval_every} if s.eval_every else {})}
+    return paper.scaled_to(s.iterations, **fixed)
 
 
 def reproduce_cifar10(s: Cifar10Settings) -> int:
@@ -106,6 +101,9 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     if os.path.isdir(os.path.expanduser(s.data)):
         s.data = str(Path(s.data).expanduser().resolve())  # the runs must find it from anywhere
     recipe = shared_recipe(s)
+    paper = load_recipe("cifar-paper")
+    if recipe.iterations != paper.iterations:
+        print(f"note: {paper.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
     _claim(s.out, recipe)
@@ -181,7 +179,7 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, devic
                      "shortened": recipe.iterations < paper.iterations},
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
-        "data": {**splits.summary(), "note": data_note(s.data)},
+        "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
         "environment": _environment(runs, device),
         "invocations": invocations,
     }
@@ -207,14 +205,17 @@ def _cpu_name() -> str:
     return names[0] if names else platform.machine()
 
 
-def data_note(spec: str) -> str:
-    """Where the images come from, with the JPEG caveat where the files are JPEG."""
+def data_note(spec: str, files: list[str]) -> str:
+    """Where the images come from; for JPEG files (``files``: the training images), their
+    compression as measured from the files."""
     if spec == "cifar10":
         return "The official CIFAR-10 release (lossless), as in the paper."
-    suffixes = {p.suffix.lower() for p in itertools.islice(Path(spec).glob("*/*/*"), 1000)}
-    if suffixes & {".jpg", ".jpeg"}:
-        return ("The images are JPEG files (the CIFAR-10 JPEGs used for this project are "
-                "quality 75 with 4:2:0 chroma subsampling): lossy compression costs some "
-                "accuracy against the paper's lossless CIFAR-10. No number here is adjusted "
-                "for it.")
-    return f"Images from the folder {spec}."
+    jpegs = [f for f in files if f.lower().endswith((".jpg", ".jpeg"))]
+    if not jpegs:
+        return f"Images from the folder {spec} (no JPEG files among the training images)."
+    share = f"{len(jpegs):,} of the {len(files):,} training images in {spec} are JPEG files"
+    measured = measure_jpegs(jpegs)
+    how = (f"measured from their headers: {measured}" if measured else
+           "their compression could not be read")
+    return (f"{share}; {how}. Lossy compression costs some accuracy against the paper's "
+            "lossless CIFAR-10; no number here is adjusted for it.")

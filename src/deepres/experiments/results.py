@@ -30,7 +30,7 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
     recipe = Recipe(**run.read_recipe())
     # The run's own split and seed, so that the images are normalised as in training.
     splits = open_source(recipe.data, cache_dir=cache_dir, val_size=recipe.val_size,
-                         seed=recipe.seed)
+                         seed=recipe.seed, image_size=recipe.image_size)
     model = build_model(recipe, len(state["classes"]), splits.in_chans)
     model.load_state_dict(state["model"])
     loader = BatchLoader(splits.test, 500, train=False, device=device, normalize=recipe.normalize)

@@ -51,7 +51,7 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
     # Written under a temporary name, so that a failed export never stands at ``output``.
     partial = output.with_name(f".{output.stem}.partial{output.suffix}")
     try:
-        write(model, sample_batch(prep, TRACE_BATCH, seed=0), partial, _weights_info(trained))
+        write(model, sample_batch(prep, TRACE_BATCH, seed=0), partial, trained.info())
         got = run(partial, check)
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not diff < TOLERANCE:
@@ -94,9 +94,3 @@ def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path,
                   "limit": TOLERANCE},
     }
 
-
-def _weights_info(trained: TrainedModel) -> dict:
-    info = {"model_name": trained.model_name, "model_args": trained.model_args,
-            "preprocessing": trained.preprocessing, "recipe": trained.recipe,
-            "classes": trained.classes if trained.classes_named else None}
-    return {k: v for k, v in info.items() if v is not None}

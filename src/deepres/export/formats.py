@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from deepres.engine import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
-from deepres.weights import load_model, save_weights
+from deepres.weights import UnnamedClasses, load_model, save_weights
 
 
 def write_onnx(model: nn.Module, sample: torch.Tensor, path: Path, info: dict) -> None:
@@ -44,7 +44,8 @@ def write_safetensors(model: nn.Module, sample: torch.Tensor, path: Path, info: 
 
 
 def run_safetensors(path: Path, images: torch.Tensor) -> np.ndarray:
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnnamedClasses)  # the export says so itself
         return load_model(path).model(images).numpy()
 
 

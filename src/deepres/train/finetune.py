@@ -16,7 +16,8 @@ from typing import Callable
 
 from torch import nn
 
-from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
+from deepres.weights import (CheckpointError, load_strictly, model_of, read_weights,
+                             strip_wrappers, weights_path)
 
 
 def model_of_weights(path: str) -> dict:
@@ -39,6 +40,7 @@ def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
                say: Callable[[str], None]) -> None:
     file = read_weights(weights_path(path))
     state = strip_wrappers(file.state_dict)
+    _check_channels(state, model, file.path)
     theirs = state.get("fc.weight")
     if theirs is None or theirs.shape[0] != model.num_classes:
         had = "no classifier" if theirs is None else f"a classifier of {theirs.shape[0]} classes"
@@ -51,6 +53,24 @@ def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
             "differently from the data's")
     load_strictly(model, state, file.path, model_name)
     say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
+
+
+def _check_channels(state: dict, model: nn.Module, path) -> None:
+    """Weights for gray images do not fit colour data, nor the other way round: say so,
+    rather than list mismatching shapes."""
+    stem = state.get("conv1.weight")
+    body = {k for k in model.state_dict() if not k.startswith("fc.")}
+    if stem is None or stem.dim() != 4 or body - set(state):
+        return  # another network: load_strictly names the keys that differ
+    theirs, ours = stem.shape[1], model.conv1.weight.shape[1]
+    if theirs != ours:
+        raise CheckpointError(
+            f"init-from {path}: the network was trained on {theirs}-channel images and the "
+            f"data has {ours}-channel images ({_CHANNELS.get(ours, 'other')}); start from "
+            f"weights trained on {ours}-channel images, or train from scratch (no --init-from)")
+
+
+_CHANNELS = {1: "grayscale", 3: "RGB"}
 
 
 def freeze(model: nn.Module, upto: str, say: Callable[[str], None]) -> None:

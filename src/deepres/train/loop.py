@@ -95,7 +95,9 @@ class Trainer:
             self.run.create()  # first, so that a taken --out fails before any data is read
         torch.manual_seed(recipe.seed)
         self._build_data(recipe)
-        self.recipe = recipe = recipe.resolved(len(self.train_loader))
+        # recipe.yaml holds what the run used: lengths in iterations, the images' side.
+        self.recipe = recipe = recipe.resolved(len(self.train_loader)).replace(
+            image_size=self.splits.image_size)
         self._build_model(recipe)
         self.optimizer = make_optimizer(self.model, recipe)
         self.schedule = make_schedule(recipe)
@@ -109,7 +111,7 @@ class Trainer:
         self.splits = open_source(recipe.data, cache_dir=self.options.cache_dir,
                                   val_size=recipe.val_size, seed=recipe.seed,
                                   on_bad_image=self.options.on_bad_image,
-                                  download=self.options.download)
+                                  download=self.options.download, image_size=recipe.image_size)
         # augment "auto": the data set's own (pad-crop-flip for CIFAR-size images, crop only
         # for digits, scale and colour for streamed ImageNet-size images).
         augment = None if recipe.augment == "auto" else recipe.augment
@@ -122,6 +124,8 @@ class Trainer:
         per_process = recipe.batch_size // world.world_size
         self.train_loader = BatchLoader(self.splits.train, per_process, train=True,
                                         seed=recipe.seed, augment=augment, **share)
+        self._say(f"data: {self.splits.pipeline}; training augmentation: "
+                  f"{self.train_loader.describe_augment()}")
         self.eval_loaders = {
             name: BatchLoader(split, per_process * 2, train=False, **share)
             for name, split in (("val", self.splits.val), ("test", self.splits.test))

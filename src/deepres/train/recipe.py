@@ -4,7 +4,8 @@ A recipe file may name a ``base`` recipe (a preset or another file) and change s
 Unknown keys and values of the wrong type are rejected with a message that lists what is valid.
 Lengths (``iterations``, ``milestones``, ``eval_every``, ``checkpoint_every``) count iterations,
 as the paper does; a string like ``"30ep"`` counts epochs and is converted once the data set's
-size is known (``Recipe.resolved``).
+size is known (``Recipe.resolved``). ``Recipe.scaled_to`` is the one meaning of a shorter (or
+longer) run: the whole schedule keeps its proportions.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Recipe:
     init_from: Optional[str] = None  # weights to start from (fine-tuning); see train.finetune
     freeze: Optional[str] = None  # "stem", a stage ("layer2": it and all before) or "features"
     data: str = "digits"
+    image_size: Optional[int] = None  # side the network sees (folders); None: the images' own
     val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
     batch_size: int = 128
     lr: float = 0.1
@@ -81,6 +83,8 @@ class Recipe:
         for name in ("lr", "warmup_lr", "lr_factor"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+        if self.image_size is not None and self.image_size < 1:
+            raise ValueError(f"recipe: image_size must be at least 1 pixel, got {self.image_size}")
         if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
         if self.schedule == "plateau" and self.val_size == 0:
@@ -97,6 +101,43 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def scaled_to(self, iterations: int, /, **fixed: Any) -> Recipe:
+        """The schedule stretched or shortened to ``iterations``, keeping its proportions: the
+        lr falls at the same fractions of the run (``milestones``), there are as many
+        evaluations (``eval_every``), checkpoints at least as often as evaluations and as the
+        recipe's own, and at least 100 log points. Fields in ``fixed`` are taken as given (a
+        ``--set``), not scaled. (The warm-up ends on a training error, not after a length.)"""
+        if iterations < 1:
+            raise ValueError(f"--iterations must be at least 1, got {iterations}")
+        if "iterations" in fixed:
+            raise ValueError("give --iterations (which scales the schedule) or --set "
+                             "iterations=N (the raw field), not both")
+        lengths = [self.iterations, *self.milestones, self.eval_every, self.checkpoint_every]
+        if any(isinstance(length, str) for length in lengths):
+            raise ValueError("--iterations scales a schedule counted in iterations, and this "
+                             f"recipe counts epochs (iterations: {self.iterations}); set the "
+                             "lengths themselves with --set iterations=... --set milestones=...")
+        scale = iterations / self.iterations
+        every = fixed.get("eval_every", max(1, round(self.eval_every * scale)))
+        scaled = {"iterations": iterations,
+                  "milestones": [max(1, round(m * scale)) for m in self.milestones],
+                  "eval_every": every,
+                  "checkpoint_every": min(every, self.checkpoint_every),
+                  "log_every": (self.log_every if iterations >= self.iterations
+                                else min(self.log_every, max(1, iterations // 100)))}
+        return self.replace(**{**scaled, **fixed})
+
+    def scaling_note(self, scaled: Recipe) -> str:
+        """What ``scaled_to`` changed, in one line for the start of a run."""
+        def lengths(recipe: Recipe) -> str:
+            drops = ", ".join(map(str, recipe.milestones)) or "none"
+            return (f"lr drops at {drops}, evaluations every {recipe.eval_every}, "
+                    f"checkpoints every {recipe.checkpoint_every}")
+
+        return (f"--iterations {scaled.iterations} scales the schedule of {self.iterations} "
+                f"iterations: {lengths(scaled)} (were: {lengths(self)}); --set "
+                f"iterations={scaled.iterations} would stop there without moving them")
 
     def resolved(self, iterations_per_epoch: int) -> Recipe:
         """The recipe with every length in iterations, for a data set of this many batches."""

@@ -56,10 +56,18 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
     raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
 
 
-def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor], info: dict) -> None:
+def save_weights(path: str | Path, weights, info: dict | None = None) -> None:
     """Write weights with their description: ``.safetensors`` by that suffix, else a deepres
-    checkpoint (a PyTorch file). Either is written whole or not at all."""
+    checkpoint (a PyTorch file). Either is written whole or not at all.
+
+    ``weights``: a ``TrainedModel`` (``load_model``'s), whose name, classes and preprocessing
+    are written too (``info`` adds to them), so that ``deepres predict`` takes the file; or a
+    bare state_dict, described only by ``info`` (INFO_KEYS)."""
     path = Path(path)
+    if hasattr(weights, "info") and hasattr(weights, "model"):  # a TrainedModel
+        info = {**weights.info(), **(info or {})}
+        weights = weights.model.state_dict()
+    state_dict, info = weights, info or {}
     unknown = set(info) - set(INFO_KEYS)
     if unknown:
         raise ValueError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
