@@ -5,6 +5,7 @@ Every format takes float32 (N, C, H, W) images, N free, and gives (N, classes) l
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
