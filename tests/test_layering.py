@@ -1,6 +1,7 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models, runs
+    cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
+        -> data, models, runs
 
 Beneath them all, `deepres.atomic`, `deepres.errors` and `deepres.catalog` (standard library
 only; the first and last raise the second's errors) serve every layer.
@@ -19,11 +20,13 @@ BELOW = {
     "data": set(),
     "runs": set(),
     "weights": {"models", "data", "runs"},
+    "engine": {"models"},
     "analysis": {"models", "data", "runs", "weights"},
     "train": {"models", "data", "runs", "weights"},
-    "evaluate": {"models", "data", "runs", "weights"},
-    "export": {"models", "data", "runs", "weights"},
+    "evaluate": {"models", "data", "runs", "weights", "engine"},
+    "export": {"models", "data", "runs", "weights", "engine"},
     "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
+    "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
 EVERY_LAYER = {"atomic", "errors", "catalog"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()

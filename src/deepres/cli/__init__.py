@@ -18,7 +18,7 @@ import deepres
 # that `deepres models` does not wait for torch.
 COMMANDS = {"models": "models_cmd", "train": "train_cmd", "eval": "eval_cmd",
             "predict": "predict_cmd", "embed": "embed_cmd", "export": "export_cmd",
-            "reproduce": "reproduce_cmd"}
+            "serve": "serve_cmd", "reproduce": "reproduce_cmd"}
 
 
 def command_module(name: str) -> ModuleType:

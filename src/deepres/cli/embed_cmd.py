@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     trained, prep = open_network(args)
     features, kept, unreadable = embed(trained, prep, files, mode=args.mode,
                                        batch_size=args.batch_size, device=args.device,
-                                       workers=args.workers)
+                                       workers=args.workers, engine=args.engine)
     bad += unreadable
     for b in bad:
         print(f"deepres embed: error: {b}", file=sys.stderr)

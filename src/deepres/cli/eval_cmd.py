@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     # Made now: a folder that cannot be written is said before the evaluation, not after it.
     out = make_folder(args.out or _default_out(Path(args.weights), source, split))
     results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
-                       device=args.device, workers=args.workers, scales=args.scales)
+                       device=args.device, workers=args.workers, scales=args.scales,
+                       engine=args.engine)
     header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
               "split": split}
     record = write_report(out, header, results)

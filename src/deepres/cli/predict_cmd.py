@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         failed += 1
         show(Prediction(b.path, [], b.reason))
     for result in predict(trained, prep, files, top_k=args.top_k, mode=args.mode,
-                          batch_size=args.batch_size, device=args.device, workers=args.workers):
+                          batch_size=args.batch_size, device=args.device, workers=args.workers,
+                          engine=args.engine):
         failed += result.error is not None
         show(result)
     if failed:

@@ -40,24 +40,26 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def decode_rgb(path: str, *, min_side: int | None = None,
+def decode_rgb(source: str | bytes, *, min_side: int | None = None,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """The image at ``path`` as a (H, W, 3) uint8 array.
+    """The image file at path ``source``, or the encoded image ``source`` itself (bytes), as a
+    (H, W, 3) uint8 array.
 
     ``min_side``: the caller only needs the shorter side to be at least this long, so JPEGs may
     be decoded at a reduced scale (much faster for large photos). Raises ``BadImage``.
     """
-    head = _read_head(path)
-    if head[:3] == _JPEG_MAGIC and os.path.getsize(path) <= _MAX_READ_BYTES:
-        with open(path, "rb") as f:
-            data = f.read()
+    in_memory = isinstance(source, bytes)
+    head = _read_head(source)
+    size = len(source) if in_memory else os.path.getsize(source)
+    if head[:3] == _JPEG_MAGIC and size <= _MAX_READ_BYTES:
+        data = source if in_memory else _read_all(source)
         fast = _decode_jpeg_fast(data, min_side, max_pixels)
         if fast is not None:
             return upright(fast, _jpeg_orientation(data))
-        source = io.BytesIO(data)
+        opened = io.BytesIO(data)
     else:
-        source = path
-    return _decode_pil(source, head, min_side, max_pixels)
+        opened = io.BytesIO(source) if in_memory else source
+    return _decode_pil(opened, head, min_side, max_pixels)
 
 
 def probe_size(path: str, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
@@ -90,17 +92,30 @@ def fit_square(image: np.ndarray, side: int) -> np.ndarray:
     return crop(image, (h - side) // 2, (w - side) // 2, side)
 
 
-def decode_square(path: str, side: int) -> np.ndarray:
-    """The image as a (3, side, side) uint8 array: shorter side scaled, centre cut."""
-    image = fit_square(decode_rgb(path, min_side=side), side)
+def decode_square(source: str | bytes, side: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The image (a path, or the encoded bytes) as a (3, side, side) uint8 array: shorter side
+    scaled, centre cut."""
+    image = fit_square(decode_rgb(source, min_side=side, max_pixels=max_pixels), side)
     return np.ascontiguousarray(image.transpose(2, 0, 1))
 
-def _read_head(path: str) -> bytes:
-    try:
-        if os.path.getsize(path) == 0:
+def _read_head(source: str | bytes) -> bytes:
+    if isinstance(source, bytes):
+        if not source:
             raise BadImage("empty file (0 bytes)")
-        with open(path, "rb") as f:
+        return source[:64]
+    try:
+        if os.path.getsize(source) == 0:
+            raise BadImage("empty file (0 bytes)")
+        with open(source, "rb") as f:
             return f.read(64)
+    except OSError as err:
+        raise BadImage(os_error_reason(err)) from None
+
+
+def _read_all(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
     except OSError as err:
         raise BadImage(os_error_reason(err)) from None
 

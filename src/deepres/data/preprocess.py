@@ -19,7 +19,7 @@ from PIL import Image
 
 from .augment import NORMALIZATIONS, Normalize, center_crop, default_padding
 from .datasets import Stats
-from .decode import BadImage, decode_square, fit_square, rgb_of_pil
+from .decode import MAX_PIXELS, BadImage, decode_square, fit_square, rgb_of_pil
 from .errors import DataError, show_path
 from .stream import CROP, EVAL_SIDE
 
@@ -154,10 +154,12 @@ class Preprocessing:
     def normalizer(self, device: torch.device | str = "cpu") -> Normalize:
         return Normalize(self.stats, self.normalize, device)
 
-    def read(self, path: str) -> torch.Tensor:
-        """The file as the centre ``resize`` square, (in_chans, resize, resize) uint8; raises
-        ``BadImage`` (its message is the reason) for a file that is not a usable image."""
-        return to_channels(torch.from_numpy(decode_square(path, self.resize)), self.in_chans)
+    def read(self, source: str | bytes, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+        """The image file (a path, or its bytes) as the centre ``resize`` square, (in_chans,
+        resize, resize) uint8; raises ``BadImage`` (its message is the reason) for a file that
+        is not a usable image, or one of more than ``max_pixels`` pixels."""
+        square = decode_square(source, self.resize, max_pixels)
+        return to_channels(torch.from_numpy(square), self.in_chans)
 
     def center_views(self, images) -> torch.Tensor:
         """The network's single view of each image, normalised: float32 (N, in_chans, crop,
