@@ -12,7 +12,6 @@ the network in channels_last. Both train ResNet-20 with batch 128, SGD momentum 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from common import cifar10_jpeg_root
 from deepres.models import create_model
+from deepres.runs import RunDir
 from deepres.train import Recipe, TrainOptions, train
 
 BATCH = 128
@@ -88,11 +88,11 @@ def deepres_loop(root: Path, steps: int, device: torch.device, compile: bool, am
         start = time.perf_counter()
         summary = train(recipe, TrainOptions(out=Path(tmp) / "run", device=str(device), quiet=True))
         wall = time.perf_counter() - start
-        records = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").open()]
+        records = RunDir(Path(tmp) / "run").read_metrics()
     steady = [r for r in records if "train_loss" in r][1:]  # the first window holds the warm-up
     images = sum(r["images"] for r in steady)
     seconds = sum(r["seconds"] for r in steady)
-    return {"images_per_s": images / seconds, "wall_s": wall, "test_error": summary["test_error"]}
+    return {"images_per_s": images / seconds, "wall_s": wall, "test_error": summary.test_error}
 
 
 def _sync(device: torch.device) -> None:

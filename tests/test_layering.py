@@ -1,8 +1,10 @@
 """Each layer imports only the layers below it (DESIGN.md, "Layers"):
 
-    cli -> experiments -> train, evaluate, export, analysis -> weights -> data, models
+    cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
+        -> data, models, runs
 
-Beneath them all, `deepres.atomic` (standard library only) serves every layer.
+Beneath them all, `deepres.atomic`, `deepres.errors` and `deepres.catalog` (standard library
+only; the first and last raise the second's errors) serve every layer.
 """
 
 import subprocess
@@ -16,14 +18,17 @@ import deepres
 BELOW = {
     "models": set(),
     "data": set(),
-    "weights": {"models"},
-    "analysis": {"models", "data", "weights"},
-    "train": {"models", "data", "weights"},
-    "evaluate": {"models", "data", "weights"},
-    "export": {"models", "data", "weights"},
-    "experiments": {"models", "data", "weights", "train", "analysis"},
+    "runs": set(),
+    "weights": {"models", "data", "runs"},
+    "engine": {"models"},
+    "analysis": {"models", "data", "runs", "weights"},
+    "train": {"models", "data", "runs", "weights"},
+    "evaluate": {"models", "data", "runs", "weights", "engine"},
+    "export": {"models", "data", "runs", "weights", "engine"},
+    "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
+    "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
-EVERY_LAYER = {"atomic"}
+EVERY_LAYER = {"atomic", "errors", "catalog"}
 PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
                   if (p / "__init__.py").exists() and p.name != "cli")
 
@@ -42,8 +47,11 @@ def test_layer_imports_only_layers_below(package):
     assert _packages_loaded_by(package) <= BELOW[package] | EVERY_LAYER
 
 
-def test_bottom_module_imports_nothing_of_deepres():
-    code = ("import sys, deepres.atomic; "
-            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.stdout.split() == ["deepres.atomic"], result.stderr
+@pytest.mark.parametrize("module", sorted(EVERY_LAYER))
+def test_bottom_module_imports_nothing_of_deepres_nor_torch(module):
+    code = (f"import sys, deepres.{module}; "
+            "print(' '.join(m for m in sys.modules if m.startswith('deepres.') or m == 'torch'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert set(result.stdout.split()) <= {f"deepres.{module}", "deepres.errors"}, result.stderr
+    assert f"deepres.{module}" in result.stdout.split(), result.stderr

@@ -6,18 +6,20 @@ import pytest
 from PIL import Image
 
 from deepres.analysis.report import render_markdown, table_rows, write_report
+from deepres.runs import RunRecord
+
+PAPER = {20: 8.75, 56: 6.97}
 
 
 def _run(model, seed, test_error, status="completed", iterations=100):
     residual, depth = model.startswith("resnet"), int(model.lstrip("resnetplain"))
-    return {"name": f"{model}-seed{seed}", "model": model, "depth": depth, "residual": residual,
-            "seed": seed, "status": status, "iterations": iterations, "test_error": test_error,
-            "best_val_error": test_error, "best_iteration": iterations, "params": 270_000,
-            "train_seconds": 65.0, "images_per_s": 900.0,
-            "curves": {"train_error": [[10, 0.9], [100, 0.5]], "val_error": [[100, 0.45]],
-                       "test_error": [[50, 0.6], [100, test_error]]},
-            "response_std": [{"layer": f"l{i}", "std": 1.0 / (i + 1)} for i in range(depth - 1)],
-            "meta": {}}
+    return RunRecord(
+        name=f"{model}-seed{seed}", model=model, depth=depth, residual=residual, seed=seed,
+        status=status, iterations=iterations, test_error=test_error, best_val_error=test_error,
+        best_iteration=iterations, params=270_000, train_seconds=65.0, images_per_s=900.0,
+        curves={"train_error": [[10, 0.9], [100, 0.5]], "val_error": [[100, 0.45]],
+                "test_error": [[50, 0.6], [100, test_error]]},
+        response_std=[{"layer": f"l{i}", "std": 1.0 / (i + 1)} for i in range(depth - 1)])
 
 
 def _context(iterations=100):
@@ -32,7 +34,8 @@ def _context(iterations=100):
                             "python_version": "3.x", "devices": ["cpu (test, 2 CPU threads)"],
                             "host": "test host"},
             "invocations": [{"command": ["deepres", "reproduce", "cifar10"],
-                             "started": "today", "seconds": 130.0, "status": "completed"}]}
+                             "started": "today", "seconds": 130.0, "status": "completed"}],
+            "paper_test_error": PAPER}
 
 
 RUNS = [_run("resnet20", 0, 0.10), _run("resnet20", 1, 0.12), _run("resnet20", 2, 0.11),
@@ -41,8 +44,8 @@ RUNS = [_run("resnet20", 0, 0.10), _run("resnet20", 1, 0.12), _run("resnet20", 2
 
 
 def test_table_rows_mean_and_sample_std_over_completed_seeds():
-    rows = {row["model"]: row for row in table_rows(RUNS)}
-    assert [row["model"] for row in table_rows(RUNS)] == ["resnet20", "resnet56", "plain20",
+    rows = {row["model"]: row for row in table_rows(RUNS, PAPER)}
+    assert [row["model"] for row in table_rows(RUNS, PAPER)] == ["resnet20", "resnet56", "plain20",
                                                           "plain56"]
     assert rows["resnet20"]["test_errors"] == pytest.approx([10.0, 12.0, 11.0])
     assert rows["resnet20"]["mean"] == pytest.approx(11.0)
@@ -54,7 +57,7 @@ def test_table_rows_mean_and_sample_std_over_completed_seeds():
 
 
 def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
-    results = {**_context(), "table6": table_rows(RUNS), "runs": RUNS}
+    results = {**_context(), "table6": table_rows(RUNS, PAPER), "runs": [r.to_dict() for r in RUNS]}
     text = render_markdown(results, figure7=True)
     assert "Shortened schedule: not the paper's runs" in text and "64,000" in text
     assert "| ResNet-20 | 20 | 0.27M | 3 | 11.00 ± 1.00 | 8.75 | +2.25 |" in text
@@ -73,6 +76,7 @@ def test_write_report_writes_every_file(tmp_path):
     results = write_report(tmp_path, RUNS, _context())
     assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
     assert results["table6"][0]["mean"] == pytest.approx(11.0)
+    assert [RunRecord.from_dict(r) for r in results["runs"]] == RUNS
     for name in ("figure6.png", "figure7.png"):
         with Image.open(tmp_path / name) as image:
             assert image.format == "PNG" and image.width > 500

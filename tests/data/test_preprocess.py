@@ -30,7 +30,7 @@ def test_digits_loader_records_what_the_network_learnt_from():
 def test_large_image_folder_records_the_imagenet_views(tmp_path, cache_dir):
     for c in ("a", "b"):
         for n in range(3):
-            write_image(tmp_path / "data" / c / f"{n}.jpg", size=(120, 90), seed=n)
+            write_image(tmp_path / "data" / c / f"{n}.jpg", size=(300, 200), seed=n)
     splits = open_source(tmp_path / "data", cache_dir=cache_dir, num_workers=0)
     prep = Preprocessing.of_loader(BatchLoader(splits.train, 2, train=True, num_workers=0,
                                                normalize="channel"))

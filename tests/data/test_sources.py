@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from deepres.data import BatchLoader, DataError, open_source
+from deepres.train import load_recipe
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck"]
@@ -62,3 +63,10 @@ def test_real_cifar10_jpeg_slice(cifar_jpeg_slice, tmp_path):
     assert np.allclose(test_means, [0.494, 0.485, 0.450], atol=0.03)
     images, labels = next(iter(BatchLoader(splits.train, 128, train=True)))
     assert images.shape == (128, 3, 32, 32) and abs(images.mean().item()) < 0.1
+
+
+def test_bare_imagenet_asks_for_its_folder():
+    # The imagenet-paper preset names the kind of data; where it lives comes from --data.
+    assert load_recipe("imagenet-paper").data == "imagenet"
+    with pytest.raises(DataError, match=r"imagenet: say where its folder is, as --data imagenet:PATH"):
+        open_source("imagenet")

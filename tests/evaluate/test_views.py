@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from deepres.data import ArrayDataset, Preprocessing, Stats, decode_square, load_image
-from deepres.evaluate import ImageViews, class_scores, default_scales, evaluate, run_views
+from deepres.engine import open_engine
+from deepres.evaluate import ImageViews, default_scales, evaluate, run_views
 from deepres.models import create_model
 from deepres.weights import TrainedModel
 
@@ -33,7 +34,7 @@ def model():
 
 
 def _scores(model, views, batch_size=4):
-    batches = list(run_views(class_scores(model), views, batch_size=batch_size, device="cpu"))
+    batches = list(run_views(open_engine(model, "scores"), views, batch_size=batch_size))
     return torch.cat([b.outputs for b in batches])
 
 

@@ -4,6 +4,9 @@ files, processes side by side, stop and resume, settings that must not change, b
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from PIL import Image
@@ -12,7 +15,6 @@ from deepres.cli import main
 from deepres.experiments import Cifar10Settings
 from deepres.experiments.cifar10 import shared_recipe
 from deepres.train import load_recipe
-from deepres.train import loop
 from deepres.weights import load_checkpoint
 
 TINY = ["reproduce", "cifar10", "--val-size", "200", "--iterations", "4", "--eval-every", "2",
@@ -60,28 +62,34 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
             assert image.format == "PNG"
 
 
-def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_slice,
-                                                           monkeypatch, capsys):
+def _interrupt_once_checkpointed(args, checkpoint):
+    """`deepres ARGS` in a process of its own, sent SIGINT (Ctrl-C) as soon as ``checkpoint``
+    exists; its exit status and standard output."""
+    proc = subprocess.Popen([sys.executable, "-m", "deepres", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 300
+    while not checkpoint.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    return proc.returncode, stdout + stderr
+
+
+def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_slice, capsys):
     out = tmp_path / "out"
     args = _args(cifar_jpeg_slice, out, "--depths", "20", "--only", "figure6")
-    real_step, steps = loop.train_step, []
-
-    def step_then_ctrl_c(*a, **k):  # Ctrl-C during the second iteration of the first run
-        steps.append(1)
-        if len(steps) == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real_step(*a, **k)
-
-    monkeypatch.setattr(loop, "train_step", step_then_ctrl_c)
-    assert main(args) == 130
-    assert "run the same command to continue" in capsys.readouterr().out
     first, second = out / "runs" / "resnet20-seed0", out / "runs" / "plain20-seed0"
-    assert load_checkpoint(first / "checkpoints" / "last.pt")["iteration"] == 2
+    # Ctrl-C once the first run has written its first checkpoint (at iteration 2 of 4).
+    code, output = _interrupt_once_checkpointed(args, first / "checkpoints" / "last.pt")
+    assert code == 130, output
+    assert "run the same command to continue" in output
+    stopped_at = load_checkpoint(first / "checkpoints" / "last.pt")["iteration"]
+    assert 2 <= stopped_at < 4, output
     assert not second.exists() and not (out / "report.md").exists()
 
-    monkeypatch.setattr(loop, "train_step", real_step)
     assert main(args) == 0
-    assert f"resuming {first} at iteration 2" in capsys.readouterr().err
+    assert f"resuming {first} at iteration {stopped_at}" in capsys.readouterr().err
     assert _summary(first)["iterations"] == _summary(second)["iterations"] == 4
     assert "No layer responses" in (out / "report.md").read_text()  # --only figure6
 

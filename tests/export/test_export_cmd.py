@@ -77,7 +77,8 @@ def test_safetensors_export_is_exact_and_self_describing(color_run, tmp_path, ca
     assert _reported_difference(out) == 0
     original = load_checkpoint(color_run / "checkpoints" / "last.pt")
     back = load_model(path)
-    assert back.classes == original["classes"] and back.preprocessing == original["preprocessing"]
+    assert back.classes == original["classes"]
+    assert back.preprocessing.to_dict() == original["preprocessing"]
     for key, value in original["model"].items():
         assert torch.equal(back.model.state_dict()[key], value), key
 

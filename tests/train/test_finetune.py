@@ -94,3 +94,14 @@ def test_frozen_batch_norm_stays_in_inference_mode():
     assert not model.bn1.training and model.layer1[0].bn1.training
     assert int(model.bn1.num_batches_tracked) == 0
     assert not model.conv1.weight.requires_grad and model.layer1[0].conv1.weight.requires_grad
+
+
+def test_gray_weights_on_colour_data_name_the_channels(digits_run, color_folder, tmp_path, capsys):
+    assert main(["train", "--init-from", str(digits_run), "--data", str(color_folder),
+                 "--iterations", "1", "--set", "batch_size=16",
+                 "--cache-dir", str(tmp_path / "cache"),
+                 "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert ("the network was trained on 1-channel images and the data has 3-channel images "
+            "(RGB); start from weights trained on 3-channel images") in err
+    assert "Traceback" not in err and "--model" not in err

@@ -19,9 +19,9 @@ class LeftRight(nn.Module):
 def test_flip_averages_an_image_with_its_mirror_image():
     images = torch.tensor([[[[2.0, 0.0]]], [[[0.0, 1.0]]]])  # (2, 1, 1, 2)
     labels = torch.tensor([0, 0])
-    wrong, loss, seen = evaluation_sums(LeftRight(), [(images, labels)]).tolist()
+    loss, wrong, seen = evaluation_sums(LeftRight(), [(images, labels)]).tolist()
     expected = -math.log(1 / (1 + math.exp(-2))) - math.log(1 / (1 + math.exp(1)))
     assert (wrong, seen) == (1, 2) and loss == pytest.approx(expected)
     # Mirrored, each image scores its two classes alike: probability 1/2 each.
-    _, loss, _ = evaluation_sums(LeftRight(), [(images, labels)], flip=True).tolist()
+    loss, _, _ = evaluation_sums(LeftRight(), [(images, labels)], flip=True).tolist()
     assert loss == pytest.approx(2 * math.log(2))

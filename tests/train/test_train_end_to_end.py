@@ -12,6 +12,8 @@ import torch
 
 from deepres.cli import main
 from deepres.models import create_model
+from deepres.train import TrainOptions, load_recipe, train
+from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint
 
 TINY = ["--data", "digits", "--model", "resnet20", "--quiet",
@@ -188,18 +190,17 @@ def test_compiled_run_saves_plain_state_dict_keys(tmp_path):
     assert set(state["model"]) == set(create_model("resnet20", in_chans=1).state_dict())
 
 
-def test_training_speed_leaves_out_evaluation_time(tmp_path, monkeypatch):
-    from deepres.train import loop
-
+def test_training_speed_leaves_out_evaluation_time(tmp_path):
     def slow_evaluation(*args, **kwargs):
         time.sleep(2.0)
-        return real_evaluation(*args, **kwargs)
+        return evaluation_sums(*args, **kwargs)
 
-    real_evaluation = loop.evaluation_sums
-    monkeypatch.setattr(loop, "evaluation_sums", slow_evaluation)
     out = tmp_path / "run"
-    assert main(["train", *TINY, "--iterations", "20", "--set", "eval_every=10",
-                 "--set", "log_every=10", "--out", str(out)]) == 0
+    recipe = load_recipe("quick").replace(model="resnet20", data="digits", iterations=20,
+                                          eval_every=10, log_every=10, batch_size=32,
+                                          checkpoint_every=5, milestones=[30])
+    summary = train(recipe, TrainOptions(out=out, quiet=True), evaluate=slow_evaluation)
+    assert summary.status == "completed"
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     windows = [r["seconds"] for r in records if "train_loss" in r]
     # The window after the evaluation at iteration 10 would hold its 2 s sleep.

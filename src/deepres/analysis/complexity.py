@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from deepres.models import create_model, model_info
+from deepres.atomic import write_text_atomic
+from deepres.catalog import SIZE_TABLE
+from deepres.models import create_model, list_models, model_info
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -63,3 +68,20 @@ def model_summary(name: str) -> dict:
         "multiply_adds": count_multiply_adds(model, info.input_size, model.in_chans),
         "input_size": info.input_size,
     }
+
+
+def size_table() -> list[dict]:
+    """``model_summary`` of every registered network, in registry order."""
+    return [model_summary(name) for name in list_models()]
+
+
+def write_size_table(path: Path = SIZE_TABLE) -> None:
+    """Write the table that `deepres models` prints without building any network (one row a
+    line, so that a change shows as a readable diff)."""
+    rows = ",\n".join(json.dumps(row) for row in size_table())
+    write_text_atomic(path, f"[\n{rows}\n]\n")
+
+
+if __name__ == "__main__":  # python -m deepres.analysis.complexity: after changing a network
+    write_size_table()
+    print(f"wrote {SIZE_TABLE}")

@@ -1,25 +1,20 @@
-"""Training curves from a run directory's metrics.jsonl: the data of paper Fig. 6."""
+"""Training curves from a run directory's metrics: the data of paper Fig. 6."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 CURVES = ("train_error", "val_error", "test_error")
 
 
-def training_curves(metrics_path: str | Path) -> dict[str, list[list[float]]]:
-    """``{"train_error": [[iteration, error], ...], "val_error": ..., "test_error": ...}``.
+def training_curves(records: list[dict]) -> dict[str, list[list[float]]]:
+    """``{"train_error": [[iteration, error], ...], "val_error": ..., "test_error": ...}`` from
+    a run's metrics records (``deepres.runs.RunDir.read_metrics``).
 
     The training error is the mean over the iterations since the previous log point (the
     run's ``log_every``), measured on the augmented batches as the model trained on them; the
     validation and test errors are of the model in eval mode at that iteration.
     """
     curves: dict[str, list[list[float]]] = {name: [] for name in CURVES}
-    for line in Path(metrics_path).read_text().splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in records:
         for name in CURVES:
             if record.get(name) is not None:
                 curves[name].append([record["iteration"], record[name]])

@@ -1,8 +1,7 @@
 """Paper Fig. 6 (training curves) and Fig. 7 (layer response std) as PNG files.
 
 Drawn with matplotlib's object interface and its Agg canvas: no display, no pyplot state.
-A run here is a record of the report (see ``deepres.analysis.report``): ``model``, ``depth``,
-``residual``, ``curves`` and ``response_std``.
+A run here is the report's record of it (``deepres.runs.RunRecord``).
 """
 
 from __future__ import annotations
@@ -10,15 +9,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from deepres.runs import RunRecord
+from deepres.atomic import write_atomic
+
 FAMILIES = ((False, "plain"), (True, "ResNet"))
 
 
-def depth_colours(runs: list[dict]) -> dict[int, str]:
+def depth_colours(runs: list[RunRecord]) -> dict[int, str]:
     """One colour per depth, shared by both figures and both families."""
-    return {depth: f"C{i}" for i, depth in enumerate(sorted({r["depth"] for r in runs}))}
+    return {depth: f"C{i}" for i, depth in enumerate(sorted({r.depth for r in runs}))}
 
 
-def plot_training_curves(runs: list[dict], path: Path, subtitle: str) -> None:
+def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> None:
     """Fig. 6: training error dashed, test error solid, against iterations; plain nets left,
     residual nets right."""
     colours = depth_colours(runs)
@@ -26,18 +28,18 @@ def plot_training_curves(runs: list[dict], path: Path, subtitle: str) -> None:
     axes = figure.subplots(1, 2, sharey=True)
     for ax, (residual, family) in zip(axes, FAMILIES):
         for run in _by_depth(runs, residual):
-            colour = colours[run["depth"]]
-            train, test = run["curves"]["train_error"], run["curves"]["test_error"]
+            colour = colours[run.depth]
+            train, test = run.curves["train_error"], run.curves["test_error"]
             ax.plot(*_percent(train), "--", color=colour, linewidth=0.8)
             ax.plot(*_percent(test), "-", color=colour, linewidth=1.8,
-                    label=f"{family}-{run['depth']}")
+                    label=f"{family}-{run.depth}")
         _finish_axes(ax, family, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
 
 
-def plot_response_stds(runs: list[dict], path: Path, subtitle: str) -> None:
+def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None:
     """Fig. 7: the std of each 3x3 layer's response, in layer order (top) and sorted from
     largest to smallest (bottom); plain nets dashed, residual nets solid."""
     from matplotlib.ticker import MaxNLocator
@@ -47,9 +49,9 @@ def plot_response_stds(runs: list[dict], path: Path, subtitle: str) -> None:
     top, bottom = figure.subplots(2, 1)
     for residual, family in FAMILIES:
         for run in _by_depth(runs, residual):
-            stds = [layer["std"] for layer in run["response_std"]]
-            style = dict(color=colours[run["depth"]], linestyle="-" if residual else "--",
-                         linewidth=1.2, label=f"{family}-{run['depth']}")
+            stds = [layer["std"] for layer in run.response_std]
+            style = dict(color=colours[run.depth], linestyle="-" if residual else "--",
+                         linewidth=1.2, label=f"{family}-{run.depth}")
             top.plot(range(1, len(stds) + 1), stds, **style)
             bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
     for ax, title in ((top, "original order"), (bottom, "sorted by magnitude")):
@@ -58,7 +60,7 @@ def plot_response_stds(runs: list[dict], path: Path, subtitle: str) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
                     f"addition and ReLU)\n{subtitle}", fontsize=10)
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
 
 
 def _figure(figsize: tuple[float, float]):
@@ -69,8 +71,8 @@ def _figure(figsize: tuple[float, float]):
     return Figure(figsize=figsize, layout="constrained")
 
 
-def _by_depth(runs: list[dict], residual: bool) -> list[dict]:
-    return sorted((r for r in runs if r["residual"] == residual), key=lambda r: r["depth"])
+def _by_depth(runs: list[RunRecord], residual: bool) -> list[RunRecord]:
+    return sorted((r for r in runs if r.residual == residual), key=lambda r: r.depth)
 
 
 def _percent(points: list[list[float]]) -> tuple[list[float], list[float]]:
@@ -88,10 +90,10 @@ def _finish_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
         ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes)
 
 
-def _error_axis_top(runs: list[dict]) -> float:
+def _error_axis_top(runs: list[RunRecord]) -> float:
     """The paper's axis stops at 20%, hiding the first iterations' near-chance errors so that
     the final differences show; a short schedule ends higher, so the axis grows to 1.5 times
     the worst final test error (to the next 10%) when that is above 20%."""
-    finals = [r["curves"]["test_error"][-1][1] for r in runs if r["curves"]["test_error"]]
+    finals = [r.curves["test_error"][-1][1] for r in runs if r.curves["test_error"]]
     worst = 100 * max(finals, default=0.0)
     return min(100.0, max(20.0, 10 * math.ceil(1.5 * worst / 10)))

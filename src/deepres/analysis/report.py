@@ -7,11 +7,9 @@
     figure6.png    training curves, plain nets left, residual nets right
     figure7.png    std of each 3x3 layer's response, original and sorted order
 
-A run is a dict: ``name``, ``model``, ``depth``, ``residual``, ``seed``, ``status``,
-``iterations``, ``test_error``, ``best_val_error``, ``best_iteration``, ``params``,
-``train_seconds``, ``images_per_s``, ``curves`` (see ``training_curves``) and
-``response_std`` (see ``response_stds``, or None). ``context`` says how they were made:
-``schedule``, ``recipe_changes``, ``data``, ``environment`` and ``invocations``.
+A run is a ``deepres.runs.RunRecord``. ``context`` says how they were made: ``schedule``,
+``recipe_changes``, ``data``, ``environment``, ``invocations`` and ``paper_test_error`` (the
+paper's Table 6, test error in % by depth of the residual nets).
 """
 
 from __future__ import annotations
@@ -22,47 +20,49 @@ import statistics
 import time
 from pathlib import Path
 
+from deepres.runs import RunRecord
+from deepres.atomic import write_text_atomic
+
 from .figures import plot_response_stds, plot_training_curves
 
-# Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
-PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 
-
-def table_rows(runs: list[dict]) -> list[dict]:
+def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> list[dict]:
     """One row per network (residual nets first, each family by depth): the completed runs'
-    test errors in %, their mean and sample std over seeds, and the paper's error."""
+    test errors in %, their mean and sample std over seeds, and the paper's error (by depth,
+    residual nets only: the paper gives none for plain nets)."""
     rows = []
-    for residual, depth in sorted({(r["residual"], r["depth"]) for r in runs},
+    for residual, depth in sorted({(r.residual, r.depth) for r in runs},
                                   key=lambda key: (not key[0], key[1])):
-        group = sorted((r for r in runs if (r["residual"], r["depth"]) == (residual, depth)),
-                       key=lambda r: r["seed"])
-        done = [r for r in group if r["status"] == "completed"]
-        errors = [100 * r["test_error"] for r in done]
+        group = sorted((r for r in runs if (r.residual, r.depth) == (residual, depth)),
+                       key=lambda r: r.seed)
+        done = [r for r in group if r.status == "completed"]
+        errors = [100 * r.test_error for r in done]
         rows.append({
-            "model": group[0]["model"], "residual": residual, "depth": depth,
-            "params": group[0]["params"], "seeds": [r["seed"] for r in done],
+            "model": group[0].model, "residual": residual, "depth": depth,
+            "params": group[0].params, "seeds": [r.seed for r in done],
             "test_errors": errors,
             "mean": statistics.fmean(errors) if errors else None,
             "std": statistics.stdev(errors) if len(errors) > 1 else None,
-            "paper": PAPER_TEST_ERROR.get(depth) if residual else None,
-            "not_completed": [f"{r['name']} ({r['status']})" for r in group if r not in done],
+            "paper": paper_test_error.get(depth) if residual else None,
+            "not_completed": [f"{r.name} ({r.status})" for r in group if r not in done],
         })
     return rows
 
 
-def write_report(out: Path, runs: list[dict], context: dict) -> dict:
+def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     first_seeds = _first_seed_per_model(runs)
     subtitle = schedule_label(context["schedule"]) + "; one seed per net (the lowest)"
     plot_training_curves(first_seeds, out / "figure6.png", subtitle)
-    with_responses = [r for r in first_seeds if r["response_std"]]
+    with_responses = [r for r in first_seeds if r.response_std]
     if with_responses:
         plot_response_stds(with_responses, out / "figure7.png", subtitle)
     results = {"experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
-               **context, "table6": table_rows(runs), "runs": runs,
+               **context, "table6": table_rows(runs, context["paper_test_error"]),
+               "runs": [r.to_dict() for r in runs],
                "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "report.md").write_text(render_markdown(results, figure7=bool(with_responses)))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text_atomic(out / "report.md", render_markdown(results, figure7=bool(with_responses)))
     return results
 
 
@@ -74,11 +74,13 @@ def schedule_label(schedule: dict) -> str:
 
 
 def render_markdown(results: dict, figure7: bool) -> str:
+    """report.md from the contents of results.json."""
+    runs = [RunRecord.from_dict(r) for r in results["runs"]]
     parts = ["# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
              _banner(results["schedule"]),
              _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
-             _trends(results["table6"]), _figure6(), _figure7(results, figure7),
-             _runs(results["runs"]), _provenance(results)]
+             _trends(results["table6"]), _figure6(), _figure7(runs, figure7),
+             _runs(runs), _provenance(results, runs)]
     return "\n".join(part for part in parts if part)
 
 
@@ -105,7 +107,7 @@ def _table6(rows: list[dict], test_images: int) -> str:
         paper = "-" if row["paper"] is None else f"{row['paper']:.2f}"
         gap = ("-" if row["paper"] is None or row["mean"] is None
                else f"{row['mean'] - row['paper']:+.2f}")
-        lines.append(f"| {_display_name(row)} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
+        lines.append(f"| {_display_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
                      f"{len(row['seeds'])} | {measured} | {paper} | {gap} |")
     lines.append("\nTest error of the final model (last iteration), mean ± sample standard "
                  "deviation over seeds where there are several. The paper's Table 6 gives no "
@@ -139,7 +141,7 @@ def _figure6() -> str:
             "in eval mode. Plain nets left, residual nets right, as in the paper.\n")
 
 
-def _figure7(results: dict, drawn: bool) -> str:
+def _figure7(runs: list[RunRecord], drawn: bool) -> str:
     if not drawn:
         return ("## Figure 7: layer responses\n\nNo layer responses were computed for these "
                 "runs (`--only table6` and `--only figure6` leave them out).\n")
@@ -149,31 +151,30 @@ def _figure7(results: dict, drawn: bool) -> str:
              "element of the response on the test images, with the trained model in eval "
              "mode.\n", "| network | seed | 3x3 layers | mean std | largest std |",
              "|---|---:|---:|---:|---:|"]
-    for run in results["runs"]:
-        if run["response_std"]:
-            stds = [layer["std"] for layer in run["response_std"]]
-            lines.append(f"| {_display_name(run)} | {run['seed']} | {len(stds)} | "
+    for run in runs:
+        if run.response_std:
+            stds = [layer["std"] for layer in run.response_std]
+            lines.append(f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
                          f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |")
     return "\n".join(lines) + "\n"
 
 
-def _runs(runs: list[dict]) -> str:
+def _runs(runs: list[RunRecord]) -> str:
     lines = ["## Runs\n", "| run | status | iterations | test error (%) | "
              "best val error (%) at iteration | training time | images/s |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for run in sorted(runs, key=lambda r: r["name"]):
-        best = ("-" if run["best_val_error"] is None
-                else f"{100 * run['best_val_error']:.2f} at {run['best_iteration']:,}")
-        test = "-" if run["test_error"] is None else f"{100 * run['test_error']:.2f}"
-        speed = "-" if not run["images_per_s"] else f"{run['images_per_s']:,.0f}"
-        lines.append(f"| {run['name']} | {run['status']} | {run['iterations']:,} | {test} | "
-                     f"{best} | {duration(run['train_seconds'])} | {speed} |")
+    for run in sorted(runs, key=lambda r: r.name):
+        best = ("-" if run.best_val_error is None
+                else f"{100 * run.best_val_error:.2f} at {run.best_iteration:,}")
+        test = "-" if run.test_error is None else f"{100 * run.test_error:.2f}"
+        speed = "-" if not run.images_per_s else f"{run.images_per_s:,.0f}"
+        lines.append(f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "
+                     f"{best} | {duration(run.train_seconds)} | {speed} |")
     return "\n".join(lines) + "\n"
 
 
-def _provenance(results: dict) -> str:
+def _provenance(results: dict, runs: list[RunRecord]) -> str:
     env, data = results["environment"], results["data"]
-    runs = results["runs"]
     lines = ["## How these numbers were made\n", "Commands (each continues the runs in this "
              "folder where they stopped):\n"]
     for call in results["invocations"]:
@@ -184,7 +185,7 @@ def _provenance(results: dict) -> str:
               f"(deepres {env['deepres_version']}, torch {env['torch_version']}, "
               f"Python {env['python_version']})",
               f"- Hardware: {'; '.join(env['devices'])}; {env['host']}",
-              f"- Time: {duration(sum(r['train_seconds'] or 0 for r in runs))} of training "
+              f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training "
               f"summed over {len(runs)} runs",
               f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
               "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(results["recipe_changes"])]
@@ -205,14 +206,14 @@ def _iterations(values: list[int]) -> str:
     return " and ".join(f"{v:,}" for v in values)
 
 
-def _display_name(row: dict) -> str:
-    return f"{'ResNet' if row['residual'] else 'plain'}-{row['depth']}"
+def _display_name(residual: bool, depth: int) -> str:
+    return f"{'ResNet' if residual else 'plain'}-{depth}"
 
 
-def _first_seed_per_model(runs: list[dict]) -> list[dict]:
-    first: dict[str, dict] = {}
-    for run in sorted(runs, key=lambda r: r["seed"]):
-        first.setdefault(run["model"], run)
+def _first_seed_per_model(runs: list[RunRecord]) -> list[RunRecord]:
+    first: dict[str, RunRecord] = {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        first.setdefault(run.model, run)
     return list(first.values())
 
 

@@ -16,6 +16,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from deepres.errors import DataError
 from deepres.models import ResNet
 
 
@@ -75,5 +76,5 @@ def response_stds(model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.Ten
         for hook in hooks:
             hook.remove()
     if not moments or moments[0].count == 0:
-        raise ValueError("response_stds got no images")
+        raise DataError("response_stds got no images")
     return [{"layer": name, "std": acc.std()} for (name, _), acc in zip(layers, moments)]

@@ -7,11 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
+from deepres.atomic import make_folder
 from deepres.data import open_source, show_path
+from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
+from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
 
-from .train_cmd import _slug as data_slug  # run directories and eval folders alike
+from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
 SPLITS = ("test", "val", "train")
@@ -26,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_network_arguments(p, batch_size=128)
     p.add_argument("--data", help="data source (as for `deepres train --data`); default: the "
                    "one the network was trained on")
-    p.add_argument("--split", choices=SPLITS, help="default: test, else val, else train (all "
-                   "the images of a folder without splits)")
+    p.add_argument("--split", choices=SPLITS, help="default: test, else val; train only when "
+                   "asked for (a folder without splits has only training images)")
     p.add_argument("--mode", action="append", choices=MODES, help="test-time views: centre "
                    "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
                    "default center)")
@@ -44,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
     trained, prep = open_network(args)
     dataset, source, split = _dataset(args, trained)
     modes = list(dict.fromkeys(args.mode or ["center"]))
+    # Made now: a folder that cannot be written is said before the evaluation, not after it.
+    out = make_folder(args.out or _default_out(Path(args.weights), source, split))
     results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
-                       device=args.device, workers=args.workers, scales=args.scales)
+                       device=args.device, workers=args.workers, scales=args.scales,
+                       engine=args.engine)
     header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
               "split": split}
-    out = args.out or _default_out(Path(args.weights), source, split)
     record = write_report(out, header, results)
     for mode, summary in record["modes"].items():
         for path, reason in summary["unreadable"]:
@@ -66,18 +71,25 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     recipe = trained.recipe or {}
     source = args.data or recipe.get("data")
     if source is None:
-        raise ValueError(f"{trained.path} does not record its training data; name the data to "
+        raise UsageError(f"{trained.path} does not record its training data; name the data to "
                          "evaluate on with --data")
     own = source == recipe.get("data")
     splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
                          val_size=recipe.get("val_size", 0) if own else 0,
-                         seed=recipe.get("seed", 0) if own else 0)
+                         seed=recipe.get("seed", 0) if own else 0,
+                         image_size=recipe.get("image_size") if own else None)
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
-        raise ValueError(f"{source} has no {split} split (it has {', '.join(available)})")
+        raise UsageError(f"{source} has no {split} split (it has {', '.join(available)})")
     if split == "train" and args.split is None:
-        note(f"{source} has no test or val split: evaluating on all of its images")
+        raise UsageError(f"{source} has no test or val split, only training images, whose "
+                         "error says little about new images; evaluate on other data with "
+                         "--data, or give --split train to measure the training error anyway")
+    if split == "train" or (split == "val" and own and recipe.get("val_size")):
+        note(f"evaluating on the {split} split of {source}: "
+             + ("the images the network was trained on" if split == "train" else
+                f"the {recipe['val_size']} training images the run held out"))
     return getattr(splits, split), source, split
 
 
@@ -87,16 +99,12 @@ def _default_out(weights: Path, source: str, split: str) -> Path:
     slug = data_slug(source)
     if weights.is_dir():
         return weights / f"eval-{slug}-{split}"
-    folder = weights.parent
-    if folder.name == "checkpoints" and (folder.parent / "recipe.yaml").is_file():
-        folder = folder.parent
+    run = RunDir.of_checkpoint(weights)
+    folder = run.path if run is not None else weights.parent
     return folder / f"eval-{weights.stem}-{slug}-{split}"
 
 
 def _print_table(record: dict, out: Path) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
     first = next(iter(record["modes"].values()))
     print(f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
           f"split: {first['images']:,} images")

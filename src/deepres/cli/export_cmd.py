@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepres.errors import UsageError
 from deepres.export import FORMATS, SUFFIXES, TOLERANCE, export_model
 
 from .trained_args import WEIGHTS_HELP, open_network
@@ -28,8 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or SUFFIXES.get(args.output.suffix)
-    if fmt is None:
-        raise ValueError(f"--output {args.output}: say which format with --format "
+    if fmt is None and args.output.is_dir():
+        fmt = "onnx"  # export_model says that a folder is no file name, suggesting one
+    elif fmt is None:
+        raise UsageError(f"--output {args.output}: say which format with --format "
                          f"({', '.join(FORMATS)})")
     args.device = "cpu"  # exports are traced and checked in float32 on the CPU
     trained, prep = open_network(args)

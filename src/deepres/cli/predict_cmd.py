@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         failed += 1
         show(Prediction(b.path, [], b.reason))
     for result in predict(trained, prep, files, top_k=args.top_k, mode=args.mode,
-                          batch_size=args.batch_size, device=args.device, workers=args.workers):
+                          batch_size=args.batch_size, device=args.device, workers=args.workers,
+                          engine=args.engine):
         failed += result.error is not None
         show(result)
     if failed:
@@ -61,14 +62,19 @@ class _Table:
 
     def __init__(self, files: list[str], k: int, classes: list[str]):
         self.file_width = max([len("file"), *(len(show_path(f)) for f in files)])
-        self.class_width = max(len(f"top-{k}"), *(len(c) for c in classes))
+        self.class_width = max(len(f"top-{k}"), *(len(show_path(c)) for c in classes))
         cells = [f"{'top-' + str(i + 1):<{self.class_width}} {'prob':>6}" for i in range(k)]
-        print(f"{'file':<{self.file_width}}  " + "  ".join(cells))
+        self.header: str | None = f"{'file':<{self.file_width}}  " + "  ".join(cells)
 
     def line(self, result: Prediction) -> None:
         name = show_path(result.file)
         if result.error is not None:
             print(f"deepres predict: error: {name}: {result.error}", file=sys.stderr, flush=True)
             return
-        cells = [f"{c:<{self.class_width}} {p:>6.1%}" for c, p in result.top]
+        if self.header is not None:  # only above a first row: never an empty table
+            print(self.header)
+            self.header = None
+        # Names from the disk and classes from the weight file are escaped: a newline or a
+        # terminal escape sequence in either must not break or forge the table.
+        cells = [f"{show_path(c):<{self.class_width}} {p:>6.1%}" for c, p in result.top]
         print(f"{name:<{self.file_width}}  " + "  ".join(cells), flush=True)

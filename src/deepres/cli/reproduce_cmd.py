@@ -7,7 +7,6 @@ from pathlib import Path
 
 from deepres.experiments import PAPER_DEPTHS, PARTS, Cifar10Settings, reproduce_cifar10
 from deepres.train import parse_overrides
-from deepres.weights import CheckpointError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +51,4 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, val_size=args.val_size, iterations=args.iterations,
         eval_every=args.eval_every, overrides=parse_overrides(args.set), parallel=args.parallel,
         device=args.device, cache_dir=args.cache_dir, download=args.download, quiet=args.quiet)
-    try:
-        return reproduce_cifar10(settings)
-    except CheckpointError as err:
-        raise ValueError(str(err)) from None
+    return reproduce_cifar10(settings)

@@ -8,11 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.errors import UsageError
+from deepres.runs import RunDir, RunSummary, data_slug
+from deepres.runs.rundir import BAD_FILES
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.weights import CheckpointError
-from deepres.train.rundir import RunDir
 from deepres.train.finetune import model_of_weights
+
+from .text import pct
 
 DEFAULT_RECIPE = "quick"
 
@@ -27,12 +30,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "or a folder of class subfolders")
     p.add_argument("--recipe", help=f"a preset ({', '.join(preset_names())}) or a YAML file; "
                    f"default {DEFAULT_RECIPE}")
-    p.add_argument("--iterations", type=int, help="stop after this many iterations")
+    p.add_argument("--iterations", type=int, help="the length of the run: the recipe's lr "
+                   "drops and evaluations move with it, keeping their proportions (--set "
+                   "iterations=N stops at N without moving them)")
+    p.add_argument("--image-size", type=int, metavar="N", help="side of the square images "
+                   "the network sees, for folders: up to 128 they are held whole at N pixels "
+                   "and trained CIFAR-style; 224 streams them through the ImageNet views "
+                   "(default: from the images' own size)")
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
     p.add_argument("--init-from", metavar="WEIGHTS", help="start from trained weights (a run "
-                   "directory or weight file, torchvision's too); the classifier is replaced "
+                   "directory, a weight file, torchvision's too, or the name of weights "
+                   "shipped with deepres such as resnet20-cifar10); the classifier is replaced "
                    "when the number of classes differs; --model defaults to the weights' own")
     p.add_argument("--freeze", metavar="PART", help="do not train 'stem', the stages up to "
                    "one ('layer1', 'layer2', ...) or all but the classifier ('features')")
@@ -62,65 +72,70 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(out=out, resume=resume, device=args.device,
                            quiet=args.quiet, cache_dir=args.cache_dir,
                            on_bad_image=args.on_bad_image, download=args.download)
-    try:
-        summary = train(recipe, options)
-    except CheckpointError as err:
-        raise ValueError(str(err)) from None
-    if summary.get("rank", 0) == 0:
+    summary = train(recipe, options)
+    if summary.rank == 0:
         _print_summary(summary)
-    if summary["status"] == "diverged":
+    if summary.status == "diverged":
         return 1
-    if summary["status"].startswith("stopped"):
-        signum = signal.SIGTERM if "SIGTERM" in summary["status"] else signal.SIGINT
+    if summary.stopped:
+        signum = signal.SIGTERM if "SIGTERM" in summary.status else signal.SIGINT
         return 128 + int(signum)
     return 0
 
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
-    changes = parse_overrides(args.set)
-    for key in ("model", "data", "iterations", "seed", "init_from", "freeze"):
-        if getattr(args, key) is not None:
-            changes[key] = getattr(args, key)
-    for flag in ("compile", "scale_lr", "sync_bn"):
-        if getattr(args, flag):
-            changes[flag] = True
+    fields = parse_overrides(args.set)  # raw recipe fields, never scaled
+    options = {key: getattr(args, key) for key in ("model", "data", "seed", "init_from",
+                                                   "freeze", "image_size")
+               if getattr(args, key) is not None}
+    options.update((flag, True) for flag in ("compile", "scale_lr", "sync_bn")
+                   if getattr(args, flag))
     if args.resume is not None:
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
-        if args.recipe or set(changes) - {"iterations"}:
-            raise ValueError("--resume continues the run's own recipe; only --iterations may "
+        if args.recipe or options or set(fields) - {"iterations"}:
+            raise UsageError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
-        return Recipe(**{**run_dir.read_recipe(), **changes}), args.resume
-    if changes.get("init_from") and "model" not in changes:
-        changes = {**model_of_weights(changes["init_from"]), **changes}
-    recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**changes)
+        return _with_length(Recipe(**run_dir.read_recipe()), args.iterations, fields), args.resume
+    if options.get("init_from") and "model" not in options:
+        options = {**model_of_weights(options["init_from"]), **options}
+    recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)
+    recipe = _with_length(recipe, args.iterations, fields)
     if args.out is None and launched_by_torchrun():
-        raise ValueError("under torchrun, give --out: every process, and every restart, must "
+        raise UsageError("under torchrun, give --out: every process, and every restart, must "
                          "use the same run directory")
-    out = args.out or Path("runs") / f"{recipe.model}-{_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     return recipe, out
 
 
-def _slug(data: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)
+def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe:
+    """The recipe with ``--set`` fields as given and, for ``--iterations``, its schedule
+    scaled to that length (said on stderr, since the lr drops move)."""
+    if iterations is None:
+        return recipe.replace(**fields)
+    scaled = recipe.scaled_to(iterations, **fields)
+    if scaled.iterations != recipe.iterations:
+        print(f"note: {recipe.scaling_note(scaled)}", file=sys.stderr, flush=True)
+    return scaled
 
 
-def _print_summary(summary: dict) -> None:
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.2f}%"
-
-    lines = [f"{summary['status']} after {summary['iterations']:,} of "
-             f"{summary['planned_iterations']:,} iterations: {summary['model']} on {summary['data']}"]
-    if summary["test_error"] is not None:
-        lines.append(f"test error {pct(summary['test_error'])} "
-                     f"(accuracy {pct(1 - summary['test_error'])})")
-    if summary["best_val_error"] is not None:
-        lines.append(f"best validation error {pct(summary['best_val_error'])} "
-                     f"at iteration {summary['best_iteration']:,}")
-    if summary["images_per_s"]:
-        lines.append(f"{summary['train_seconds']:.0f} s of training, "
-                     f"{summary['images_per_s']:,.0f} images/s")
-    if summary["bad_files"]:
-        lines.append(f"{summary['bad_files']} unusable images skipped (see bad_files.txt)")
-    lines.append(f"run directory: {summary['run_dir']}")
+def _print_summary(summary: RunSummary) -> None:
+    lines = [f"{summary.status} after {summary.iterations:,} of "
+             f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"]
+    if summary.test_error is not None:
+        lines.append(f"test error {pct(summary.test_error)} "
+                     f"(accuracy {pct(1 - summary.test_error)})")
+    if summary.best_val_error is not None:
+        lines.append(f"best validation error {pct(summary.best_val_error)} "
+                     f"at iteration {summary.best_iteration:,}")
+    if summary.test_error is None and summary.best_val_error is None:
+        lines.append(f"no held-out error: {summary.data} has no test or validation split, "
+                     "and the training error says little about new images; hold out training "
+                     "images with --set val_size=N, or put a test/ folder beside train/")
+    if summary.images_per_s:
+        lines.append(f"{summary.train_seconds:.0f} s of training, "
+                     f"{summary.images_per_s:,.0f} images/s")
+    if summary.bad_files:
+        lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
+    lines.append(f"run directory: {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)

@@ -14,7 +14,7 @@ from .cache import default_cache_dir
 from .cifar import RELEASES as CIFAR_RELEASES
 from .datasets import ArrayDataset, Stats
 from .decode import IMAGE_EXTENSIONS, MAX_PIXELS, BadImage, decode_rgb, decode_square
-from .errors import BadFile, DataError, show_path
+from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
 from .preprocess import Preprocessing, to_channels
 from .scan import list_images
@@ -29,5 +29,5 @@ __all__ = [
     "default_cache_dir", "show_path", "CIFAR_RELEASES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
     "IMAGENET_PCA_EIGVAL", "IMAGENET_PCA_EIGVEC", "CROP", "EVAL_SIDE", "MULTISCALE_SIDES",
     "TRAIN_SIDES", "Preprocessing", "to_channels", "list_images", "default_padding",
-    "decode_square",
+    "decode_square", "first_names",
 ]

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .datasets import Stats
+from .errors import DataError
 
 NORMALIZATIONS = ("pixel_mean", "channel")
 
@@ -27,7 +28,7 @@ class Normalize:
 
     def __init__(self, stats: Stats, mode: str, device: torch.device | str):
         if mode not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {mode!r}")
+            raise DataError(f"normalize must be one of {NORMALIZATIONS}, not {mode!r}")
         c = len(stats.mean)
         self.mode = mode
         if mode == "pixel_mean":
@@ -95,7 +96,7 @@ def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     """
     h, w = images.shape[-2:]
     if size > min(h, w):
-        raise ValueError(f"crop {size} is larger than the image ({h}x{w})")
+        raise DataError(f"crop {size} is larger than the image ({h}x{w})")
     corners = [images[..., :size, :size], images[..., :size, w - size:],
                images[..., h - size:, :size], images[..., h - size:, w - size:],
                center_crop(images, size)]

@@ -20,7 +20,7 @@ from deepres.atomic import write_atomic
 from .errors import log
 
 # Bump when decoding changes what an entry holds, so that old entries are not reused.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: EXIF orientation applied
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:

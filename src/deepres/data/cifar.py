@@ -12,7 +12,6 @@ import codecs
 import hashlib
 import http.client
 import io
-import os
 import pickle
 import tarfile
 import urllib.request
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from deepres.atomic import WriteError, write_atomic
 
 from .datasets import ArrayDataset
 from .errors import DataError, show_path
@@ -97,29 +98,33 @@ def _where_to_put(release: CifarRelease, cache_dir: Path, what: str) -> str:
     return (f"{release.title} {what}. Put the official archive at "
             f"{show_path(cache_dir / release.archive)} (from {release.url}, md5 {release.md5}), "
             f"or its unpacked folder at {show_path(cache_dir / release.folder)}, or allow the "
-            "download (download=True).")
+            "download (`--download` on the command line, download=True in Python).")
 
 
 def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> None:
     """Download ``url`` to ``dest`` with a progress bar; keep it only if its MD5 matches."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
+    def download(f) -> None:
+        digest = hashlib.md5()
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}",
                       mininterval=0.5) as bar:
                 while chunk := response.read(1 << 20):
                     f.write(chunk)
+                    digest.update(chunk)
                     bar.update(len(chunk))
-        _check_md5(part, md5, f"the download from {url} is corrupt")
-        os.replace(part, dest)
+        if digest.hexdigest() != md5:
+            raise DataError(f"the download from {url} is corrupt: md5 {digest.hexdigest()}, "
+                            f"expected {md5}. Download it again.")
+
+    try:
+        write_atomic(dest, download)  # a random temporary name: nothing planted is written
+    except WriteError:
+        raise
     except (OSError, http.client.HTTPException) as err:  # URLError is an OSError
         reason = getattr(err, "reason", None) or err
         raise DataError(f"could not download {url} ({reason}). Without network, fetch it on "
                         f"another machine (md5 {md5}) and put it at {show_path(dest)}.") from None
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def _check_md5(path: Path, expected: str, problem: str) -> None:

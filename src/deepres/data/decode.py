@@ -3,7 +3,8 @@
 JPEGs go through libjpeg-turbo (simplejpeg), which is about twice as fast as PIL for small
 images and can decode at 1/2, 1/4 or 1/8 scale; everything else, and any JPEG that simplejpeg
 declines, goes through PIL. Every mode PIL knows is converted to 8-bit RGB; what cannot be
-decoded raises ``BadImage`` with a reason a person can read.
+decoded raises ``BadImage`` with a reason a person can read. Images are returned upright: the
+EXIF orientation a camera records is applied, as image viewers do.
 """
 
 from __future__ import annotations
@@ -39,31 +40,34 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def decode_rgb(path: str, *, min_side: int | None = None,
+def decode_rgb(source: str | bytes, *, min_side: int | None = None,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """The image at ``path`` as a (H, W, 3) uint8 array.
+    """The image file at path ``source``, or the encoded image ``source`` itself (bytes), as a
+    (H, W, 3) uint8 array.
 
     ``min_side``: the caller only needs the shorter side to be at least this long, so JPEGs may
     be decoded at a reduced scale (much faster for large photos). Raises ``BadImage``.
     """
-    head = _read_head(path)
-    if head[:3] == _JPEG_MAGIC and os.path.getsize(path) <= _MAX_READ_BYTES:
-        with open(path, "rb") as f:
-            data = f.read()
+    in_memory = isinstance(source, bytes)
+    head = _read_head(source)
+    size = len(source) if in_memory else os.path.getsize(source)
+    if head[:3] == _JPEG_MAGIC and size <= _MAX_READ_BYTES:
+        data = source if in_memory else _read_all(source)
         fast = _decode_jpeg_fast(data, min_side, max_pixels)
         if fast is not None:
-            return fast
-        source = io.BytesIO(data)
+            return upright(fast, _jpeg_orientation(data))
+        opened = io.BytesIO(data)
     else:
-        source = path
-    return _decode_pil(source, head, min_side, max_pixels)
+        opened = io.BytesIO(source) if in_memory else source
+    return _decode_pil(opened, head, min_side, max_pixels)
 
 
 def probe_size(path: str, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """(width, height) from the file's header alone; raises ``BadImage``."""
     head = _read_head(path)
     with _open_pil(path, head, max_pixels) as im:
-        return im.size
+        w, h = im.size
+        return (h, w) if _orientation(im) in _TRANSPOSED else (w, h)
 
 
 def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
@@ -88,17 +92,30 @@ def fit_square(image: np.ndarray, side: int) -> np.ndarray:
     return crop(image, (h - side) // 2, (w - side) // 2, side)
 
 
-def decode_square(path: str, side: int) -> np.ndarray:
-    """The image as a (3, side, side) uint8 array: shorter side scaled, centre cut."""
-    image = fit_square(decode_rgb(path, min_side=side), side)
+def decode_square(source: str | bytes, side: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The image (a path, or the encoded bytes) as a (3, side, side) uint8 array: shorter side
+    scaled, centre cut."""
+    image = fit_square(decode_rgb(source, min_side=side, max_pixels=max_pixels), side)
     return np.ascontiguousarray(image.transpose(2, 0, 1))
 
-def _read_head(path: str) -> bytes:
-    try:
-        if os.path.getsize(path) == 0:
+def _read_head(source: str | bytes) -> bytes:
+    if isinstance(source, bytes):
+        if not source:
             raise BadImage("empty file (0 bytes)")
-        with open(path, "rb") as f:
+        return source[:64]
+    try:
+        if os.path.getsize(source) == 0:
+            raise BadImage("empty file (0 bytes)")
+        with open(source, "rb") as f:
             return f.read(64)
+    except OSError as err:
+        raise BadImage(os_error_reason(err)) from None
+
+
+def _read_all(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
     except OSError as err:
         raise BadImage(os_error_reason(err)) from None
 
@@ -176,12 +193,48 @@ def _decode_pil(source, head: bytes, min_side: int | None, max_pixels: int) -> n
         try:
             if min_side and im.format == "JPEG":
                 im.draft("RGB", (min_side, min_side))
-            return _to_rgb_array(im)
+            return upright(rgb_of_pil(im), _orientation(im))
         except Exception as err:  # decoders raise OSError, SyntaxError, zlib.error, ...
             raise BadImage(f"corrupt or truncated {fmt}: {err}") from None
 
 
-def _to_rgb_array(im: Image.Image) -> np.ndarray:
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """A (H, W, C) image as it is meant to be seen, given its EXIF orientation (1 to 8: how
+    the camera stored it; 6, for instance, is a photo taken with the camera turned right)."""
+    if orientation not in range(2, 9):
+        return image
+    if orientation in _TRANSPOSED:
+        image = image.transpose(1, 0, 2)  # 5 is exactly a transpose; 6, 7, 8 flip it too
+    flips = {2: (1,), 3: (0, 1), 4: (0,), 6: (1,), 7: (0, 1), 8: (0,)}.get(orientation, ())
+    return np.ascontiguousarray(np.flip(image, flips))
+
+
+_TRANSPOSED = (5, 6, 7, 8)  # orientations whose upright image swaps width and height
+_EXIF_ORIENTATION = 0x0112
+_EXIF_HEADER = b"Exif\x00\x00"
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a damaged EXIF block does not make the pixels unusable
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def _jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation of a JPEG; most have no EXIF block, found without parsing."""
+    if _EXIF_HEADER not in data[:1 << 18]:  # EXIF sits in the first segments, before pixels
+        return 1
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return _orientation(im)
+    except Exception:
+        return 1
+
+
+def rgb_of_pil(im: Image.Image) -> np.ndarray:
+    """A PIL image of any mode as (H, W, 3) uint8 (transparent pixels onto white)."""
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         return _wide_gray_to_rgb(np.asarray(im), sixteen_bit=im.mode.startswith("I;16"))
     if im.mode == "P" and "transparency" in im.info or im.mode in ("LA", "La", "PA", "RGBa"):

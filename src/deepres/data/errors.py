@@ -12,16 +12,11 @@ import logging
 import os
 from typing import NamedTuple
 
+from deepres.errors import DataError
+
 log = logging.getLogger("deepres.data")
 
 BAD_IMAGE_POLICIES = ("skip", "error")
-
-
-class DataError(ValueError):
-    """A problem with the input data that a person has to fix; the message says what to do.
-
-    A ValueError, so that the command line prints it as one clean line, not a traceback.
-    """
 
 
 class BadFile(NamedTuple):
@@ -34,13 +29,40 @@ class BadFile(NamedTuple):
         return f"{show_path(self.path)}: {self.reason}"
 
 
-def show_path(path: str | os.PathLike) -> str:
-    """A path that prints on any terminal: bytes that are not UTF-8 appear as \\xNN escapes.
+def first_names(names: list[str], shown: int = 5) -> str:
+    """``names`` joined by commas, whole when there are at most ``shown``; else the first
+    ``shown`` and a count of the rest."""
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(map(show_path, names[:shown])) + more
+
+
+def show_path(path: str | os.PathLike, *, reversible: bool = False) -> str:
+    """A path (or a class name) that prints on one line of any terminal: bytes that are not
+    UTF-8 appear as \\xNN, newlines, tabs and other unprintable characters as \\n, \\t,
+    \\xNN or \\uNNNN. ``reversible``: backslashes are doubled too, so that the exact name
+    can be read back (the file list that ``deepres embed`` writes, one name per line).
 
     File names on Linux are bytes; Python carries undecodable ones as lone surrogates, which
     would raise UnicodeEncodeError at the moment we try to report them.
     """
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    text = os.fsdecode(path)
+    if text.isprintable() and not (reversible and "\\" in text):
+        return text
+    return "".join(_escape(c, reversible) for c in text)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(c: str, reversible: bool) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode carries it
+        return f"\\x{code - 0xDC00:02x}"
+    if c == "\\":
+        return "\\\\" if reversible else c
+    if c.isprintable():
+        return c
+    return _NAMED_ESCAPES.get(c) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def os_error_reason(err: OSError) -> str:
@@ -48,7 +70,9 @@ def os_error_reason(err: OSError) -> str:
     if err.errno == errno.ELOOP:
         return "symlink loop"
     if err.errno == errno.ENOENT:
-        return "broken symlink (target does not exist)"
+        if err.filename is not None and os.path.islink(err.filename):
+            return "broken symlink (target does not exist)"
+        return "no such file (deleted or moved while being read)"
     return f"cannot read: {err.strerror or err}"
 
 

@@ -2,10 +2,12 @@
 bare ``root/<class>/...`` (training images only), or the ImageNet layout.
 
 A folder of small images (the typical one at most ``ARRAY_MAX_SIDE`` pixels, e.g. the
-CIFAR-10 JPEGs) becomes an ``ArrayDataset``: decoded once, in parallel, to one square size and
-cached, so a second run memory-maps the result. A folder of large images becomes a
-``StreamDataset``; its files' headers are checked once (and cached) so that non-images and
-decompression bombs are reported before training, not in the middle of it.
+CIFAR-10 JPEGs or 96x96 photos) becomes an ``ArrayDataset``: decoded once, in parallel, to one
+square size (their own, or ``image_size``) and cached, so a second run memory-maps the result;
+it trains with the CIFAR-style pipeline at that size. A folder of large images becomes a
+``StreamDataset`` with the ImageNet views (224 pixels); its files' headers are checked once (and
+cached) so that non-images and decompression bombs are reported before training, not in the
+middle of it. ``FolderSplits.pipeline`` says which was chosen, at what size, and why.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from .datasets import ArrayDataset
 from .decode import BadImage, decode_square, probe_size
 from .errors import BadFile, DataError, show_path
 from .pool import map_files
-from .scan import SplitFiles, scan_split
-from .stream import StreamDataset
+from .scan import SplitFiles, Visited, scan_split
+from .stream import CROP, StreamDataset
 
-ARRAY_MAX_SIDE = 64
+# Up to this side images are held whole and trained at their own size: 96x96 photos train at
+# 96, not enlarged to ImageNet's 224 crops (5x the pixels, to no benefit).
+ARRAY_MAX_SIDE = 128
 KINDS = ("auto", "array", "stream")
 _PROBES = 64  # images whose headers decide array or stream, and the array's side
 
@@ -35,26 +39,37 @@ class FolderSplits:
     test: ArrayDataset | StreamDataset | None
     classes: list[str]
     bad: list[BadFile]
+    pipeline: str  # which kind, at what size, and why, for a person to read
 
 
 def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
-                imagenet: bool = False) -> FolderSplits:
-    """The splits of an image folder (see the module docstring for the layouts)."""
+                imagenet: bool = False, image_size: int | None = None) -> FolderSplits:
+    """The splits of an image folder (see the module docstring for the layouts).
+    ``image_size``: the side of the square the network sees (None: from the images)."""
     if kind not in KINDS:
         raise DataError(f"kind must be one of {KINDS}, not {kind!r}")
+    if image_size is not None:
+        kind = _kind_of_size(image_size, kind, imagenet)
     dirs = _split_dirs(root, imagenet)
-    train_files = scan_split(dirs["train"])
+    # One record for the whole folder: no file is taken twice, in any split or class.
+    visited = Visited(os.path.expanduser(root), *dirs.values())
+    train_files = scan_split(dirs["train"], visited=visited)
     scanned = {"train": train_files}
-    scanned.update((name, scan_split(d, train_files.classes)) for name, d in dirs.items()
-                   if name != "train")
+    scanned.update((name, scan_split(d, train_files.classes, visited)) for name, d in
+                   dirs.items() if name != "train")
     if not train_files.files:
         listing = "".join(f"\n  {b}" for b in train_files.bad)
         raise DataError(f"no image files in {show_path(dirs['train'])}/<class>/{listing}")
     sizes = _probe_sizes(train_files.files)
+    chosen = kind
     if kind == "auto":
         kind = "stream" if imagenet else _choose_kind(sizes)
-    # The array's square side: the median shorter side of the sampled images.
-    side = int(np.median([min(s) for s in sizes])) if kind == "array" and sizes else None
+    # The array's square side: image_size, else the median shorter side of the sampled images.
+    side = None
+    if kind == "array":
+        side = image_size or (int(np.median([min(s) for s in sizes])) if sizes else None)
+    pipeline = _describe(kind, side, sizes, why=("image_size" if image_size else
+                                                 "imagenet" if imagenet else chosen))
     datasets, bad = {}, []
     for name, split in scanned.items():
         title = show_path(split.root)
@@ -64,7 +79,44 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
             datasets[name], split_bad = _stream_split(split, cache, workers, title)
         bad += split_bad
     return FolderSplits(datasets["train"], datasets.get("val"), datasets.get("test"),
-                        train_files.classes, bad)
+                        train_files.classes, bad, pipeline)
+
+
+def _kind_of_size(image_size: int, kind: str, imagenet: bool) -> str:
+    """The dataset kind that serves ``image_size``: arrays up to ARRAY_MAX_SIDE, streams at
+    the ImageNet views' 224."""
+    if imagenet and image_size != CROP:
+        raise DataError(f"image_size {image_size}: the ImageNet layout streams through the "
+                        f"ImageNet views at {CROP}; choose {CROP} or leave image_size out")
+    if ARRAY_MAX_SIDE < image_size != CROP:
+        raise DataError(f"image_size {image_size}: images up to {ARRAY_MAX_SIDE} pixels are "
+                        "held whole and trained at that size, larger ones stream through the "
+                        f"ImageNet views at {CROP}; choose at most {ARRAY_MAX_SIDE}, or {CROP}")
+    wanted = "array" if image_size <= ARRAY_MAX_SIDE else "stream"
+    if kind not in ("auto", wanted):
+        raise DataError(f"image_size {image_size} needs kind {wanted!r}, not {kind!r}")
+    return wanted
+
+
+def _describe(kind: str, side: int | None, sizes: list[tuple[int, int]], why: str) -> str:
+    """E.g. "held whole at 96x96 (images of at most 128 pixels; the median of 64 sampled
+    images is 96x96)": what was chosen, why, and what the images are."""
+    if sizes:
+        w, h = (int(np.median([s[i] for s in sizes])) for i in (0, 1))
+        seen = f"the median of {len(sizes)} sampled images is {w}x{h}"
+    else:
+        seen = "no image could be sampled"
+    if kind == "array":
+        held = f"held whole at {side}x{side}"
+    else:
+        held = f"streamed through the ImageNet views at {CROP}x{CROP}"
+    reason = {"image_size": "as image_size asks",
+              "imagenet": "the ImageNet layout",
+              "array": "as kind='array' asks", "stream": "as kind='stream' asks",
+              "auto": (f"images of at most {ARRAY_MAX_SIDE} pixels" if kind == "array" else
+                       f"images larger than {ARRAY_MAX_SIDE} pixels; image_size N (at most "
+                       f"{ARRAY_MAX_SIDE}) would hold them whole at N")}[why]
+    return f"{held} ({reason}; {seen})"
 
 
 def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:

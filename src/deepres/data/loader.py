@@ -23,6 +23,9 @@ from .decode import BadImage
 from .errors import BadFile, DataError, log
 
 AUGMENTS = {"array": ("cifar", "crop", "none"), "stream": ("imagenet", "none")}
+_AUGMENT_WORDS = {"cifar": "pad-crop-flip (CIFAR-style)", "crop": "pad-crop, no flip",
+                  "imagenet": "scale 256-480, 224 crop, flip, PCA colour (ImageNet-style)",
+                  "none": "none"}
 
 
 class BatchLoader:
@@ -55,8 +58,11 @@ class BatchLoader:
         self.device = torch.device(device)
         self.augment = (augment or dataset.default_augment) if train else "none"
         if self.augment not in AUGMENTS[dataset.kind]:
+            hint = (" (large images stream through the ImageNet views; image_size N, at most "
+                    "128, holds them whole at N pixels, where 'cifar' and 'crop' apply)"
+                    if dataset.kind == "stream" else "")
             raise DataError(f"augment={self.augment!r} does not apply to {dataset.kind} datasets "
-                            f"(choose from {AUGMENTS[dataset.kind]})")
+                            f"(choose from {AUGMENTS[dataset.kind]}){hint}")
         self.drop_last = train if drop_last is None else drop_last
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
@@ -66,6 +72,13 @@ class BatchLoader:
                             f"drop_last={self.drop_last}); use a smaller batch size")
         self._batches = (_ArrayBatches(self, padding) if dataset.kind == "array"
                          else _StreamBatches(self, num_workers))
+
+    def describe_augment(self) -> str:
+        """The training augmentation in words, e.g. "pad-crop-flip (CIFAR-style), padding 4"."""
+        words = _AUGMENT_WORDS[self.augment]
+        if self.dataset.kind == "array" and self.augment != "none":
+            words += f", padding {self._batches.padding}"
+        return words
 
     def __len__(self) -> int:
         n = self._shard_size()
@@ -106,17 +119,19 @@ class BatchLoader:
             return n // self.world_size  # every rank the same number of full batches
         return len(range(self.rank, n, self.world_size))
 
-    def _plan(self, epoch: int) -> tuple[torch.Generator, torch.Tensor]:
+    # -- what the batchers (_ArrayBatches, _StreamBatches) build an epoch from ----------------
+    def plan(self, epoch: int) -> tuple[torch.Generator, torch.Tensor]:
         """This epoch's generator and this rank's share of the epoch's order."""
         generator = epoch_generator(self.seed, epoch)
         n = len(self.dataset)
         order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
         return generator, order[self.rank::self.world_size][:self._shard_size()]
 
-    def _batch_rows(self, order: torch.Tensor, i: int) -> torch.Tensor:
+    def batch_rows(self, order: torch.Tensor, i: int) -> torch.Tensor:
+        """The dataset rows of batch ``i`` of an epoch whose order is ``order``."""
         return order[i * self.batch_size:(i + 1) * self.batch_size]
 
-    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+    def to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":
             # From pinned memory the copy runs asynchronously, overlapping the GPU's work.
             return tensor.pin_memory().to(self.device, non_blocking=True)
@@ -139,17 +154,17 @@ class _ArrayBatches:
 
     def epoch(self, epoch: int, start: int):
         loader = self.loader
-        generator, order = loader._plan(epoch)
+        generator, order = loader.plan(epoch)
         n = len(loader.dataset)
         if loader.augment != "none":
             offsets = torch.randint(0, 2 * self.padding + 1, (n, 2), generator=generator)
             flips = torch.rand(n, generator=generator) < 0.5
             if loader.augment == "crop":
                 flips.zero_()
-            offsets, flips = loader._to_device(offsets), loader._to_device(flips)
-        order = loader._to_device(order)
+            offsets, flips = loader.to_device(offsets), loader.to_device(flips)
+        order = loader.to_device(order)
         for i in range(start, len(loader)):
-            rows = loader._batch_rows(order, i)
+            rows = loader.batch_rows(order, i)
             images = loader.normalize(self.images[rows])
             if loader.augment != "none":
                 images = random_crop_flip(images, offsets[rows], flips[rows], self.padding)
@@ -201,10 +216,10 @@ class _EpochSampler:
 
     def __iter__(self):
         loader = self.loader
-        generator, order = loader._plan(self.epoch)
+        generator, order = loader.plan(self.epoch)
         seeds = torch.randint(0, 2**62, (len(loader.dataset),), generator=generator)
         for i in range(self.start, len(loader)):
-            rows = loader._batch_rows(order, i).tolist()
+            rows = loader.batch_rows(order, i).tolist()
             yield [(row, int(seeds[row])) for row in rows]
 
 

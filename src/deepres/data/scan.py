@@ -5,6 +5,11 @@ Hidden files and folders (a leading dot) are passed over. Everything else that i
 reported as a ``BadFile``: files with other extensions, files outside any class folder, empty
 files, broken links and symlink loops, empty class folders. The reading of pixels is left to
 the decode step, which reports the files that turn out not to be images.
+
+Links never mislabel: one record of the files and folders taken (``Visited``) serves every
+split of a data folder; a symlink that resolves inside the data folder is not followed (its
+target is taken where it lies), one that resolves outside is followed once, and a file met a
+second time (through another link, or a hard link) is reported instead of labelled again.
 """
 
 from __future__ import annotations
@@ -29,19 +34,28 @@ class SplitFiles:
     bad: list[BadFile] = field(default_factory=list)
 
 
-def scan_split(root: str, classes: list[str] | None = None) -> SplitFiles:
-    """The images under ``root/<class>/``; ``classes`` fixes the label order (train's)."""
+def scan_split(root: str, classes: list[str] | None = None,
+               visited: Visited | None = None) -> SplitFiles:
+    """The images under ``root/<class>/``; ``classes`` fixes the label order (train's).
+
+    ``visited``: the record shared by every split of one data folder (default: this split's
+    own), so that no real file is taken twice, whichever split or class links to it.
+    """
     found = _class_folders(root)
+    visited = Visited(root) if visited is None else visited
+    visited.take_root(root)
     split = SplitFiles(root, sorted(found) if classes is None else list(classes))
     label_of = {name: i for i, name in enumerate(split.classes)}
     for name in sorted(found):
         class_dir = os.path.join(root, name)
         if name not in label_of:
-            count = len(_walk_images(class_dir, []))
+            count = len(_walk_images(class_dir, [], Visited(class_dir)))
             split.bad.append(BadFile(class_dir, f"class {name!r} is not among the training "
                                      f"classes ({count} image(s) not used)"))
             continue
-        images = _walk_images(class_dir, split.bad)
+        if _usable(class_dir, visited, split.bad) is None:
+            continue
+        images = _walk_images(class_dir, split.bad, visited)
         if not images:
             split.bad.append(BadFile(class_dir, "empty class folder (no usable image files)"))
         for path, st in images:
@@ -59,7 +73,9 @@ def scan_split(root: str, classes: list[str] | None = None) -> SplitFiles:
 def list_images(folder: str) -> tuple[list[str], list[BadFile]]:
     """Every image file below ``folder`` (sorted), and what was passed over there and why."""
     bad: list[BadFile] = []
-    return [path for path, _ in _walk_images(folder, bad)], bad
+    visited = Visited(folder)
+    visited.take_root(folder)
+    return [path for path, _ in _walk_images(folder, bad, visited)], bad
 
 
 def _class_folders(root: str) -> list[str]:
@@ -95,18 +111,45 @@ def _report_loose_files(root: str, bad: list[BadFile]) -> None:
             bad.append(BadFile(entry.path, os_error_reason(err)))
 
 
-def _walk_images(folder: str, bad: list[BadFile], seen: set | None = None):
+class Visited:
+    """The record, for one data folder, of every file and folder already taken (by device and
+    inode, so hard links count as the same file): no real file is read twice, under two
+    labels or in two splits.
+
+    ``roots``: the real folders the scan covers. A symlink that resolves inside them is not
+    followed: what it points at is taken (or deliberately left out) where it lies.
+    """
+
+    def __init__(self, *roots: str):
+        self.roots = [os.path.realpath(r) for r in roots]
+        self.taken: dict[tuple[int, int], str] = {}
+
+    def inside(self, path: str) -> str | None:
+        """The root that the real path of ``path`` lies in, if any."""
+        real = os.path.realpath(path)
+        return next((r for r in self.roots if _within(real, r)), None)
+
+    def take_root(self, folder: str) -> None:
+        """Mark a folder the scan starts from as taken, so that a link back to it is a loop."""
+        self.take(folder, os.stat(folder))
+
+    def take(self, path: str, st: os.stat_result) -> str | None:
+        """None the first time this file or folder is met, else the path it was first met at."""
+        first = self.taken.setdefault((st.st_dev, st.st_ino), path)
+        return None if first == path else first
+
+
+def _within(real: str, folder: str) -> bool:
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk_images(folder: str, bad: list[BadFile], visited: Visited):
     """(path, stat) of every image file below ``folder``, sorted; problems go to ``bad``.
 
-    Symlinked folders are followed, but each real folder is entered once, so a link back up
-    the tree is reported instead of recursing forever.
+    A symlink that resolves outside the scanned folders is followed, once; one that resolves
+    inside them is reported and not followed. Every real file and folder is taken once, so a
+    link back up the tree, or a second link to the same images, is reported, not read twice.
     """
-    seen = set() if seen is None else seen
-    real = os.path.realpath(folder)
-    if real in seen:
-        bad.append(BadFile(folder, "symlink loop (folder already visited)"))
-        return []
-    seen.add(real)
     try:
         entries = _listing(folder)
     except OSError as err:
@@ -114,13 +157,11 @@ def _walk_images(folder: str, bad: list[BadFile], seen: set | None = None):
         return []
     found = []
     for entry in entries:
-        try:
-            st = entry.stat()  # follows links; raises on loops and dangling links
-        except OSError as err:
-            bad.append(BadFile(entry.path, os_error_reason(err)))
+        st = _usable(entry.path, visited, bad)
+        if st is None:
             continue
         if stat.S_ISDIR(st.st_mode):
-            found += _walk_images(entry.path, bad, seen)
+            found += _walk_images(entry.path, bad, visited)
         elif not is_image_name(entry.name):
             bad.append(BadFile(entry.path, "not an image file (extension is not one of "
                                f"{', '.join(IMAGE_EXTENSIONS)})"))
@@ -129,3 +170,34 @@ def _walk_images(folder: str, bad: list[BadFile], seen: set | None = None):
         else:
             found.append((entry.path, st))
     return found
+
+
+def _usable(path: str, visited: Visited, bad: list[BadFile]) -> os.stat_result | None:
+    """The stat of ``path`` (links followed) if it is to be used; else None, with the reason
+    added to ``bad``: unreadable, a link into the scanned folders, or already taken."""
+    try:
+        st = os.stat(path)  # follows links; raises on loops and dangling links
+    except OSError as err:
+        bad.append(BadFile(path, os_error_reason(err)))
+        return None
+    if os.path.islink(path):
+        root = visited.inside(path)
+        if root is not None:
+            bad.append(BadFile(path, _inside_link_reason(path, root)))
+            return None
+    first = visited.take(path, st)
+    if first is not None:
+        kind = "folder" if stat.S_ISDIR(st.st_mode) else "file"
+        bad.append(BadFile(path, f"the same {kind} as {show_path(first)} (a link to it, or a "
+                           "hard link): not used twice, so no image gets two labels"))
+        return None
+    return st
+
+
+def _inside_link_reason(path: str, root: str) -> str:
+    real = os.path.realpath(path)
+    if _within(os.path.realpath(os.path.dirname(path)), real):
+        return "symlink loop (to a folder that encloses it): not followed"
+    return (f"symlink to {show_path(os.path.relpath(real, root))} inside the data folder "
+            f"{show_path(root)}: not followed (the images there are taken where they lie, so "
+            "none is counted twice or under another class)")

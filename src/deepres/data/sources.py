@@ -34,6 +34,7 @@ class DataSplits:
     bad_files: list[BadFile]
     kind: str  # "array" or "stream"
     source: str
+    pipeline: str = ""  # how the images reach the network, at what size, and why
 
     @property
     def mean_image(self) -> np.ndarray:
@@ -46,14 +47,15 @@ class DataSplits:
                  (("train", self.train), ("val", self.val), ("test", self.test)) if d is not None}
         return {"source": self.source, "kind": self.kind, "sizes": sizes,
                 "classes": [show_path(c) for c in self.classes], "image_size": self.image_size,
-                "in_chans": self.in_chans, "mean": list(self.mean), "std": list(self.std),
+                "in_chans": self.in_chans, "pipeline": self.pipeline,
+                "mean": list(self.mean), "std": list(self.std),
                 "bad_files": [[show_path(b.path), b.reason] for b in self.bad_files]}
 
 
 def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
                 val_size: int = 0, seed: int = 0, on_bad_image: str = "skip",
                 download: bool = False, kind: str = "auto",
-                num_workers: int | None = None) -> DataSplits:
+                num_workers: int | None = None, image_size: int | None = None) -> DataSplits:
     """Open a data source by name.
 
     ``spec``: "digits" (built in, offline), "cifar10" or "cifar100" (official Python
@@ -65,22 +67,35 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
     (raise one ``DataError`` listing them all). ``kind``: for folders, "array" (decode all
     once, cache), "stream" (decode per batch) or "auto" (array when images are small).
     ``num_workers``: decoding processes for the first decode (default: one per core).
+    ``image_size``: for folders, the side of the square the network sees: up to 128 the
+    images are held whole at that size (CIFAR-style training), 224 streams them through the
+    ImageNet views; None chooses from the images' own size (``DataSplits.pipeline`` says how).
     """
     check_policy(on_bad_image)
     cache_root = default_cache_dir(cache_dir)
     spec = os.fspath(spec)
-    if spec == "digits":
-        train, test, classes = load_digits()
+    if image_size is not None and image_size < 1:
+        raise DataError(f"image_size must be at least 1 pixel, not {image_size}")
+    if spec == "digits" or spec in RELEASES:
+        train, test, classes = (load_digits() if spec == "digits"
+                                else load_cifar(spec, cache_root, download))
         val, bad = None, []
-    elif spec in RELEASES:
-        train, test, classes = load_cifar(spec, cache_root, download)
-        val, bad = None, []
+        side = train.image_shape[-1]
+        if image_size not in (None, side):
+            raise DataError(f"{spec} images are {side}x{side}; image_size applies to folders "
+                            "of your own images")
+        pipeline = f"{spec}, held whole at {side}x{side}"
     elif spec.startswith("imagenet:") or os.path.isdir(os.path.expanduser(spec)):
         imagenet = spec.startswith("imagenet:")
         folder = open_folder(spec.removeprefix("imagenet:"), kind=kind, imagenet=imagenet,
-                             cache=Cache(cache_root / "decoded"), workers=num_workers)
+                             cache=Cache(cache_root / "decoded"), workers=num_workers,
+                             image_size=image_size)
         train, val, test, classes, bad = (folder.train, folder.val, folder.test,
                                           folder.classes, folder.bad)
+        pipeline = folder.pipeline
+    elif spec == "imagenet":
+        raise DataError("imagenet: say where its folder is, as --data imagenet:PATH (with "
+                        "PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG)")
     else:
         raise DataError(f"unknown data source {spec!r}: expected digits, cifar10, cifar100, "
                         "imagenet:PATH or the path of an existing image folder")
@@ -97,7 +112,7 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
             dataset.stats = stats
     c, h, _ = train.image_shape
     return DataSplits(train, val, test, classes, h, c, stats.mean, stats.std, bad,
-                      train.kind, spec)
+                      train.kind, spec, pipeline)
 
 
 def hold_out(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, Dataset]:

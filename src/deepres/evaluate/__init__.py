@@ -1,17 +1,17 @@
 """Using a trained network: evaluation with the paper's test-time views (centre, 10-crop,
 multi-scale), metrics and reports, prediction and penultimate-layer features for image files.
 
-Imports data, models and weights; never train or cli (see DESIGN.md, "Layers").
+Imports data, models, weights and engine; never train or cli (see DESIGN.md, "Layers").
 """
 
 from .evaluation import evaluate, labels_for_network
-from .infer import average_over_views, class_scores, penultimate_features, prepare, run_views
+from .infer import average_over_views, network_for, run_views
 from .metrics import confusion_matrix, per_class_accuracy, summarize, topk_error
 from .predict import Prediction, collect_files, embed, predict
 from .report import write_report
 from .views import MODES, ImageViews, default_scales
 
-__all__ = ["evaluate", "labels_for_network", "average_over_views", "class_scores",
-           "penultimate_features", "prepare", "run_views", "confusion_matrix",
+__all__ = ["evaluate", "labels_for_network", "average_over_views", "network_for", "run_views",
+           "confusion_matrix",
            "per_class_accuracy", "summarize", "topk_error", "Prediction", "collect_files",
            "embed", "predict", "write_report", "MODES", "ImageViews", "default_scales"]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import torch
 
-from deepres.data import DataError, Preprocessing, show_path
+from deepres.data import DataError, Preprocessing, first_names, show_path
 from deepres.weights import TrainedModel
 
-from .infer import class_scores, prepare, run_views
+from .infer import network_for, run_views
 from .metrics import summarize
 from .views import ImageViews
 
 
 def evaluate(trained: TrainedModel, prep: Preprocessing, dataset, modes: list[str], *,
              batch_size: int = 128, device: torch.device | str = "cpu",
-             workers: int = 0, scales: list[int] | None = None) -> dict:
+             workers: int = 0, scales: list[int] | None = None,
+             engine: str = "torch") -> dict:
     """Top-1/top-5 error, per-class accuracy and confusion matrix of each mode (see ``views``):
     ``{"classes": names, "modes": {mode: figures}}``.
 
@@ -23,12 +24,13 @@ def evaluate(trained: TrainedModel, prep: Preprocessing, dataset, modes: list[st
     of the figures and listed under "unreadable".
     """
     labels, classes = labels_for_network(dataset, trained)
-    network = class_scores(prepare(trained.model, device))
+    network = network_for(trained, prep, "scores", engine=engine, modes=modes,
+                          batch_size=batch_size, device=device)
     results = {}
     for mode in modes:
         views = _views(dataset, prep, mode, scales)
         read, scores, unreadable = [], [], []
-        for batch in run_views(network, views, batch_size=batch_size, device=device,
+        for batch in run_views(network, views, batch_size=batch_size,
                                workers=workers if views.files is not None else 0):
             read += batch.indices
             if batch.outputs is not None:
@@ -60,9 +62,9 @@ def labels_for_network(dataset, trained: TrainedModel) -> tuple[torch.Tensor, li
     index = {name: i for i, name in enumerate(trained.classes)}
     unknown = [name for name in ours if name not in index]
     if unknown:
-        raise DataError(f"{dataset.name}: class(es) {', '.join(map(show_path, unknown[:5]))} "
+        raise DataError(f"{dataset.name}: class(es) {first_names(unknown)} "
                         f"are not among the network's {len(index)} classes "
-                        f"({', '.join(trained.classes[:5])}, ...)")
+                        f"({first_names(trained.classes)})")
     return torch.tensor([index[name] for name in ours], dtype=torch.int64)[labels], trained.classes
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Callable, Iterator, NamedTuple
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
+
+from deepres.data import Preprocessing
+from deepres.engine import Engine, open_engine
+from deepres.errors import UsageError
+from deepres.weights import TrainedModel
 
 from .views import ImageViews
 
+# A deepres.engine.Engine: float32 images on the CPU in, float32 outputs on the CPU out.
 Network = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -19,40 +24,34 @@ class Batch(NamedTuple):
     errors: list[tuple[int, str]]  # (item, reason) for files that are not usable images
 
 
-def class_scores(model: nn.Module) -> Network:
-    """Softmax scores, the paper's "scores" that multi-view testing averages."""
-    return lambda x: model(x).softmax(dim=1)
-
-
-def penultimate_features(model: nn.Module) -> Network:
-    """The globally pooled features that the classifier reads (``forward_head(pre_logits)``)."""
-    return lambda x: model.forward_head(model.forward_features(x), pre_logits=True)
-
-
-def prepare(model: nn.Module, device: torch.device | str) -> nn.Module:
-    """Eval mode, on ``device``, channels_last as in training (the faster layout on GPUs; on the
-    2-core development CPU inference measured as fast either way: benchmarks/bench_infer.py)."""
-    return model.eval().to(device, memory_format=torch.channels_last)
+def network_for(trained: TrainedModel, prep: Preprocessing, output: str, *, engine: str,
+                modes: list[str], batch_size: int, device: torch.device | str) -> Engine:
+    """``trained``'s ``output`` ("scores" or "features") in ``engine``, for the views of
+    ``modes`` in batches of ``batch_size``: every view is a crop of the network's size except
+    the multi-scale ones, which only the torch engine takes."""
+    return open_engine(trained.model, output, engine, device=device, batch=batch_size,
+                       image_shape=(prep.in_chans, prep.crop, prep.crop),
+                       one_size="multi-scale" not in modes)
 
 
 @torch.inference_mode()
 def run_views(network: Network, views: ImageViews, *, batch_size: int,
-              device: torch.device | str, workers: int = 0) -> Iterator[Batch]:
+              workers: int = 0) -> Iterator[Batch]:
     """``network``'s output for every image of ``views``, ``batch_size`` images at a time,
     averaged over each image's views. ``workers`` processes decode files in the background."""
     if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, not {batch_size}")
+        raise UsageError(f"batch size must be at least 1, not {batch_size}")
     loader = DataLoader(views, batch_size=batch_size, num_workers=workers, collate_fn=_as_list)
     for items in loader:
         good = [(i, v) for i, v, reason in items if reason is None]
         errors = [(i, reason) for i, _, reason in items if reason is not None]
-        outputs = (average_over_views(network, [v for _, v in good], batch_size, device)
+        outputs = (average_over_views(network, [v for _, v in good], batch_size)
                    if good else None)
         yield Batch([i for i, _ in good], outputs, errors)
 
 
-def average_over_views(network: Network, view_lists: list[list[torch.Tensor]], chunk: int,
-                       device: torch.device | str) -> torch.Tensor:
+def average_over_views(network: Network, view_lists: list[list[torch.Tensor]],
+                       chunk: int) -> torch.Tensor:
     """Mean output over each image's views. Views of one shape, of all images, go through the
     network together, ``chunk`` at a time, so that 10 crops or 5 scales still run in batches."""
     by_shape: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
@@ -64,9 +63,7 @@ def average_over_views(network: Network, view_lists: list[list[torch.Tensor]], c
     for members in by_shape.values():
         stacked = torch.cat([v for _, v in members])
         owners = torch.cat([torch.full((len(v),), owner) for owner, v in members])
-        outputs = torch.cat([
-            network(part.to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
-            for part in stacked.split(chunk)])
+        outputs = torch.cat([network(part) for part in stacked.split(chunk)])
         if total is None:
             total = torch.zeros(len(view_lists), outputs.shape[1])
         total.index_add_(0, owners, outputs)

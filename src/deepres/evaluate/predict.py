@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 from deepres.data import BadFile, Preprocessing, list_images
+from deepres.errors import UsageError
 from deepres.weights import TrainedModel
 
-from .infer import class_scores, penultimate_features, prepare, run_views
+from .infer import network_for, run_views
 from .views import ImageViews
 
 
@@ -43,14 +44,14 @@ def collect_files(paths: list[str]) -> tuple[list[str], list[BadFile]]:
 
 def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top_k: int = 5,
             mode: str = "center", batch_size: int = 64, device: torch.device | str = "cpu",
-            workers: int = 0) -> Iterator[Prediction]:
+            workers: int = 0, engine: str = "torch") -> Iterator[Prediction]:
     """The ``top_k`` classes of each file with their probabilities, in the order of ``files``."""
     if top_k < 1:
-        raise ValueError(f"--top-k must be at least 1, not {top_k}")
-    network = class_scores(prepare(trained.model, device))
+        raise UsageError(f"--top-k must be at least 1, not {top_k}")
+    network = network_for(trained, prep, "scores", engine=engine, modes=[mode],
+                          batch_size=batch_size, device=device)
     views = ImageViews(prep, mode, files=files)
-    for batch in run_views(network, views, batch_size=batch_size, device=device,
-                           workers=workers):
+    for batch in run_views(network, views, batch_size=batch_size, workers=workers):
         results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
         if batch.outputs is not None:
             probs, classes = batch.outputs.topk(min(top_k, batch.outputs.shape[1]), dim=1)
@@ -60,15 +61,15 @@ def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top
 
 
 def embed(trained: TrainedModel, prep: Preprocessing, files: list[str], *, mode: str = "center",
-          batch_size: int = 64, device: torch.device | str = "cpu",
-          workers: int = 0) -> tuple[np.ndarray, list[str], list[BadFile]]:
+          batch_size: int = 64, device: torch.device | str = "cpu", workers: int = 0,
+          engine: str = "torch") -> tuple[np.ndarray, list[str], list[BadFile]]:
     """Penultimate-layer features (N, num_features) float32 of the readable files, those files
     in row order, and the unreadable ones with the reason."""
-    network = penultimate_features(prepare(trained.model, device))
+    network = network_for(trained, prep, "features", engine=engine, modes=[mode],
+                          batch_size=batch_size, device=device)
     views = ImageViews(prep, mode, files=files)
     rows, kept, bad = [], [], []
-    for batch in run_views(network, views, batch_size=batch_size, device=device,
-                           workers=workers):
+    for batch in run_views(network, views, batch_size=batch_size, workers=workers):
         if batch.outputs is not None:
             rows.append(batch.outputs.numpy())
         kept += [files[i] for i in batch.indices]

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from deepres.atomic import make_folder, write_atomic, write_text_atomic
+
 _LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
 
 
 def write_report(out: Path, header: dict, results: dict) -> dict:
     """Write ``out``/results.json (``header`` plus what ``evaluate`` returned) and the
-    confusion matrices beside it; returns what was written to results.json."""
-    out.mkdir(parents=True, exist_ok=True)
+    confusion matrices beside it; returns what was written to results.json. Each file is
+    written whole or not at all (a ``WriteError`` names the one that could not be)."""
+    make_folder(out)
     classes = results["classes"]
     modes = {}
     for mode, summary in results["modes"].items():
@@ -27,17 +31,18 @@ def write_report(out: Path, header: dict, results: dict) -> dict:
                        f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%")
         modes[mode] = {**summary, **files}
     record = {**header, "classes": classes, "modes": modes}
-    (out / "results.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(record, indent=2) + "\n")
     return record
 
 
 def write_confusion_csv(path: Path, confusion: np.ndarray, classes: list[str]) -> None:
     """Rows: true class; columns: predicted class; cells: images."""
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["true \\ predicted", *classes])
-        for name, row in zip(classes, confusion):
-            writer.writerow([name, *row.tolist()])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["true \\ predicted", *classes])
+    for name, row in zip(classes, confusion):
+        writer.writerow([name, *row.tolist()])
+    write_text_atomic(path, text.getvalue())
 
 
 def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
@@ -54,4 +59,4 @@ def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title:
     if k <= _LABELLED_UP_TO:
         ax.set_xticks(range(k), classes, rotation=90)
         ax.set_yticks(range(k), classes)
-    fig.savefig(path, dpi=100)
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))

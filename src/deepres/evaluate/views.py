@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from deepres.data import (CROP, MULTISCALE_SIDES, BadImage, Preprocessing, center_crop,
-                          multiscale_views, ten_crop, to_channels)
+from deepres.data import (CROP, MAX_PIXELS, MULTISCALE_SIDES, BadImage, Preprocessing,
+                          center_crop, multiscale_views, ten_crop, to_channels)
+from deepres.errors import UsageError
 
 MODES = ("center", "ten-crop", "multi-scale")
 
@@ -40,18 +41,24 @@ class ImageViews(Dataset):
     """Item ``i``: ``(i, views, None)``, ``views`` a list of normalised float (V, C, H, W)
     tensors, or ``(i, None, reason)`` for a file that is not a usable image.
 
-    The images are ``files`` (read with the network's preprocessing), or ``images``, uint8
+    The images are ``files`` (paths, or the files' bytes; read with the network's
+    preprocessing; more than ``max_pixels`` pixels is a bad image), or ``images``, uint8
     (N, C, resize, resize) already in it.
     """
 
-    def __init__(self, prep: Preprocessing, mode: str, *, files: Sequence[str] | None = None,
+    def __init__(self, prep: Preprocessing, mode: str, *,
+                 files: Sequence[str | bytes] | None = None,
                  images: np.ndarray | torch.Tensor | None = None,
-                 scales: Sequence[int] | None = None):
+                 scales: Sequence[int] | None = None, max_pixels: int = MAX_PIXELS):
         if mode not in MODES:
-            raise ValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
+            raise UsageError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
         if (files is None) == (images is None):
             raise ValueError("ImageViews takes files or images, not both")
+        if mode == "multi-scale" and prep.kind == "stream" and files is not None and any(
+                isinstance(f, bytes) for f in files):
+            raise ValueError("multi-scale views of large images are read from files, not bytes")
         self.prep, self.mode, self.files, self.images = prep, mode, files, images
+        self.max_pixels = max_pixels
         self.scales = tuple(scales or default_scales(prep))
         self.normalize = prep.normalizer("cpu")
 
@@ -81,5 +88,5 @@ class ImageViews(Dataset):
 
     def _square(self, i: int) -> torch.Tensor:
         if self.files is not None:
-            return self.prep.read(self.files[i])
+            return self.prep.read(self.files[i], self.max_pixels)
         return to_channels(torch.as_tensor(np.asarray(self.images[i])), self.prep.in_chans)

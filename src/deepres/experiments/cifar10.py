@@ -9,7 +9,6 @@ report of every finished run in OUT (``deepres.analysis.report``).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
@@ -18,17 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import deepres
+from deepres.atomic import write_text_atomic
 from deepres.analysis.report import write_report
 from deepres.data import DataError, open_source
+from deepres.data.jpeg_settings import measure_jpegs
+from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
+from deepres.runs import RunDir, RunRecord, describe_environment
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
-from deepres.train.rundir import describe_environment
 
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
 
 PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
+# Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
+PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 PARTS = ("table6", "figure6", "figure7")
 OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
 
@@ -72,31 +76,26 @@ class Cifar10Settings:
 
 def check_settings(s: Cifar10Settings) -> None:
     if s.only is not None and s.only not in PARTS:
-        raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
+        raise UsageError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
     unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
     if unknown or not s.depths:
-        raise ValueError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
+        raise UsageError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
                          f"layers, not {', '.join(map(str, unknown)) or 'none'}")
     for name in ("seeds", "parallel", "iterations"):
         if getattr(s, name) < 1:
-            raise ValueError(f"--{name} must be at least 1, got {getattr(s, name)}")
+            raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
     taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
     if taken:
-        raise ValueError(f"--set {', '.join(taken)}: use the command's own options instead")
+        raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
-    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions: the lr
-    falls at 50% and 75% of the iterations, and there are 32 evaluations and checkpoints."""
-    paper = load_recipe("cifar-paper")
-    scale = s.iterations / paper.iterations
-    every = s.eval_every or max(1, round(paper.eval_every * scale))
-    return paper.replace(
-        data=s.data, val_size=s.val_size, iterations=s.iterations,
-        milestones=[max(1, round(m * scale)) for m in paper.milestones],
-        eval_every=every, checkpoint_every=min(every, paper.checkpoint_every),
-        log_every=min(paper.log_every, max(1, s.iterations // 100)),  # >= 100 points per curve
-        **s.overrides)
+    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions
+    (``Recipe.scaled_to``): the lr falls at 50% and 75% of the iterations, and there are 32
+    evaluations."""
+    paper = load_recipe("cifar-paper").replace(data=s.data, val_size=s.val_size)
+    fixed = {**s.overrides, **({"eval_every": s.eval_every} if s.eval_every else {})}
+    return paper.scaled_to(s.iterations, **fixed)
 
 
 def reproduce_cifar10(s: Cifar10Settings) -> int:
@@ -106,6 +105,9 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     if os.path.isdir(os.path.expanduser(s.data)):
         s.data = str(Path(s.data).expanduser().resolve())  # the runs must find it from anywhere
     recipe = shared_recipe(s)
+    paper = load_recipe("cifar-paper")
+    if recipe.iterations != paper.iterations:
+        print(f"note: {paper.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
     _claim(s.out, recipe)
@@ -126,7 +128,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
             if job.status() == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
     _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
-    runs = [run_record(p.parent) for p in sorted((s.out / "runs").glob("*/summary.json"))]
+    runs = [run_record(path) for path in sorted((s.out / "runs").glob("*"))
+            if RunDir(path).read_summary() is not None]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
@@ -154,11 +157,12 @@ def _claim(out: Path, recipe: Recipe) -> None:
         if changed:
             detail = "; ".join(f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now"
                                for k in changed)
-            raise ValueError(f"{out} holds runs made with other settings ({detail}); use the "
+            raise RunDirError(f"{out} holds runs made with other settings ({detail}); use the "
                              "settings they were started with, or another --out")
         return
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"experiment": "cifar10", "recipe": shared}, indent=1) + "\n")
+    settings = {"experiment": "cifar10", "recipe": shared}
+    write_text_atomic(path, json.dumps(settings, indent=1) + "\n")
 
 
 def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:
@@ -168,7 +172,7 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
         f.write(json.dumps(record) + "\n")
 
 
-def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, device) -> dict:
+def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
     paper = load_recipe("cifar-paper")
     ignored = ("model", "seed", "data")
     changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
@@ -181,17 +185,18 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[dict], splits, devic
                      "shortened": recipe.iterations < paper.iterations},
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
-        "data": {**splits.summary(), "note": data_note(s.data)},
+        "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
         "environment": _environment(runs, device),
         "invocations": invocations,
+        "paper_test_error": PAPER_TEST_ERROR,
     }
 
 
-def _environment(runs: list[dict], device) -> dict:
+def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
-    devices = {f"{r['meta']['device']} ({r['meta']['device_name']}, "
-               f"{r['meta']['cpu_threads']} CPU threads)" for r in runs}
-    return {"git_commits": sorted({r["meta"]["git_commit"] or "unknown" for r in runs}),
+    devices = {f"{r.meta['device']} ({r.meta['device_name']}, "
+               f"{r.meta['cpu_threads']} CPU threads)" for r in runs}
+    return {"git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
             "report_git_commit": here["git_commit"], "deepres_version": deepres.__version__,
             "torch_version": here["torch_version"], "python_version": here["python_version"],
             "devices": sorted(devices),
@@ -207,14 +212,17 @@ def _cpu_name() -> str:
     return names[0] if names else platform.machine()
 
 
-def data_note(spec: str) -> str:
-    """Where the images come from, with the JPEG caveat where the files are JPEG."""
+def data_note(spec: str, files: list[str]) -> str:
+    """Where the images come from; for JPEG files (``files``: the training images), their
+    compression as measured from the files."""
     if spec == "cifar10":
         return "The official CIFAR-10 release (lossless), as in the paper."
-    suffixes = {p.suffix.lower() for p in itertools.islice(Path(spec).glob("*/*/*"), 1000)}
-    if suffixes & {".jpg", ".jpeg"}:
-        return ("The images are JPEG files (the CIFAR-10 JPEGs used for this project are "
-                "quality 75 with 4:2:0 chroma subsampling): lossy compression costs some "
-                "accuracy against the paper's lossless CIFAR-10. No number here is adjusted "
-                "for it.")
-    return f"Images from the folder {spec}."
+    jpegs = [f for f in files if f.lower().endswith((".jpg", ".jpeg"))]
+    if not jpegs:
+        return f"Images from the folder {spec} (no JPEG files among the training images)."
+    share = f"{len(jpegs):,} of the {len(files):,} training images in {spec} are JPEG files"
+    measured = measure_jpegs(jpegs)
+    how = (f"measured from their headers: {measured}" if measured else
+           "their compression could not be read")
+    return (f"{share}; {how}. Lossy compression costs some accuracy against the paper's "
+            "lossless CIFAR-10; no number here is adjusted for it.")

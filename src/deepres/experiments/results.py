@@ -11,9 +11,9 @@ from deepres.analysis.curves import training_curves
 from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
+from deepres.runs import CheckpointState, RunDir, RunRecord
 from deepres.train import Recipe
 from deepres.train.build import build_model
-from deepres.train.rundir import RunDir
 from deepres.weights import load_checkpoint
 
 RESPONSES = "response_std.json"  # written into each run directory
@@ -23,37 +23,36 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
     """Fig. 7's numbers for a completed run: the std of every 3x3 layer's response over the
     whole test set, of the final model (last.pt) in eval mode. Computed once per checkpoint."""
     run = RunDir(run_path)
-    state = load_checkpoint(run.last, map_location=device)
+    state = CheckpointState.from_dict(load_checkpoint(run.last, map_location=device))
     target = run_path / RESPONSES
-    if target.exists() and json.loads(target.read_text())["iteration"] == state["iteration"]:
+    if target.exists() and json.loads(target.read_text())["iteration"] == state.iteration:
         return
     recipe = Recipe(**run.read_recipe())
     # The run's own split and seed, so that the images are normalised as in training.
     splits = open_source(recipe.data, cache_dir=cache_dir, val_size=recipe.val_size,
-                         seed=recipe.seed)
-    model = build_model(recipe, len(state["classes"]), splits.in_chans)
-    model.load_state_dict(state["model"])
+                         seed=recipe.seed, image_size=recipe.image_size)
+    model = build_model(recipe, len(state.classes), splits.in_chans)
+    model.load_state_dict(state.model)
     loader = BatchLoader(splits.test, 500, train=False, device=device, normalize=recipe.normalize)
     layers = response_stds(model.to(device), loader)
-    run.write_json(RESPONSES, {"iteration": state["iteration"], "split": "test",
+    run.write_json(RESPONSES, {"iteration": state.iteration, "split": "test",
                                "images": len(splits.test), "layers": layers})
 
 
-def run_record(run_path: Path) -> dict:
-    """One finished run as the report reads it (see ``deepres.analysis.report``)."""
+def run_record(run_path: Path) -> RunRecord:
+    """One finished run as the report reads it."""
     run = RunDir(run_path)
-    summary, meta = run.read_json("summary.json"), run.read_json("meta.json")
-    recipe = run.read_recipe()
+    summary, meta, recipe = run.read_summary(), run.read_meta(), Recipe(**run.read_recipe())
+    info = model_info(recipe.model)
     responses = run_path / RESPONSES
-    return {
-        "name": run_path.name, "model": recipe["model"], "depth": model_info(recipe["model"]).depth,
-        "residual": model_info(recipe["model"]).residual, "seed": recipe["seed"],
-        **{key: summary[key] for key in ("status", "iterations", "test_error", "best_val_error",
-                                         "best_iteration", "params", "train_seconds",
-                                         "images_per_s")},
-        "curves": training_curves(run.metrics),
-        "response_std": (json.loads(responses.read_text())["layers"]
-                         if responses.exists() else None),
-        "meta": {key: meta.get(key) for key in ("git_commit", "device", "device_name",
-                                                "cpu_threads", "torch_version")},
-    }
+    return RunRecord(
+        name=run_path.name, model=recipe.model, depth=info.depth, residual=info.residual,
+        seed=recipe.seed, status=summary.status, iterations=summary.iterations,
+        test_error=summary.test_error, best_val_error=summary.best_val_error,
+        best_iteration=summary.best_iteration, params=summary.params,
+        train_seconds=summary.train_seconds, images_per_s=summary.images_per_s,
+        curves=training_curves(run.read_metrics()),
+        response_std=(json.loads(responses.read_text())["layers"]
+                      if responses.exists() else None),
+        meta={key: meta.get(key) for key in ("git_commit", "device", "device_name",
+                                             "cpu_threads", "torch_version")})

@@ -9,7 +9,6 @@ better than one does), each with its log in ``jobs/NAME.log``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import yaml
 
+from deepres.atomic import write_text_atomic
+from deepres.errors import RunDirError
+from deepres.runs import RunDir, RunSummary
 from deepres.train import Recipe, TrainOptions, train
-
-FINISHED = ("completed", "diverged")
 
 
 class RunsStopped(Exception):
@@ -36,20 +36,24 @@ class Job:
     recipe: Recipe
     path: Path  # the run directory
 
+    def summary(self) -> RunSummary | None:
+        """How the run last ended, or None if it has not ended yet."""
+        return RunDir(self.path).read_summary()
+
     def status(self) -> str | None:
-        """How the run last ended ("completed", "diverged", "stopped by SIGINT", ...), or
-        None if it has not ended yet."""
-        summary = self.path / "summary.json"
-        return json.loads(summary.read_text())["status"] if summary.exists() else None
+        """"completed", "diverged", "stopped by SIGINT", ..., or None (not ended yet)."""
+        summary = self.summary()
+        return summary.status if summary else None
 
     def state(self) -> str:
         """"done", "resume" or "fresh"."""
-        if self.status() in FINISHED:
+        summary = self.summary()
+        if summary is not None and summary.finished:
             return "done"
-        if (self.path / "recipe.yaml").exists():
+        if RunDir(self.path).exists():
             return "resume"
         if self.path.exists() and any(p.is_file() for p in self.path.rglob("*")):
-            raise ValueError(f"{self.path} holds files but is not a deepres run directory; "
+            raise RunDirError(f"{self.path} holds files but is not a deepres run directory; "
                              "move it out of the way")
         if self.path.exists():  # a start that stopped before writing anything
             for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:
@@ -92,8 +96,8 @@ def _run_here(todo: list[tuple[Job, bool]], launch: Launch) -> None:
         except KeyboardInterrupt:  # outside the training loop, which handles its own
             raise RunsStopped("interrupted") from None
         _say(f"{job.name}: {_outcome(summary)}")
-        if summary["status"].startswith("stopped"):
-            raise RunsStopped(summary["status"])
+        if summary.stopped:
+            raise RunsStopped(summary.status)
 
 
 def _run_processes(todo: list[tuple[Job, bool]], launch: Launch, parallel: int) -> None:
@@ -124,7 +128,7 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Pope
         command += ["--resume", str(job.path)]
     else:
         recipe_file = launch.jobs_dir / f"{job.name}.yaml"
-        recipe_file.write_text(yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
+        write_text_atomic(recipe_file, yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
         command += ["--recipe", str(recipe_file), "--out", str(job.path)]
     _say(f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
          f"(log: {_log(job, launch)})")
@@ -137,7 +141,7 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Pope
 
 def _report_exit(job: Job, code: int, launch: Launch) -> None:
     if job.state() == "done":
-        _say(f"{job.name}: {_outcome(json.loads((job.path / 'summary.json').read_text()))}")
+        _say(f"{job.name}: {_outcome(job.summary())}")
         return
     tail = _log(job, launch).read_text(errors="replace").strip().splitlines()[-5:]
     _say(f"{job.name}: failed (exit code {code}); the end of {_log(job, launch)}:\n  "
@@ -181,10 +185,10 @@ def _log(job: Job, launch: Launch) -> Path:
     return launch.jobs_dir / f"{job.name}.log"
 
 
-def _outcome(summary: dict) -> str:
-    text = f"{summary['status']} after {summary['iterations']:,} iterations"
-    if summary.get("test_error") is not None:
-        text += f", test error {100 * summary['test_error']:.2f}%"
+def _outcome(summary: RunSummary) -> str:
+    text = f"{summary.status} after {summary.iterations:,} iterations"
+    if summary.test_error is not None:
+        text += f", test error {100 * summary.test_error:.2f}%"
     return text
 
 

@@ -3,26 +3,28 @@ sample batch, compare with PyTorch, and write the preprocessing it expects besid
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from deepres.atomic import WriteError, os_error_in, write_error, write_together
 from deepres.data import Preprocessing
+from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
 
-from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME
+from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME, SUFFIXES
+
+_SUFFIX = {fmt: suffix for suffix, fmt in reversed(SUFFIXES.items())}  # the first one listed
 
 TOLERANCE = 1e-4  # float32 logits; the export is refused at or above it
 TRACE_BATCH, CHECK_BATCH = 2, 3  # checked on another batch size than traced: the batch is free
 FORMAT = "deepres-export-1"
-
-
-class ExportError(ValueError):
-    """An export that does not compute what the network computes."""
 
 
 @dataclass
@@ -38,32 +40,41 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
     """Write ``trained`` as ``fmt`` to ``output`` only if running the written file on a sample
     batch gives PyTorch's logits within TOLERANCE; the preprocessing goes to OUTPUT.json."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
-    if fmt == "safetensors" and Path(output).suffix != ".safetensors":
-        raise ValueError(f"--output {output}: a safetensors file must end in .safetensors")
-    write, run, checked_with = FORMATS[fmt]
+        raise UsageError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a folder; name the file to write, e.g. "
+                         f"{output / (trained.model_name + _SUFFIX[fmt])}")
+    if fmt == "safetensors" and output.suffix != ".safetensors":
+        raise UsageError(f"--output {output}: a safetensors file must end in .safetensors")
+    write, run, checked_with = FORMATS[fmt]
     model = trained.model.float().cpu().eval()
     check = sample_batch(prep, CHECK_BATCH, seed=1)
     with torch.inference_mode():
         expected = model(check).numpy()
-    # Written under a temporary name, so that a failed export never stands at ``output``.
-    partial = output.with_name(f".{output.stem}.partial{output.suffix}")
-    try:
-        write(model, sample_batch(prep, TRACE_BATCH, seed=0), partial, _weights_info(trained))
-        got = run(partial, check)
+    # Written and checked in a private folder of our own; only a checked export is copied
+    # beside ``output`` (under a random name) and renamed into place, after its description.
+    with tempfile.TemporaryDirectory(prefix="deepres-export-") as private:
+        staged = Path(private) / output.name
+        try:
+            write(model, sample_batch(prep, TRACE_BATCH, seed=0), staged, trained.info())
+            got = run(staged, check)
+        except Exception as err:
+            cause = os_error_in(err)
+            if cause is None:
+                raise
+            raise WriteError(cause.errno, f"{write_error(staged, cause)} (exports are made and "
+                             "checked in the temporary folder first; TMPDIR chooses it)") from None
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not diff < TOLERANCE:
             raise ExportError(f"the {fmt} export's logits differ from PyTorch's by {diff:.3g} "
                               f"(limit {TOLERANCE:g}; shapes {got.shape} and {expected.shape}); "
                               f"nothing was written to {output}")
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
-    sidecar = output.with_name(output.name + ".json")
-    description = describe(trained, prep, fmt, output, diff, checked_with)
-    sidecar.write_text(json.dumps(description, indent=2) + "\n")
+        description = describe(trained, prep, fmt, output, _sha256(staged), diff, checked_with)
+        text = json.dumps(description, indent=2) + "\n"
+        sidecar = output.with_name(output.name + ".json")
+        write_together([(sidecar, lambda f: f.write(text.encode())),
+                        (output, lambda f: _copy(staged, f))])
     return ExportResult(output, sidecar, diff, checked_with)
 
 
@@ -75,13 +86,14 @@ def sample_batch(prep: Preprocessing, n: int, seed: int) -> torch.Tensor:
     return prep.normalizer("cpu")(pixels)
 
 
-def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path,
+def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path, sha256: str,
              diff: float, checked_with: str) -> dict:
     """What a program that loads the export needs to feed it and read its answer."""
     size = prep.crop
     return {
         "format": FORMAT,
         "file": output.name,
+        "sha256": sha256,  # of that file: tells whether the two belong together
         "export_format": fmt,
         "model": trained.model_name,
         "classes": trained.classes,
@@ -95,8 +107,15 @@ def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path,
     }
 
 
-def _weights_info(trained: TrainedModel) -> dict:
-    info = {"model_name": trained.model_name, "model_args": trained.model_args,
-            "preprocessing": trained.preprocessing, "recipe": trained.recipe,
-            "classes": trained.classes if trained.classes_named else None}
-    return {k: v for k, v in info.items() if v is not None}
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy(source: Path, target) -> None:
+    with open(source, "rb") as f:
+        shutil.copyfileobj(f, target, 1 << 20)
+

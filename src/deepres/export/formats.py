@@ -5,9 +5,6 @@ Every format takes float32 (N, C, H, W) images, N free, and gives (N, classes) l
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import logging
 import warnings
 from pathlib import Path
 
@@ -15,24 +12,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepres.weights import load_model, save_weights
-
-INPUT_NAME, OUTPUT_NAME = "images", "logits"
+from deepres.engine import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
+from deepres.weights import UnnamedClasses, load_model, save_weights
 
 
 def write_onnx(model: nn.Module, sample: torch.Tensor, path: Path, info: dict) -> None:
     """ONNX with a dynamic batch dimension, all weights inside the one file."""
-    options = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                   dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
-    params = inspect.signature(torch.onnx.export).parameters
-    if "dynamo" in params:  # torch >= 2.5: the torch.export-based exporter (the default from 2.9)
-        options.update(dynamo=True, verbose=False)
-        if "external_data" in params:
-            options["external_data"] = False
-    else:
-        options["opset_version"] = 17
-    with _quiet():
-        torch.onnx.export(model, (sample,), str(path), **options)
+    path.write_bytes(onnx_bytes(model, sample))
 
 
 def run_onnx(path: Path, images: torch.Tensor) -> np.ndarray:
@@ -44,12 +30,12 @@ def run_onnx(path: Path, images: torch.Tensor) -> np.ndarray:
 
 def write_torchscript(model: nn.Module, sample: torch.Tensor, path: Path, info: dict) -> None:
     """A traced TorchScript module: nothing in the forward pass depends on the batch size."""
-    with _quiet():
+    with quiet_exporters():
         torch.jit.trace(model, sample).save(str(path))
 
 
 def run_torchscript(path: Path, images: torch.Tensor) -> np.ndarray:
-    with _quiet(), torch.inference_mode():
+    with quiet_exporters(), torch.inference_mode():
         return torch.jit.load(str(path), map_location="cpu")(images).numpy()
 
 
@@ -59,7 +45,8 @@ def write_safetensors(model: nn.Module, sample: torch.Tensor, path: Path, info: 
 
 
 def run_safetensors(path: Path, images: torch.Tensor) -> np.ndarray:
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnnamedClasses)  # the export says so itself
         return load_model(path).model(images).numpy()
 
 
@@ -70,18 +57,3 @@ FORMATS = {
 }
 SUFFIXES = {".onnx": "onnx", ".ts": "torchscript", ".torchscript": "torchscript",
             ".safetensors": "safetensors"}
-
-
-@contextlib.contextmanager
-def _quiet():
-    """The exporters' chatter (tracer warnings about our input-shape check, deprecation notes,
-    torchvision-op registration) says nothing about this network; keep the output clean."""
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepres.errors import ModelError
+
 SHORTCUT_OPTIONS = ("A", "B", "C")
 
 
@@ -42,7 +44,7 @@ class PadShortcut(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int):
         super().__init__()
         if out_channels < in_channels:
-            raise ValueError(
+            raise ModelError(
                 f"option A can only widen ({in_channels} -> {out_channels} channels); "
                 "use shortcut='B' or 'C' to project to fewer channels"
             )
@@ -73,7 +75,7 @@ def make_shortcut(
         return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
     if option == "B":
         return None
-    raise ValueError(f"unknown shortcut option {option!r}; choose one of {SHORTCUT_OPTIONS}")
+    raise ModelError(f"unknown shortcut option {option!r}; choose one of {SHORTCUT_OPTIONS}")
 
 
 class ResidualBlock(nn.Module):
@@ -116,10 +118,8 @@ class BasicBlock(ResidualBlock):
         channels: int,
         stride: int = 1,
         shortcut: str | None = "B",
-        stride_in_1x1: bool = True,
     ):
         super().__init__(in_channels, channels, stride, shortcut)
-        # stride_in_1x1 only concerns bottlenecks; a basic block has one strided conv.
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(channels)
         self.conv2 = conv3x3(channels, channels)

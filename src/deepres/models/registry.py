@@ -10,6 +10,8 @@ from typing import Callable
 
 from torch import nn
 
+from deepres.errors import ModelError
+
 from .resnet import IMAGENET_LAYOUTS, cifar_resnet, imagenet_resnet
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)  # paper Table 6
@@ -57,7 +59,7 @@ def model_info(name: str) -> ModelInfo:
     except KeyError:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(
+        raise ModelError(
             f"unknown model {name!r}.{hint} Valid names: {', '.join(_REGISTRY)} "
             "(`deepres models` prints them with their sizes)"
         ) from None
@@ -69,7 +71,7 @@ def create_model(name: str, **overrides) -> nn.Module:
     allowed = info.overridable()
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
-        raise ValueError(
+        raise ModelError(
             f"{name} does not take {', '.join(unknown)}; valid overrides: {', '.join(allowed)}"
         )
     return info.builder(**info.fixed, **overrides)

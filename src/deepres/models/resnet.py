@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from deepres.errors import ModelError
+
 from .blocks import SHORTCUT_OPTIONS, BasicBlock, Bottleneck, ResidualBlock
 
 IMAGENET_LAYOUTS: dict[int, tuple[type[ResidualBlock], tuple[int, ...]]] = {
@@ -64,13 +66,13 @@ class ResNet(nn.Module):
         _check_positive_int("num_classes", num_classes)
         _check_positive_int("in_chans", in_chans)
         if residual and shortcut not in SHORTCUT_OPTIONS:
-            raise ValueError(f"shortcut must be one of {SHORTCUT_OPTIONS}, got {shortcut!r}")
+            raise ModelError(f"shortcut must be one of {SHORTCUT_OPTIONS}, got {shortcut!r}")
         if not residual and shortcut is not None:
-            raise ValueError(f"a plain net has no shortcuts; drop shortcut={shortcut!r}")
+            raise ModelError(f"a plain net has no shortcuts; drop shortcut={shortcut!r}")
         if not residual and zero_init_residual:
-            raise ValueError("zero_init_residual needs shortcuts: a plain net would output zeros")
+            raise ModelError("zero_init_residual needs shortcuts: a plain net would output zeros")
         if stem not in ("imagenet", "cifar"):
-            raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+            raise ModelError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
 
         self.in_chans = in_chans
         self.num_classes = num_classes
@@ -89,11 +91,14 @@ class ResNet(nn.Module):
 
         self.stage_names = tuple(f"layer{i + 1}" for i in range(len(layers)))
         channels = stem_width
+        # Where a bottleneck strides; a basic block has a single strided convolution.
+        block_args = {"stride_in_1x1": stride_in_1x1} if issubclass(block, Bottleneck) else {}
         for i, (name, depth, width) in enumerate(zip(self.stage_names, layers, widths)):
             blocks = []
             for j in range(depth):
                 stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(block(channels, width, stride, self.shortcut, stride_in_1x1))
+                blocks.append(block(channels, width, stride=stride, shortcut=self.shortcut,
+                                    **block_args))
                 channels = width * block.expansion
             self.add_module(name, nn.Sequential(*blocks))
         self.num_features = channels
@@ -122,7 +127,7 @@ class ResNet(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's feature map, before pooling: (N, num_features, H', W')."""
         if x.dim() != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(
+            raise ModelError(
                 f"expected a batch of shape (N, {self.in_chans}, H, W), got {tuple(x.shape)}; "
                 f"convert the images to {self.in_chans} channels, or build the model with "
                 f"in_chans={x.shape[1] if x.dim() == 4 else 'C'}"
@@ -153,7 +158,7 @@ class ResNet(nn.Module):
 
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        raise ModelError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
 def imagenet_resnet(
@@ -171,7 +176,7 @@ def imagenet_resnet(
     ``shortcut`` defaults to option B, as the paper uses for its ImageNet models.
     """
     if depth not in IMAGENET_LAYOUTS:
-        raise ValueError(
+        raise ModelError(
             f"no ImageNet ResNet of depth {depth!r}; choose one of {sorted(IMAGENET_LAYOUTS)}"
         )
     block, layers = IMAGENET_LAYOUTS[depth]
@@ -203,7 +208,7 @@ def cifar_resnet(
     ``shortcut`` defaults to option A, as the paper uses for every CIFAR net.
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(
+        raise ModelError(
             f"a CIFAR ResNet has 6n+2 layers (n >= 1): 8, 14, 20, 26, 32, ..., got depth={depth!r}"
         )
     n = (depth - 2) // 6

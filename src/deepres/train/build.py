@@ -1,20 +1,45 @@
-"""The pieces of a run that a recipe decides: the network, the optimiser, the schedule."""
+"""The pieces of a run that a recipe decides: the loaders, the network, the optimiser, the
+schedule."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from deepres.data import BatchLoader, DataSplits
+from deepres.errors import RecipeError
 from deepres.models import create_model, model_info
 
+from .distributed import World
 from .recipe import Recipe
 from .schedule import LRSchedule
+
+
+def make_loaders(splits: DataSplits, recipe: Recipe, world: World,
+                 device: torch.device) -> tuple[BatchLoader, dict[str, BatchLoader]]:
+    """This process's training loader and its "val"/"test" loaders (those the data has), each
+    taking its share of every global batch."""
+    if recipe.batch_size % world.world_size:
+        raise RecipeError(f"batch_size {recipe.batch_size} (the global batch) does not split "
+                         f"evenly across {world.world_size} processes")
+    share = dict(rank=world.rank, world_size=world.world_size, device=device,
+                 normalize=recipe.normalize)
+    per_process = recipe.batch_size // world.world_size
+    # augment "auto": the data set's own (pad-crop-flip for CIFAR-size images, crop only
+    # for digits, scale and colour for streamed ImageNet-size images).
+    augment = None if recipe.augment == "auto" else recipe.augment
+    train = BatchLoader(splits.train, per_process, train=True, seed=recipe.seed,
+                        augment=augment, **share)
+    evaluation = {name: BatchLoader(split, per_process * 2, train=False, **share)
+                  for name, split in (("val", splits.val), ("test", splits.test))
+                  if split is not None}
+    return train, evaluation
 
 
 def build_model(recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
     for key in ("num_classes", "in_chans"):
         if key in recipe.model_args:
-            raise ValueError(f"model_args: {key} comes from the data; remove it from the recipe")
+            raise RecipeError(f"model_args: {key} comes from the data; remove it from the recipe")
     return create_model(recipe.model, num_classes=num_classes, in_chans=in_chans, **recipe.model_args)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from deepres.errors import UsageError
+
 
 @dataclass(frozen=True)
 class World:
@@ -97,7 +99,10 @@ def restarted_by_torchrun() -> bool:
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
+        raise UsageError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
     return device

@@ -16,6 +16,7 @@ from typing import Callable
 
 from torch import nn
 
+from deepres.errors import CheckpointError, RecipeError
 from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
 
 
@@ -39,6 +40,7 @@ def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
                say: Callable[[str], None]) -> None:
     file = read_weights(weights_path(path))
     state = strip_wrappers(file.state_dict)
+    _check_channels(state, model, file.path)
     theirs = state.get("fc.weight")
     if theirs is None or theirs.shape[0] != model.num_classes:
         had = "no classifier" if theirs is None else f"a classifier of {theirs.shape[0]} classes"
@@ -51,6 +53,24 @@ def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
             "differently from the data's")
     load_strictly(model, state, file.path, model_name)
     say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
+
+
+def _check_channels(state: dict, model: nn.Module, path) -> None:
+    """Weights for gray images do not fit colour data, nor the other way round: say so,
+    rather than list mismatching shapes."""
+    stem = state.get("conv1.weight")
+    body = {k for k in model.state_dict() if not k.startswith("fc.")}
+    if stem is None or stem.dim() != 4 or body - set(state):
+        return  # another network: load_strictly names the keys that differ
+    theirs, ours = stem.shape[1], model.conv1.weight.shape[1]
+    if theirs != ours:
+        raise CheckpointError(
+            f"init-from {path}: the network was trained on {theirs}-channel images and the "
+            f"data has {ours}-channel images ({_CHANNELS.get(ours, 'other')}); start from "
+            f"weights trained on {ours}-channel images, or train from scratch (no --init-from)")
+
+
+_CHANNELS = {1: "grayscale", 3: "RGB"}
 
 
 def freeze(model: nn.Module, upto: str, say: Callable[[str], None]) -> None:
@@ -71,7 +91,7 @@ def frozen_parts(model: nn.Module, upto: str) -> dict[str, nn.Module]:
     stages = list(model.stage_names)
     choices = ["stem", *stages, "features"]
     if upto not in choices:
-        raise ValueError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
+        raise RecipeError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
                          f"{type(model).__name__} with stages {', '.join(stages)})")
     last = len(stages) if upto == "features" else choices.index(upto)
     parts = {"stem": nn.ModuleList([model.conv1, model.bn1])}

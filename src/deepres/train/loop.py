@@ -18,23 +18,28 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
-from deepres.weights import load_checkpoint, save_checkpoint
+from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
+                          describe_environment)
 
-from .build import build_model, make_optimizer, make_schedule
-from .distributed import World, join, leave
+from .build import build_model, make_loaders, make_optimizer, make_schedule
+from .checkpoints import Checkpoints
+from .distributed import join, leave
+from .precision import autocast_dtype
 from .finetune import start_from_weights
 from .progress import Progress
 from .recipe import Recipe
-from .rundir import RunDir, describe_environment
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
+from .summary import summarize
 from .sync_bn import convert_sync_batchnorm
+from .window import Window
 
 
 @dataclass
@@ -54,54 +59,35 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
-class Window:
-    """Sums over the iterations since the last log point, kept on the device.
+class Trainer:
+    """The loop and its decisions: when to log, evaluate, checkpoint and stop.
 
-    ``totals()`` adds up every process's sums, so all processes see the same figures; it is a
-    collective call, made by every process at the same iteration.
+    ``step`` and ``evaluate`` are the arithmetic it runs (``train_step`` and
+    ``evaluation_sums`` unless a caller, such as a test, passes its own).
     """
 
-    def __init__(self, device: torch.device, world: World, state: dict | None = None):
-        state = state or {"loss_sum": 0.0, "wrong": 0, "seen": 0, "seconds": 0.0}
-        self.sums = torch.tensor([state["loss_sum"], state["wrong"], state["seen"]],
-                                 device=device, dtype=torch.float64)
-        self.world = world
-        self.seconds = state["seconds"]
-        self.started = time.perf_counter()
-
-    def add(self, loss_sum: torch.Tensor, wrong: torch.Tensor, n: int) -> None:
-        self.sums[0] += loss_sum
-        self.sums[1] += wrong
-        self.sums[2] += n
-
-    def exclude(self, seconds: float) -> None:
-        """Leave out time that was not spent training (evaluation, checkpoints)."""
-        self.seconds -= seconds
-
-    def totals(self) -> dict:
-        loss_sum, wrong, seen = self.world.all_reduce_sum(self.sums.clone()).tolist()
-        return {"loss_sum": loss_sum, "wrong": int(wrong), "seen": int(seen),
-                "seconds": self.seconds + time.perf_counter() - self.started}
-
-
-class Trainer:
-    def __init__(self, recipe: Recipe, options: TrainOptions):
+    def __init__(self, recipe: Recipe, options: TrainOptions, *,
+                 step: Callable = train_step, evaluate: Callable = evaluation_sums):
         self.options = options
+        self.train_step, self.evaluation_sums = step, evaluate
         self.world, self.device = join(options.device)
         self.run = RunDir(options.out)
+        self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
         if options.resume:
             self.run.check_resumable()
         elif self.world.is_main:
             self.run.create()  # first, so that a taken --out fails before any data is read
         torch.manual_seed(recipe.seed)
         self._build_data(recipe)
-        self.recipe = recipe = recipe.resolved(len(self.train_loader))
+        # recipe.yaml holds what the run used: lengths in iterations, the images' side.
+        self.recipe = recipe = recipe.resolved(len(self.train_loader)).replace(
+            image_size=self.splits.image_size)
         self._build_model(recipe)
         self.optimizer = make_optimizer(self.model, recipe)
         self.schedule = make_schedule(recipe)
         self.iteration = 0
-        self.best = {"val_error": None, "iteration": None}
-        self.window_state: dict | None = None
+        self.best = Best()
+        self.window_start: WindowTotals | None = None  # the log window a resume goes on with
         self.stop_signal: int | None = None
         self.stopping = False
 
@@ -109,31 +95,18 @@ class Trainer:
         self.splits = open_source(recipe.data, cache_dir=self.options.cache_dir,
                                   val_size=recipe.val_size, seed=recipe.seed,
                                   on_bad_image=self.options.on_bad_image,
-                                  download=self.options.download)
-        # augment "auto": the data set's own (pad-crop-flip for CIFAR-size images, crop only
-        # for digits, scale and colour for streamed ImageNet-size images).
-        augment = None if recipe.augment == "auto" else recipe.augment
-        world = self.world
-        if recipe.batch_size % world.world_size:
-            raise ValueError(f"batch_size {recipe.batch_size} (the global batch) does not split "
-                             f"evenly across {world.world_size} processes")
-        share = dict(rank=world.rank, world_size=world.world_size, device=self.device,
-                     normalize=recipe.normalize)
-        per_process = recipe.batch_size // world.world_size
-        self.train_loader = BatchLoader(self.splits.train, per_process, train=True,
-                                        seed=recipe.seed, augment=augment, **share)
-        self.eval_loaders = {
-            name: BatchLoader(split, per_process * 2, train=False, **share)
-            for name, split in (("val", self.splits.val), ("test", self.splits.test))
-            if split is not None
-        }
+                                  download=self.options.download, image_size=recipe.image_size)
+        self.train_loader, self.eval_loaders = make_loaders(self.splits, recipe, self.world,
+                                                            self.device)
+        self._say(f"data: {self.splits.pipeline}; training augmentation: "
+                  f"{self.train_loader.describe_augment()}")
 
     def _build_model(self, recipe: Recipe) -> None:
         model = build_model(recipe, len(self.splits.classes), self.splits.in_chans)
         if recipe.sync_bn and self.world.distributed:
             model = convert_sync_batchnorm(model)
         cuda = self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if recipe.amp == "bf16" or (recipe.amp == "auto" and cuda) else None
+        self.amp_dtype = autocast_dtype(recipe.amp, self.device, say=self._say)
         # channels_last is faster for these convolutions on GPUs and, measured, on CPUs too
         # (ResNet-20 training, 2 cores: about 1.5x), so "auto" turns it on everywhere.
         self.memory_format = torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last
@@ -148,43 +121,45 @@ class Trainer:
         self.step_model = torch.compile(step_model) if recipe.compile else step_model
 
     # -- state ---------------------------------------------------------------------------------
-    def state_dict(self, window_totals: dict) -> dict:
-        return {
-            "iteration": self.iteration,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "data": self.train_loader.state_dict(),
-            "window": window_totals,
-            "best": dict(self.best),
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-            "recipe": self.recipe.to_dict(),
-            "model_name": self.recipe.model,
-            "classes": list(self.splits.classes),
-            "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict(),
-        }
+    def network_state(self) -> CheckpointState:
+        """The network and what describes it: all that best.pt holds."""
+        return CheckpointState(
+            iteration=self.iteration, model=self.model.state_dict(),
+            model_name=self.recipe.model, recipe=self.recipe.to_dict(),
+            classes=list(self.splits.classes),
+            preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
 
-    def load_state_dict(self, state: dict) -> None:
-        self.iteration = state["iteration"]
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
+    def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
+        state = self.network_state()
+        state.optimizer = self.optimizer.state_dict()
+        state.schedule = self.schedule.state_dict()
+        state.data = self.train_loader.state_dict()
+        state.window, state.best = window_totals, self.best
+        state.rng = {"torch": torch.get_rng_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        return state
+
+    def load_state_dict(self, state: CheckpointState) -> None:
+        self.iteration = state.iteration
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.schedule.load_state_dict(state.schedule)
         # Every process is where rank 0 was, each in its own share of the data.
-        self.train_loader.load_state_dict({**state["data"], "rank": self.world.rank})
+        self.train_loader.load_state_dict({**state.data, "rank": self.world.rank})
         # The saved window holds every process's sums: one process restores them, or the next
         # totals() would count them once per process.
-        self.window_state = state["window"] if self.world.is_main else None
-        self.best = state["best"]
-        torch.set_rng_state(state["rng"]["torch"])
-        if state["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.window_start = state.window if self.world.is_main else None
+        self.best = state.best
+        torch.set_rng_state(state.rng["torch"])
+        if state.rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state.rng["cuda"])
 
     def start(self) -> None:
         """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
         process reads it, so the run directory must be on a file system they all see)."""
-        if self.options.resume and self.run.last.exists():
-            self.load_state_dict(load_checkpoint(self.run.last, map_location=self.device))
+        last = self.checkpoints.load_last(self.device) if self.options.resume else None
+        if last is not None:
+            self.load_state_dict(last)
             if self.world.is_main:
                 self.run.forget_metrics_after(self.iteration)
             self._say(f"resuming {self.run.path} at iteration {self.iteration:,}")
@@ -193,22 +168,19 @@ class Trainer:
         self.world.barrier()
 
     def _describe_run(self) -> None:
-        self.run.write_recipe(self.recipe.to_dict())
-        self.run.write_json("classes.json", list(self.splits.classes))
-        self.run.write_json("meta.json", {**describe_environment(self.device),
-                                          "world_size": self.world.world_size,
-                                          "data": self.splits.summary()})
-        bad = "".join(f"{b.path}\t{b.reason}\n" for b in self.splits.bad_files)
-        (self.run.path / "bad_files.txt").write_text(bad)
+        meta = {**describe_environment(self.device), "world_size": self.world.world_size,
+                "data": self.splits.summary()}
+        self.run.write_description(self.recipe.to_dict(), self.splits.classes, meta,
+                                   [(b.path, b.reason) for b in self.splits.bad_files])
 
     # -- the loop ------------------------------------------------------------------------------
-    def fit(self) -> dict:
+    def fit(self) -> RunSummary:
         self.start()
         recipe = self.recipe
-        window = Window(self.device, self.world, self.window_state)
+        window = Window(self.device, self.world, self.window_start)
         batches = _endless(self.train_loader)
         progress = Progress(recipe.iterations, self.iteration, quiet=self.options.quiet,
-                            log_dir=self.run.path / "tensorboard", enabled=self.world.is_main)
+                            log_dir=self.run.tensorboard, enabled=self.world.is_main)
         status = "completed"
         try:
             with catch_stop_signals(self):
@@ -232,8 +204,9 @@ class Trainer:
             group["lr"] = lr
         images, labels = batch
         images = images.contiguous(memory_format=self.memory_format)
-        loss_sum, wrong = train_step(self.step_model, self.optimizer, images, labels,
-                                     amp_dtype=self.amp_dtype, label_smoothing=recipe.label_smoothing)
+        loss_sum, wrong = self.train_step(self.step_model, self.optimizer, images, labels,
+                                          amp_dtype=self.amp_dtype,
+                                          label_smoothing=recipe.label_smoothing)
         window.add(loss_sum, wrong, labels.numel())
         self.iteration += 1
         progress.step()
@@ -259,15 +232,16 @@ class Trainer:
 
     def _log(self, window: Window, lr: float, progress: Progress) -> Window:
         totals = window.totals()  # synchronises with the device (and the other processes)
-        loss, error = totals["loss_sum"] / totals["seen"], totals["wrong"] / totals["seen"]
+        loss, error = totals.sums.loss, totals.sums.error
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the training loss became {loss} by iteration "
-                                   f"{self.iteration:,}; {self._kept()} (try a lower lr or --set warmup=on)")
+                                   f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower "
+                                   "lr or --set warmup=on)")
         self.schedule.observe_train_error(self.iteration, error)
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader),
                   "lr": lr, "train_loss": loss, "train_error": error,
-                  "images_per_s": totals["seen"] / max(totals["seconds"], 1e-9),
-                  "images": totals["seen"], "seconds": totals["seconds"]}
+                  "images_per_s": totals.sums.seen / max(totals.seconds, 1e-9),
+                  "images": totals.sums.seen, "seconds": totals.seconds}
         self._record(record, progress)
         return Window(self.device, self.world)
 
@@ -277,10 +251,10 @@ class Trainer:
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
         self.world.broadcast_buffers(self.model)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
-            wrong, loss_sum, seen = self.world.all_reduce_sum(sums).tolist()
-            record.update({f"{name}_error": wrong / seen, f"{name}_loss": loss_sum / seen,
-                           f"{name}_images": int(seen)})
+            sums = self.evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
+            sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
+            record.update({f"{name}_error": sums.error, f"{name}_loss": sums.loss,
+                           f"{name}_images": sums.seen})
         if "val_error" in record:
             self._track_best(record["val_error"])
         self._record(record, progress)
@@ -293,56 +267,29 @@ class Trainer:
     def _track_best(self, val_error: float) -> None:
         """The schedule watches the validation error; best.pt is chosen on it, never on test."""
         self.schedule.observe_val_error(val_error)
-        if self.best["val_error"] is None or val_error < self.best["val_error"]:
-            self.best = {"val_error": val_error, "iteration": self.iteration}
-            if self.world.is_main:
-                save_checkpoint({"model": self.model.state_dict(), "iteration": self.iteration,
-                                 "model_name": self.recipe.model, "recipe": self.recipe.to_dict(),
-                                 "classes": list(self.splits.classes),
-                                 "preprocessing": Preprocessing.of_loader(self.train_loader).to_dict()},
-                                self.run.best)
+        if self.best.improved_by(val_error):
+            self.best = Best(val_error, self.iteration)
+            self.checkpoints.save_best(self.network_state())
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()
         finite = all(torch.isfinite(p).all() for p in self.model.parameters())
-        if not finite or not math.isfinite(totals["loss_sum"]):
+        if not finite or not math.isfinite(totals.sums.loss_sum):
             raise TrainingDiverged(f"non-finite weights or loss at iteration {self.iteration:,}; "
-                                   f"{self._kept()}")
-        if self.world.is_main:
-            save_checkpoint(self.state_dict(totals), self.run.last)
+                                   f"{self.checkpoints.kept()}")
+        self.checkpoints.save_last(self.state_dict(totals))
 
-    def _kept(self) -> str:
-        if not self.run.last.exists():
-            return "no checkpoint had been written yet"
-        kept = load_checkpoint(self.run.last)["iteration"]
-        return f"the last good checkpoint, of iteration {kept:,}, stays in {self.run.last}"
-
-    def _finish(self, status: str) -> dict:
+    def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
-            return {"status": status, "rank": self.world.rank}
-        records = self.run.read_metrics()
-        train_records = [r for r in records if "train_loss" in r]
-        last_eval = next((r for r in reversed(records) if "train_loss" not in r), {})
-        seconds = sum(r["seconds"] for r in train_records)
-        summary = {
-            "status": status,
-            "iterations": self.iteration,
-            "planned_iterations": self.recipe.iterations,
-            "model": self.recipe.model,
-            "data": self.recipe.data,
-            "params": sum(p.numel() for p in self.model.parameters()),
-            "test_error": last_eval.get("test_error"),
-            "val_error": last_eval.get("val_error"),
-            "best_val_error": self.best["val_error"],
-            "best_iteration": self.best["iteration"],
-            "train_seconds": seconds,
-            "images_per_s": sum(r["images"] for r in train_records) / seconds if seconds else None,
-            "bad_files": len(self.splits.bad_files),
-            "run_dir": str(self.run.path),
-            "world_size": self.world.world_size,
-            "rank": 0,
-        }
-        self.run.write_json("summary.json", summary)
+            return RunSummary(status, self.iteration, rank=self.world.rank)
+        summary = summarize(
+            self.run.read_metrics(), status, iterations=self.iteration,
+            planned_iterations=self.recipe.iterations, model=self.recipe.model,
+            data=self.recipe.data, params=sum(p.numel() for p in self.model.parameters()),
+            best_val_error=self.best.val_error, best_iteration=self.best.iteration,
+            bad_files=len(self.splits.bad_files), run_dir=str(self.run.path),
+            world_size=self.world.world_size)
+        self.run.write_summary(summary)
         return summary
 
     def _say(self, text: str) -> None:
@@ -350,10 +297,11 @@ class Trainer:
             print(text, file=sys.stderr, flush=True)
 
 
-def train(recipe: Recipe, options: TrainOptions) -> dict:
+def train(recipe: Recipe, options: TrainOptions, **arithmetic: Callable) -> RunSummary:
     """Train per ``recipe`` into ``options.out`` (or continue it with ``options.resume``).
-    Under torchrun, every process calls this; rank 0 returns the run's summary."""
-    trainer = Trainer(recipe, options)
+    Under torchrun, every process calls this; rank 0 returns the run's summary (the others,
+    their status). ``arithmetic``: ``step`` and ``evaluate`` for ``Trainer``."""
+    trainer = Trainer(recipe, options, **arithmetic)
     try:
         return trainer.fit()
     finally:

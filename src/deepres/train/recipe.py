@@ -4,7 +4,8 @@ A recipe file may name a ``base`` recipe (a preset or another file) and change s
 Unknown keys and values of the wrong type are rejected with a message that lists what is valid.
 Lengths (``iterations``, ``milestones``, ``lr_rise``, ``eval_every``, ``checkpoint_every``) count iterations,
 as the paper does; a string like ``"30ep"`` counts epochs and is converted once the data set's
-size is known (``Recipe.resolved``).
+size is known (``Recipe.resolved``). ``Recipe.scaled_to`` is the one meaning of a shorter (or
+longer) run: the whole schedule keeps its proportions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
+
+from deepres.errors import RecipeError
 
 Length = Union[int, str]  # iterations, or "<number>ep" for epochs
 CHOICES = {
@@ -40,6 +43,7 @@ class Recipe:
     init_from: Optional[str] = None  # weights to start from (fine-tuning); see train.finetune
     freeze: Optional[str] = None  # "stem", a stage ("layer2": it and all before) or "features"
     data: str = "digits"
+    image_size: Optional[int] = None  # side the network sees (folders); None: the images' own
     val_size: int = 0  # images held out of train to choose the schedule (paper: 5000)
     batch_size: int = 128
     lr: float = 0.1
@@ -72,21 +76,26 @@ class Recipe:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in CHOICES:  # YAML 1.1 reads a bare on/off (yes/no) as a boolean
+            if isinstance(getattr(self, name), bool):
+                setattr(self, name, "on" if getattr(self, name) else "off")
         for f in dataclasses.fields(self):
             setattr(self, f.name, _check_type(f.name, getattr(self, f.name), _hints()[f.name]))
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise RecipeError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("batch_size", "lr_batch", "log_every", "plateau_patience"):
             if getattr(self, name) < 1:
-                raise ValueError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
+                raise RecipeError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "warmup_lr", "lr_factor"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+                raise RecipeError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+        if self.image_size is not None and self.image_size < 1:
+            raise RecipeError(f"recipe: image_size must be at least 1 pixel, got {self.image_size}")
         if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise ValueError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
+            raise RecipeError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
         if self.schedule == "plateau" and self.val_size == 0:
-            raise ValueError("recipe: schedule 'plateau' watches the validation error; "
+            raise RecipeError("recipe: schedule 'plateau' watches the validation error; "
                              "set val_size (e.g. 5000) so there is a validation split")
         for name in ("iterations", "eval_every", "checkpoint_every"):
             _parse_length(name, getattr(self, name))
@@ -101,6 +110,43 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def scaled_to(self, iterations: int, /, **fixed: Any) -> Recipe:
+        """The schedule stretched or shortened to ``iterations``, keeping its proportions: the
+        lr falls at the same fractions of the run (``milestones``), there are as many
+        evaluations (``eval_every``), checkpoints at least as often as evaluations and as the
+        recipe's own, and at least 100 log points. Fields in ``fixed`` are taken as given (a
+        ``--set``), not scaled. (The warm-up ends on a training error, not after a length.)"""
+        if iterations < 1:
+            raise RecipeError(f"--iterations must be at least 1, got {iterations}")
+        if "iterations" in fixed:
+            raise RecipeError("give --iterations (which scales the schedule) or --set "
+                             "iterations=N (the raw field), not both")
+        lengths = [self.iterations, *self.milestones, self.eval_every, self.checkpoint_every]
+        if any(isinstance(length, str) for length in lengths):
+            raise RecipeError("--iterations scales a schedule counted in iterations, and this "
+                             f"recipe counts epochs (iterations: {self.iterations}); set the "
+                             "lengths themselves with --set iterations=... --set milestones=...")
+        scale = iterations / self.iterations
+        every = fixed.get("eval_every", max(1, round(self.eval_every * scale)))
+        scaled = {"iterations": iterations,
+                  "milestones": [max(1, round(m * scale)) for m in self.milestones],
+                  "eval_every": every,
+                  "checkpoint_every": min(every, self.checkpoint_every),
+                  "log_every": (self.log_every if iterations >= self.iterations
+                                else min(self.log_every, max(1, iterations // 100)))}
+        return self.replace(**{**scaled, **fixed})
+
+    def scaling_note(self, scaled: Recipe) -> str:
+        """What ``scaled_to`` changed, in one line for the start of a run."""
+        def lengths(recipe: Recipe) -> str:
+            drops = ", ".join(map(str, recipe.milestones)) or "none"
+            return (f"lr drops at {drops}, evaluations every {recipe.eval_every}, "
+                    f"checkpoints every {recipe.checkpoint_every}")
+
+        return (f"--iterations {scaled.iterations} scales the schedule of {self.iterations} "
+                f"iterations: {lengths(scaled)} (were: {lengths(self)}); --set "
+                f"iterations={scaled.iterations} would stop there without moving them")
 
     def resolved(self, iterations_per_epoch: int) -> Recipe:
         """The recipe with every length in iterations, for a data set of this many batches."""
@@ -132,37 +178,37 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set takes key=value, got {pair!r}")
+            raise RecipeError(f"--set takes key=value, got {pair!r}")
         try:
             changes[key.strip()] = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
-            raise ValueError(f"--set {pair!r}: {text!r} is not a valid value") from None
+            raise RecipeError(f"--set {pair!r}: {text!r} is not a valid value") from None
     _reject_unknown(changes)
     return changes
 
 
 def _recipe_fields(name_or_file: str, seen: tuple[str, ...]) -> dict:
     if name_or_file in seen:
-        raise ValueError(f"recipe {name_or_file!r} names itself as a base: {' -> '.join(seen)}")
+        raise RecipeError(f"recipe {name_or_file!r} names itself as a base: {' -> '.join(seen)}")
     path = Path(name_or_file)
     if name_or_file in preset_names():
         text = resources.files(__package__).joinpath(f"recipes/{name_or_file}.yaml").read_text()
     elif path.is_file():
         text = path.read_text()
     else:
-        raise ValueError(f"no recipe {name_or_file!r}: give a preset ({', '.join(preset_names())}) "
+        raise RecipeError(f"no recipe {name_or_file!r}: give a preset ({', '.join(preset_names())}) "
                          "or the path of a YAML file")
     try:
         fields = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
-        raise ValueError(f"recipe {name_or_file}: not valid YAML ({err})") from None
+        raise RecipeError(f"recipe {name_or_file}: not valid YAML ({err})") from None
     if not isinstance(fields, dict):
-        raise ValueError(f"recipe {name_or_file}: expected key: value lines, got {type(fields).__name__}")
+        raise RecipeError(f"recipe {name_or_file}: expected key: value lines, got {type(fields).__name__}")
     base = fields.pop("base", None)
     try:
         _reject_unknown(fields)
-    except ValueError as err:
-        raise ValueError(f"recipe {name_or_file}: {err}") from None
+    except RecipeError as err:
+        raise RecipeError(f"recipe {name_or_file}: {err}") from None
     if base is None:
         return fields
     return {**_recipe_fields(str(base), seen + (name_or_file,)), **fields}
@@ -172,18 +218,18 @@ def _reject_unknown(changes: dict) -> None:
     known = [f.name for f in dataclasses.fields(Recipe)]
     unknown = sorted(set(changes) - set(known))
     if unknown:
-        raise ValueError(f"unknown recipe key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+        raise RecipeError(f"unknown recipe key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
                          f"valid keys: {', '.join(known)}")
 
 
 def _parse_length(name: str, value: Length, iterations_per_epoch: int | None = None) -> int:
     if isinstance(value, int):
         if value < 1:
-            raise ValueError(f"recipe: {name} must be at least 1 iteration, got {value}")
+            raise RecipeError(f"recipe: {name} must be at least 1 iteration, got {value}")
         return value
     match = _EPOCHS.match(value)
     if not match:
-        raise ValueError(f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}")
+        raise RecipeError(f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}")
     if iterations_per_epoch is None:
         return 1
     return max(1, round(float(match.group(1)) * iterations_per_epoch))
@@ -204,4 +250,4 @@ def _check_type(name: str, value: Any, hint: Any) -> Any:
     if isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed):
         return value
     names = " or ".join(t.__name__ for t in allowed)
-    raise ValueError(f"recipe: {name} must be {names}, got {value!r}")
+    raise RecipeError(f"recipe: {name} must be {names}, got {value!r}")

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepres.errors import DataError
+
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     """bf16 autocast where asked; bf16 has float32's range, so no loss scaling is needed."""
@@ -47,9 +49,10 @@ def evaluation_sums(
     amp_dtype: torch.dtype | None = None,
     flip: bool = False,
 ) -> torch.Tensor:
-    """[wrong top-1 answers, summed loss, images] of ``model`` in eval mode over ``batches``,
-    as a float64 tensor on the device: sums, so that processes' shares add up. ``flip``
-    averages the softmax scores of each image and its mirror image (not the paper's view)."""
+    """The ``deepres.runs.Sums`` of ``model`` in eval mode over ``batches`` (summed loss, wrong top-1
+    answers, images), as a float64 tensor on the device in that order, so that processes'
+    shares add up before anything waits for the device. ``flip`` averages the softmax scores
+    of each image and its mirror image (not the paper's view)."""
     was_training = model.training
     model.eval()
     sums = None
@@ -60,12 +63,12 @@ def evaluation_sums(
                 if flip:
                     mirrored = model(images.flip(3)).float().softmax(dim=1)
                     log_probs = ((log_probs.exp() + mirrored) / 2).log()
-            batch = torch.stack([(log_probs.argmax(dim=1) != labels).sum().double(),
-                                 F.nll_loss(log_probs, labels, reduction="sum").double(),
+            batch = torch.stack([F.nll_loss(log_probs, labels, reduction="sum").double(),
+                                 (log_probs.argmax(dim=1) != labels).sum().double(),
                                  torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)])
             sums = batch if sums is None else sums + batch
     finally:
         model.train(was_training)
     if sums is None:
-        raise ValueError("evaluation got no images")
+        raise DataError("evaluation got no images")
     return sums

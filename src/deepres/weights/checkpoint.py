@@ -1,28 +1,28 @@
-"""Checkpoints: written atomically, read without ever running code from the file.
+"""Checkpoints: written atomically, verified and read without ever running code from the file.
 
 A checkpoint is a dict of tensors and plain values (model, optimiser, schedule, data position,
 RNG states, recipe), so ``torch.load(weights_only=True)`` reads it: a file that holds a pickled
-object that would run code is refused rather than executed.
+object that would run code is refused rather than executed. Before it is read, every record
+of the zip archive that torch.save writes is checked against its CRC-32, so damaged bytes are
+refused with the file named, never loaded as wrong weights.
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
 
 from deepres.atomic import write_atomic
+from deepres.errors import CheckpointError
 
 FORMAT = "deepres-checkpoint-1"
 # How torch.save's older, pre-zip format begins (pickle of its magic number): torchvision's
 # first weight files (e.g. resnet50-19c8e357.pth) are in it.
 _LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and what is wrong."""
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
@@ -53,6 +53,7 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
         # else is cut short, damaged or some other kind of file, and is not unpickled at all.
         raise CheckpointError(f"{path}: damaged or truncated checkpoint, or not a PyTorch file "
                               "(it is not in torch.save's zip format)")
+    _verify_checksums(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -63,6 +64,23 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
             f"unpickled ({_last_line(err)}); only tensors and plain values are read") from None
     except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated checkpoint ({str(err)[:200]})") from None
+
+
+def _verify_checksums(path: Path) -> None:
+    """Check every record of a torch.save zip against its CRC-32, which torch.load does not:
+    flipped bits or zeroed bytes in a tensor would otherwise load as silently wrong numbers.
+    (The legacy pre-zip format carries no checksum; it is read as it is.)"""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every record and compares its CRC-32
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+        raise CheckpointError(f"{path}: damaged checkpoint ({err})") from None
+    if damaged is not None:
+        raise CheckpointError(f"{path}: damaged checkpoint: the bytes of its record {damaged!r} "
+                              "do not match their checksum (CRC-32), so the file changed after it "
+                              "was written; use another copy, or an earlier checkpoint")
 
 
 def _exported_model(path: Path) -> str | None:

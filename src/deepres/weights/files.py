@@ -2,13 +2,15 @@
 
 Three kinds of file are read, none of them by running code from it:
 - a deepres checkpoint (``last.pt``, ``best.pt`` or a ``.pt`` written by ``save_weights``),
-- a ``.safetensors`` file (deepres writes its description into the metadata),
+- a ``.safetensors`` file (deepres writes its description into the metadata, and the SHA-256
+  of its tensor bytes, checked when it is read),
 - a bare state_dict saved with ``torch.save``, such as torchvision's ``resnet50-0676ba61.pth``
   (or one wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``, as other trainers do).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +20,14 @@ import safetensors.torch
 import torch
 
 from deepres.atomic import write_atomic
+from deepres.errors import UsageError
 
 from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint
 
 # What a file may say about its network, besides the weights.
 INFO_KEYS = ("model_name", "model_args", "classes", "preprocessing", "recipe")
 _SAFETENSORS_KEY = "deepres"
+_DIGEST_KEY = "deepres_sha256"  # of the tensor bytes, everything after the header
 
 
 @dataclass
@@ -46,26 +50,37 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
         info = {k: state[k] for k in INFO_KEYS if k in state}
         if "model_args" not in info and isinstance(state.get("recipe"), dict):
             info["model_args"] = state["recipe"].get("model_args", {})
-        return WeightFile(path, state["model"], info)
+        return _checked(WeightFile(path, state["model"], info))
     for weights in (state, *(state.get(k) for k in ("state_dict", "model")
                              if isinstance(state, dict))):
         if _is_state_dict(weights):
-            return WeightFile(path, weights)
+            return _checked(WeightFile(path, weights))
     what = f"a dict with keys {', '.join(map(str, list(state)[:6]))}" if isinstance(state, dict) \
         else f"a {type(state).__name__}"
     raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
 
 
-def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor], info: dict) -> None:
+def save_weights(path: str | Path, weights, info: dict | None = None) -> None:
     """Write weights with their description: ``.safetensors`` by that suffix, else a deepres
-    checkpoint (a PyTorch file). Either is written whole or not at all."""
+    checkpoint (a PyTorch file). Either is written whole or not at all.
+
+    ``weights``: a ``TrainedModel`` (``load_model``'s), whose name, classes and preprocessing
+    are written too (``info`` adds to them), so that ``deepres predict`` takes the file; or a
+    bare state_dict, described only by ``info`` (INFO_KEYS)."""
     path = Path(path)
+    if hasattr(weights, "info") and hasattr(weights, "model"):  # a TrainedModel
+        info = {**weights.info(), **(info or {})}
+        weights = weights.model.state_dict()
+    state_dict, info = weights, info or {}
     unknown = set(info) - set(INFO_KEYS)
     if unknown:
-        raise ValueError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
+        raise UsageError(f"save_weights: unknown info keys {sorted(unknown)}; known: {INFO_KEYS}")
     if path.suffix == ".safetensors":
         tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
         metadata = {_SAFETENSORS_KEY: json.dumps(info)}
+        # The format has no checksum: record one of the tensor bytes and our description in the
+        # header (the tensor bytes do not depend on the header, so serialising again keeps them).
+        metadata[_DIGEST_KEY] = _digest(safetensors.torch.save(tensors, metadata), metadata)
         write_atomic(path, lambda f: f.write(safetensors.torch.save(tensors, metadata)))
     else:
         save_checkpoint({"model": state_dict, **info}, path)
@@ -88,6 +103,10 @@ def _read_safetensors(path: Path, map_location) -> WeightFile:
         weights = safetensors.torch.load_file(str(path), device=str(map_location))
     except (safetensors.SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
+    if _DIGEST_KEY in metadata and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]:
+        raise CheckpointError(f"{path}: damaged safetensors file: its tensors do not match the "
+                              "SHA-256 recorded when it was written, so the file changed since; "
+                              "use another copy")
     try:
         info = json.loads(metadata.get(_SAFETENSORS_KEY, "{}"))
     except json.JSONDecodeError:
@@ -95,6 +114,27 @@ def _read_safetensors(path: Path, map_location) -> WeightFile:
     return WeightFile(path, weights, {k: info[k] for k in INFO_KEYS if k in info})
 
 
+def _digest(data: bytes, metadata: dict) -> str:
+    """SHA-256 of a safetensors file's tensor bytes (after the 8-byte length and the header)
+    and of deepres's description in its metadata."""
+    start = 8 + int.from_bytes(data[:8], "little")
+    digest = hashlib.sha256(metadata.get(_SAFETENSORS_KEY, "").encode())
+    digest.update(memoryview(data)[start:])
+    return digest.hexdigest()
+
+
 def _is_state_dict(obj: object) -> bool:
     return (isinstance(obj, dict) and len(obj) > 0
             and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+
+
+def _checked(file: WeightFile) -> WeightFile:
+    """``file``, once every tensor's own bytes are found to hold all of its elements: a pickle
+    may describe a view with zero strides (a billion elements over four bytes), and a network
+    built to that shape would allocate all of them."""
+    for key, t in file.state_dict.items():
+        if t.numel() * t.element_size() > t.untyped_storage().nbytes():
+            raise CheckpointError(f"{file.path}: tensor {key} claims shape "
+                                  f"{tuple(t.shape)} over {t.untyped_storage().nbytes()} bytes; "
+                                  "not a file that torch.save wrote from a network")
+    return file

@@ -1,21 +1,25 @@
-"""``load_model``: a trained network, rebuilt from a run directory or any weight file."""
+"""``load_model``: a trained network, rebuilt from a run directory or any weight file, and
+used on images from Python (``predict``, ``embed``) with its own preprocessing."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from deepres import catalog
+from deepres.data import Preprocessing, first_names
 from deepres.models import ResNet, create_model, model_info
+from deepres.runs import RunDir
+from deepres.runs.rundir import TRAINED_CHECKPOINTS
 
 from .checkpoint import CheckpointError
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
-
-# Where a run directory keeps its checkpoints (deepres.train.rundir writes them), best first:
-# best.pt is chosen on the validation split and exists only when the run had one.
-RUN_CHECKPOINTS = ("checkpoints/best.pt", "checkpoints/last.pt")
+from .zoo import is_weights_name, shipped_file
 
 
 @dataclass
@@ -26,26 +30,80 @@ class TrainedModel:
     model_name: str
     model_args: dict  # create_model's arguments besides num_classes and in_chans
     classes: list[str]  # "0", "1", ... when the file names none
-    preprocessing: dict | None  # as deepres.data.Preprocessing.to_dict(); None for bare files
+    preprocessing: Preprocessing | None  # what training fed the network; None for bare files
     path: Path  # the weight file read
     classes_named: bool  # False: the file names no classes, and ``classes`` are the indices
     recipe: dict | None  # the training recipe (deepres.train.Recipe.to_dict()), if recorded
+
+    def __repr__(self) -> str:
+        named = "" if self.classes_named else ", unnamed"
+        return (f"TrainedModel({self.model_name}, {len(self.classes)} classes "
+                f"({first_names(self.classes)}{named}), "
+                f"{self.preprocessing!r}, from {self.path})")
 
     @property
     def input_size(self) -> int:
         return model_info(self.model_name).input_size
 
+    def info(self) -> dict:
+        """What a weight file records besides the weights (``save_weights`` writes it)."""
+        info = {"model_name": self.model_name, "model_args": self.model_args,
+                "classes": self.classes if self.classes_named else None,
+                "preprocessing": self.preprocessing and self.preprocessing.to_dict(),
+                "recipe": self.recipe}
+        return {k: v for k, v in info.items() if v is not None}
+
+    def image_preprocessing(self) -> Preprocessing:
+        """The recorded preprocessing; for a bare 224-pixel file, torchvision's."""
+        return Preprocessing.from_record(self.preprocessing, str(self.path), self.input_size)
+
+    @torch.inference_mode()
+    def predict(self, images, top_k: int = 5):
+        """The ``top_k`` (class, probability) pairs of an image, most probable first; a list
+        of them for a list (or batch) of images. Images as ``Preprocessing.center_views``
+        takes them: file paths, PIL images, numpy arrays or tensors, prepared as in training."""
+        probs = self.model(self._views(images)).softmax(dim=1)
+        values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
+        top = [[(self.classes[i], p) for i, p in zip(row_i, row_p)]
+               for row_i, row_p in zip(indices.tolist(), values.tolist())]
+        return top if _is_many(images) else top[0]
+
+    @torch.inference_mode()
+    def embed(self, images) -> np.ndarray:
+        """The globally pooled features that the classifier reads: (num_features,) float32
+        for an image, (N, num_features) for a list or batch (images as for ``predict``)."""
+        x = self._views(images)
+        features = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+        features = features.float().cpu().numpy()
+        return features if _is_many(images) else features[0]
+
+    def _views(self, images) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        return self.image_preprocessing().center_views(images).to(device)
+
+
+def _is_many(images) -> bool:
+    return isinstance(images, (list, tuple)) or (isinstance(images, torch.Tensor)
+                                                  and images.dim() == 4)
+
 
 def weights_path(path: str | Path) -> Path:
-    """A run directory's best checkpoint (else its last one), or ``path`` itself."""
+    """A run directory's best checkpoint (else its last one), the file of the weights shipped
+    with deepres under that name (``resnet20-cifar10``), or ``path`` itself. Every command that
+    takes weights resolves them here; a file or folder of that name comes first."""
     path = Path(path)
+    if not path.exists() and is_weights_name(str(path)):
+        try:
+            return shipped_file(str(path))
+        except catalog.UnknownWeights as err:
+            raise CheckpointError(f"{path}: no such file or folder, and {err}") from None
     if not path.is_dir():
         return path
-    for name in RUN_CHECKPOINTS:
-        if (path / name).is_file():
-            return path / name
-    raise CheckpointError(f"{path}: a folder without {' or '.join(RUN_CHECKPOINTS)}; give a "
-                          "run directory or a weight file")
+    checkpoint = RunDir(path).trained_checkpoint()
+    if checkpoint is None:
+        raise CheckpointError(f"{path}: a folder without {' or '.join(TRAINED_CHECKPOINTS)}; "
+                              "give a run directory or a weight file")
+    return checkpoint
 
 
 def load_model(path: str | Path, model_name: str | None = None,
@@ -63,16 +121,30 @@ def load_model(path: str | Path, model_name: str | None = None,
         sizes["num_classes"] = state["fc.weight"].shape[0]
     if _has_matrix(state, "conv1.weight"):
         sizes["in_chans"] = state["conv1.weight"].shape[1]
-    model = create_model(name, **model_args, **sizes)
+    model = _build(file.path, name, model_args, sizes)
     load_strictly(model, state, file.path, name)
     named = file.info.get("classes")
+    if named is not None and not (isinstance(named, list)
+                                  and all(isinstance(c, str) for c in named)):
+        raise CheckpointError(f"{file.path}: its class names are not a list of strings")
     if named is not None and len(named) != model.num_classes:
         raise CheckpointError(f"{file.path}: names {len(named)} classes but its classifier "
                               f"has {model.num_classes} outputs")
-    classes = list(named) if named else [str(i) for i in range(model.num_classes)]
-    return TrainedModel(model.to(device).eval(), name, model_args, classes,
-                        file.info.get("preprocessing"),
+    if named:
+        classes = list(named)
+    else:
+        classes = [str(i) for i in range(model.num_classes)]
+        warnings.warn(f"{file.path} names no classes: they are the indices 0 to "
+                      f"{model.num_classes - 1} (save_weights(path, trained) records them)",
+                      UnnamedClasses, stacklevel=2)
+    record = file.info.get("preprocessing")
+    preprocessing = None if record is None else Preprocessing.from_dict(record, str(file.path))
+    return TrainedModel(model.to(device).eval(), name, model_args, classes, preprocessing,
                         file.path, bool(named), file.info.get("recipe"))
+
+
+class UnnamedClasses(UserWarning):
+    """A weight file without class names: the classes are shown as indices."""
 
 
 def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict]:
@@ -82,8 +154,28 @@ def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict
     if name is None:
         raise CheckpointError(f"{file.path}: the file does not say which network its weights "
                               "belong to; name it with --model (`deepres models` lists them)")
+    if not isinstance(name, str):
+        raise CheckpointError(f"{file.path}: its model_name {name!r} is not a name")
     model_info(name)  # an unknown name fails here, with the valid ones listed
-    return name, dict(file.info.get("model_args", {})) if name == recorded else {}
+    if name != recorded:
+        return name, {}
+    model_args = file.info.get("model_args", {})
+    if not (isinstance(model_args, dict) and all(isinstance(k, str) for k in model_args)):
+        raise CheckpointError(f"{file.path}: its model_args are not a dict of named arguments")
+    return name, dict(model_args)
+
+
+def _build(path: Path, name: str, model_args: dict, sizes: dict) -> ResNet:
+    """The network that a file records, checked before it is built: its tensors decide the
+    number of classes and input channels; ``model_args`` may only choose among the rest."""
+    for key, size in sizes.items():
+        if model_args.get(key, size) != size:
+            raise CheckpointError(f"{path}: its model_args say {key}={model_args[key]!r}, but its "
+                                  f"weights have {size}; the file is inconsistent")
+    try:
+        return create_model(name, **{**model_args, **sizes})
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: the network it records cannot be built ({err})") from None
 
 
 def _has_matrix(state: dict, key: str) -> bool:

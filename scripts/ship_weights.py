@@ -1,0 +1,237 @@
+"""Ship a finished run's final weights with deepres, by name (for maintainers; issue 10).
+
+    .venv/bin/python scripts/ship_weights.py RUN_DIR --name resnet20-cifar10 --data FOLDER
+
+- Refuses a run that has not finished (its summary.json status must be "completed").
+- Takes the final model, checkpoints/last.pt of the last iteration: the paper reports the
+  final network, not the one chosen on the validation split (best.pt).
+- Measures the test error (centre view) on FOLDER's test split twice, in float32 and as the
+  weights are stored: float16 (half the size) unless --dtype float32. float16 is refused if it
+  changes the error; the model card records both figures.
+- Writes src/deepres/weights/shipped/NAME.safetensors, NAME.json (the model card, with the
+  file's sha256, which deepres checks on every load) and NAME.md (the card for people).
+- Copies the run's metrics.jsonl, recipe.yaml, summary.json and meta.json to docs/runs/NAME/;
+  never its checkpoints (they hold the optimiser too).
+
+--repo writes into another checkout (the tests ship into a temporary folder). Try the result
+with DEEPRES_WEIGHTS_DIR=REPO/src/deepres/weights/shipped before committing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import yaml
+
+from deepres import catalog
+from deepres.atomic import write_text_atomic
+from deepres.data import Preprocessing, open_source
+from deepres.evaluate import evaluate
+from deepres.weights import load_checkpoint, load_model, read_weights, save_weights
+from deepres.weights.zoo import sha256_of
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = Path("src/deepres") / catalog.SHIPPED_WEIGHTS.relative_to(catalog.PACKAGE)  # in REPO
+RESULTS = Path("docs/runs")
+RUN_RECORDS = ("metrics.jsonl", "recipe.yaml", "summary.json", "meta.json")
+DTYPES = {"float16": torch.float16, "float32": torch.float32}
+
+
+class Refused(Exception):
+    """The run cannot be shipped; the message says why and what to do."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run", type=Path, metavar="RUN_DIR", help="a finished deepres run directory")
+    p.add_argument("--name", required=True, help="MODEL-DATA, e.g. resnet20-cifar10")
+    p.add_argument("--data", required=True, help="the data the run was trained on (any "
+                   "`deepres train --data` source); its test split is evaluated")
+    p.add_argument("--dtype", choices=DTYPES, default="float16", help="storage (default "
+                   "float16, refused if it changes the test error)")
+    p.add_argument("--repo", type=Path, default=REPO, help="the checkout to ship into")
+    p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
+    p.add_argument("--replace", action="store_true", help="replace shipped weights of NAME")
+    args = p.parse_args(argv)
+    try:
+        card = ship(args.run, args.name, args.data, args.dtype, args.repo, args.cache_dir,
+                    replace=args.replace)
+    except (Refused, ValueError) as err:
+        print(f"ship_weights: refused: {err}", file=sys.stderr)
+        return 2
+    print(f"shipped {card['name']}: test error {100 * card['test_error']:.2f}% as stored "
+          f"({card['storage']}), {100 * card['test_error_float32']:.2f}% in float32; "
+          f"{args.repo / SHIPPED / card['file']} ({card['bytes']:,} bytes), results in "
+          f"{args.repo / RESULTS / card['name']}")
+    return 0
+
+
+def ship(run: Path, name: str, data: str, dtype: str, repo: Path, cache_dir: Path | None,
+         *, replace: bool = False) -> dict:
+    """Check, measure and write everything (see the module docstring); the model card."""
+    summary, meta, recipe = finished_run(run)
+    model_name = summary["model"]
+    if not name.startswith(f"{model_name}-") or "/" in name or "." in name:
+        raise Refused(f"--name {name}: shipped weights are named MODEL-DATA, here "
+                      f"{model_name}-DATA (e.g. {model_name}-cifar10)")
+    folder = repo / SHIPPED
+    if (folder / f"{name}.json").exists() and not replace:
+        raise Refused(f"{folder / name}.json exists: --replace to ship new weights as {name}")
+    final = run / "checkpoints" / "last.pt"
+    test = test_split(data, cache_dir, run)
+    errors = {"float32": test_error(final, test)}
+    with tempfile.TemporaryDirectory() as scratch:
+        stored = Path(scratch) / f"{name}.safetensors"
+        write_weights(final, stored, DTYPES[dtype])
+        errors[dtype] = test_error(stored, test)
+        if errors[dtype] != errors["float32"]:
+            raise Refused(f"stored as {dtype}, the weights' test error is "
+                          f"{100 * errors[dtype]:.4f}%, in float32 {100 * errors['float32']:.4f}%:"
+                          " ship them with --dtype float32")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(stored, folder / stored.name)
+    card = model_card(name, summary, meta, recipe, data, len(test), errors, dtype,
+                      folder / f"{name}.safetensors")
+    write_text_atomic(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
+    write_text_atomic(folder / f"{name}.md", card_text(card))
+    results = repo / RESULTS / name
+    results.mkdir(parents=True, exist_ok=True)
+    for record in RUN_RECORDS:
+        shutil.copyfile(run / record, results / record)
+    return card
+
+
+def finished_run(run: Path) -> tuple[dict, dict, dict]:
+    """(summary, meta, recipe) of a run that completed, whose last.pt is its final model."""
+    missing = [f for f in (*RUN_RECORDS, "checkpoints/last.pt") if not (run / f).is_file()]
+    if missing:
+        raise Refused(f"{run}: not a finished deepres run (no {', '.join(missing)})")
+    summary = json.loads((run / "summary.json").read_text())
+    if summary.get("status") != "completed":
+        raise Refused(f"{run}: the run has not finished (status {summary.get('status')!r}, "
+                      f"iteration {summary.get('iterations')} of "
+                      f"{summary.get('planned_iterations')}); only completed runs are shipped")
+    last = load_checkpoint(run / "checkpoints" / "last.pt")["iteration"]
+    if last != summary["iterations"]:
+        raise Refused(f"{run}: checkpoints/last.pt is of iteration {last:,}, the run ended at "
+                      f"{summary['iterations']:,}")
+    meta = json.loads((run / "meta.json").read_text())
+    return summary, meta, yaml.safe_load((run / "recipe.yaml").read_text())
+
+
+def test_split(data: str, cache_dir: Path | None, run: Path):
+    """The test split of ``data``, which must be as large as the one the run was tested on."""
+    test = open_source(data, cache_dir=cache_dir).test
+    if test is None:
+        raise Refused(f"--data {data}: has no test split to measure the weights on")
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
+               if line.strip()]
+    tested = next((r["test_images"] for r in reversed(records) if "test_images" in r), None)
+    if tested is not None and tested != len(test):
+        raise Refused(f"--data {data}: its test split has {len(test):,} images, the run was "
+                      f"tested on {tested:,}; give the data the run was trained on")
+    return test
+
+
+def write_weights(checkpoint: Path, path: Path, dtype: torch.dtype) -> None:
+    """The checkpoint's weights as safetensors, floating-point tensors stored as ``dtype``,
+    with what the checkpoint says of the network (name, classes, preprocessing, recipe)."""
+    file = read_weights(checkpoint)
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in file.state_dict.items()}
+    save_weights(path, state, file.info)
+
+
+def test_error(weights: Path, test) -> float:
+    """Top-1 error of the centre view, computed in float32 on the CPU."""
+    trained = load_model(weights)
+    prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
+    return evaluate(trained, prep, test, ["center"])["modes"]["center"]["top1_error"]
+
+
+def model_card(name: str, summary: dict, meta: dict, recipe: dict, data: str, test_images: int,
+               errors: dict, dtype: str, weights: Path) -> dict:
+    trained_on = meta["data"]
+    return {
+        "name": name,
+        "model": summary["model"],
+        "model_args": recipe.get("model_args", {}),
+        "data": {"name": name[len(summary["model"]) + 1:], "source": trained_on["source"],
+                 "kind": trained_on["kind"], "images": trained_on["sizes"],
+                 "classes": trained_on["classes"], "image_size": trained_on["image_size"],
+                 "tested_on": data},
+        "recipe": recipe,
+        "iterations": summary["iterations"],
+        "test_error": errors[dtype],  # of the weights as shipped, centre view
+        "test_error_float32": errors["float32"],
+        "test_error_during_training": summary["test_error"],  # at the run's own precision
+        "test_images": test_images,
+        "best_val_error": summary["best_val_error"],
+        "best_val_iteration": summary["best_iteration"],
+        "precision": precision(recipe, meta),
+        "storage": dtype,
+        "hardware": {k: meta.get(k) for k in ("device", "device_name", "cpu_threads",
+                                               "world_size")},
+        "training_seconds": summary["train_seconds"],
+        "code_commit": meta["git_commit"],
+        "torch_version": meta["torch_version"],
+        "file": weights.name,
+        "bytes": weights.stat().st_size,
+        "sha256": sha256_of(weights),
+        "results": str(RESULTS / name),
+    }
+
+
+def precision(recipe: dict, meta: dict) -> str:
+    """What training computed in: the recipe's amp, where "auto" is bf16 on CUDA only."""
+    amp = recipe.get("amp", "auto")
+    bf16 = amp == "bf16" or (amp == "auto" and str(meta.get("device", "")).startswith("cuda"))
+    return "bf16 autocast" if bf16 else "float32"
+
+
+def card_text(card: dict) -> str:
+    """The model card for people (Markdown)."""
+    pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
+    data, hw = card["data"], card["hardware"]
+    sizes = ", ".join(f"{n:,} {split}" for split, n in data["images"].items())
+    seconds = card["training_seconds"]
+    return "\n".join([
+        f"# {card['name']}",
+        "",
+        f"`{card['model']}` trained on {data['name']} ({data['source']}: {sizes} images, "
+        f"{len(data['classes'])} classes). Load it with "
+        f"`deepres.create_model(\"{card['model']}\", weights=\"{data['name']}\")`, or give "
+        f"`{card['name']}` to `deepres predict`, `eval`, `embed`, `export` or "
+        "`train --init-from`.",
+        "",
+        "| | |", "|---|---|",
+        f"| test error (centre view, {card['test_images']:,} images, weights as shipped) | "
+        f"{pct(card['test_error'])} |",
+        f"| test error in float32 | {pct(card['test_error_float32'])} |",
+        f"| test error reported by training | {pct(card['test_error_during_training'])} |",
+        f"| best validation error | {pct(card['best_val_error'])} "
+        f"(iteration {card['best_val_iteration']}) |",
+        f"| iterations | {card['iterations']:,} (the final network is shipped) |",
+        f"| recipe | see `recipe` in {card['name']}.json; lr {card['recipe'].get('lr')}, "
+        f"batch {card['recipe'].get('batch_size')}, milestones "
+        f"{card['recipe'].get('milestones')} |",
+        f"| precision in training | {card['precision']} |",
+        f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
+        f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
+        f"{hw['world_size']} process(es) |",
+        f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
+        f"({seconds:,.0f} s) |",
+        f"| code | {card['code_commit']} (torch {card['torch_version']}) |",
+        f"| sha256 | `{card['sha256']}` |",
+        f"| the run's records | {card['results']}/ |",
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

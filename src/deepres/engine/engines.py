@@ -1,0 +1,148 @@
+"""``open_engine``: a network ready to run on batches, in the engine asked for or, with
+``auto``, in the one measured faster on this machine at start-up."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .onnx import INPUT_NAME, onnx_bytes
+
+ENGINES = ("auto", "torch", "onnxruntime")
+OUTPUTS = ("logits", "scores", "features")
+TRACE_BATCH = 2  # the ONNX graph is traced at another batch size than 1: the batch stays free
+TIMED_ROUNDS = 5  # auto: alternating timed calls per engine; the median of each is compared
+
+log = logging.getLogger("deepres.engine")
+
+
+class Outputs(nn.Module):
+    """What the network gives: logits, softmax scores (the paper's "scores" that multi-view
+    testing averages), or the pooled features the classifier reads (``pre_logits``)."""
+
+    def __init__(self, model: nn.Module, output: str):
+        super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown network output {output!r}; choose from {OUTPUTS}")
+        self.model, self.output = model, output
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.output == "features":
+            return self.model.forward_head(self.model.forward_features(images), pre_logits=True)
+        logits = self.model(images)
+        return logits.softmax(dim=1) if self.output == "scores" else logits
+
+
+class Engine:
+    """Float32 (N, C, H, W) images on the CPU in, float32 (N, D) outputs on the CPU out."""
+
+    name = ""
+    choice = ""  # how the engine was chosen, in words (auto: the figures measured)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class TorchEngine(Engine):
+    """Eager PyTorch in eval mode, channels_last as in training (the faster layout on GPUs; on
+    the 2-core development CPU inference measured as fast either way: bench_infer.py)."""
+
+    name = "torch"
+
+    def __init__(self, network: nn.Module, device: torch.device | str):
+        self.device = torch.device(device)
+        self.network = network.eval().to(self.device, memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device).contiguous(memory_format=torch.channels_last)
+        return self.network(images).float().cpu()
+
+
+class OnnxEngine(Engine):
+    """onnxruntime on the CPU, on as many threads as PyTorch uses, from an ONNX graph made in
+    memory (nothing is written to disk). Takes images of the traced size only."""
+
+    name = "onnxruntime"
+
+    def __init__(self, network: nn.Module, image_shape: tuple[int, int, int]):
+        import onnxruntime  # imported here: a second or two, and only this engine needs it
+
+        self.image_shape = tuple(image_shape)
+        sample = torch.zeros(TRACE_BATCH, *self.image_shape)
+        graph = onnx_bytes(network.float().cpu().eval(), sample)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        # Its threads would otherwise spin for a while after each run, taking the CPU from
+        # whatever runs next: request decoding, the event loop, auto's timing of torch.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(graph, options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(f"the onnxruntime engine takes {self.image_shape} images, not "
+                             f"{tuple(images.shape[1:])}; use the torch engine")
+        x = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run(None, {INPUT_NAME: x})[0])
+
+
+def open_engine(model: nn.Module, output: str = "scores", engine: str = "torch", *,
+                image_shape: tuple[int, int, int] | None = None, batch: int = 64,
+                device: torch.device | str = "cpu", one_size: bool = True) -> Engine:
+    """``model``'s ``output`` in ``engine``. ``image_shape`` (C, H, W) is what it will be fed,
+    in batches of up to ``batch`` (``auto`` times both engines on such a batch);
+    ``one_size=False``: images of several sizes (multi-scale views), which only torch takes."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine != "torch" and image_shape is None:
+        raise ValueError(f"the {engine} engine needs the image shape it will be fed")
+    network = Outputs(model, output)
+    on_cpu = torch.device(device).type == "cpu"
+    if engine == "onnxruntime":
+        if not on_cpu:
+            raise ValueError(f"the onnxruntime engine runs on the CPU only, not on {device}; "
+                             "use --engine torch or --device cpu")
+        if not one_size:
+            raise ValueError("the onnxruntime engine takes the network's own image size only; "
+                             "use --engine torch for multi-scale views")
+        return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
+    if engine == "torch":
+        return _chosen(TorchEngine(network, device), "torch (as asked)", quiet=True)
+    if not on_cpu or not one_size:
+        why = "runs on the CPU only" if not on_cpu else "takes one image size only"
+        return _chosen(TorchEngine(network, device), f"torch (auto: onnxruntime {why})")
+    return _faster(network, image_shape, batch)
+
+
+def _chosen(engine: Engine, choice: str, quiet: bool = False) -> Engine:
+    engine.choice = choice
+    if not quiet:
+        log.info("engine: %s", choice)
+    return engine
+
+
+def _faster(network: nn.Module, image_shape: tuple[int, int, int], batch: int) -> Engine:
+    """Both engines timed on one random batch, calls alternating; the faster median wins."""
+    ort = OnnxEngine(network, image_shape)
+    eager = TorchEngine(network, "cpu")
+    images = torch.randn(batch, *image_shape)
+    times: dict[Engine, list[float]] = {ort: [], eager: []}
+    for engine in times:
+        engine(images)  # warm-up: first calls allocate and pick kernels
+    for _ in range(TIMED_ROUNDS):
+        for engine, seconds in times.items():
+            start = time.perf_counter()
+            engine(images)
+            seconds.append(time.perf_counter() - start)
+    median = {engine: statistics.median(seconds) for engine, seconds in times.items()}
+    chosen, other = sorted(median, key=median.get)
+    return _chosen(chosen, f"{chosen.name} (auto: {1e3 * median[chosen]:.1f} ms per batch of "
+                   f"{batch} against {other.name}'s {1e3 * median[other]:.1f} ms, "
+                   f"{median[other] / median[chosen]:.2f}x, medians of {TIMED_ROUNDS} calls)")

@@ -1,0 +1,46 @@
+"""A network as an ONNX graph in memory: the one conversion that `deepres export` writes to a
+file and the onnxruntime engine runs."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import logging
+import warnings
+
+import torch
+from torch import nn
+
+INPUT_NAME, OUTPUT_NAME = "images", "logits"
+
+
+def onnx_bytes(model: nn.Module, sample: torch.Tensor) -> bytes:
+    """``model`` as a serialised ONNX model with a dynamic batch dimension and all weights
+    inside; the other dimensions are those of ``sample``."""
+    options = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                   dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+    with quiet_exporters():
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            # torch >= 2.5: the torch.export-based exporter (the default from 2.9).
+            program = torch.onnx.export(model, (sample,), dynamo=True, verbose=False,
+                                        **options)
+            return program.model_proto.SerializeToString()
+        buffer = io.BytesIO()
+        torch.onnx.export(model, (sample,), buffer, opset_version=17, **options)
+        return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def quiet_exporters():
+    """The exporters' chatter (tracer warnings about our input-shape check, deprecation notes,
+    torchvision-op registration) says nothing about this network; keep the output clean."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,12 @@
+"""Runs: the run directory and the typed records that a run writes and others read back.
+
+Sits just above ``deepres.atomic`` and below weights, train, evaluate and analysis, so that
+each of them reads and writes runs through this one definition of their layout and keys.
+"""
+
+from .environment import describe_environment
+from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
+from .rundir import RunDir, data_slug, read_metrics
+
+__all__ = ["describe_environment", "Best", "CheckpointState", "RunRecord", "RunSummary", "Sums",
+           "WindowTotals", "RunDir", "data_slug", "read_metrics"]

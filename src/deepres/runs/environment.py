@@ -1,0 +1,41 @@
+"""What produced a run: versions and hardware (a run directory's meta.json)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import deepres
+
+
+def describe_environment(device: torch.device) -> dict:
+    """Versions and hardware, so that a figure can be traced to what produced it."""
+    return {
+        "deepres_version": deepres.__version__,
+        "git_commit": _git_commit(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
+        "command": sys.argv,
+    }
+
+
+def _git_commit() -> str | None:
+    """HEAD of the checkout deepres runs from, with '-dirty' for uncommitted changes."""
+    source = Path(deepres.__file__).resolve().parent
+    try:
+        run = lambda *args: subprocess.run(["git", *args], cwd=source, capture_output=True,
+                                           text=True, timeout=10)
+        head = run("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return None

@@ -1,0 +1,152 @@
+"""A run directory: everything one training run leaves behind, as data.
+
+    recipe.yaml       the resolved recipe (every length in iterations)
+    meta.json         code version, torch version, device, command line, data source
+    classes.json      class index -> name
+    bad_files.txt     images that were skipped, one per line with the reason
+    metrics.jsonl     one JSON object per log or evaluation point
+    tensorboard/      the same metrics as TensorBoard event files
+    checkpoints/      last.pt (resume from here) and best.pt (lowest validation error)
+    summary.json      how the run ended and its final figures (``RunSummary``)
+
+This module is the one place that spells these names; whoever reads or writes a run goes
+through ``RunDir``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from deepres.atomic import write_text_atomic
+from deepres.errors import RunDirError
+
+from .records import RunSummary
+
+RECIPE = "recipe.yaml"
+META = "meta.json"
+CLASSES = "classes.json"
+BAD_FILES = "bad_files.txt"
+METRICS = "metrics.jsonl"
+TENSORBOARD = "tensorboard"
+SUMMARY = "summary.json"
+CHECKPOINTS = "checkpoints"
+BEST, LAST = f"{CHECKPOINTS}/best.pt", f"{CHECKPOINTS}/last.pt"
+# The checkpoints that hold the trained network, best first: best.pt is chosen on the
+# validation split and exists only when the run had one.
+TRAINED_CHECKPOINTS = (BEST, LAST)
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.last = self.path / LAST
+        self.best = self.path / BEST
+        self.metrics = self.path / METRICS
+        self.tensorboard = self.path / TENSORBOARD
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: str | Path) -> RunDir | None:
+        """The run directory that ``checkpoint`` (a file in its checkpoints/) belongs to."""
+        folder = Path(checkpoint).parent
+        if folder.name != CHECKPOINTS:
+            return None
+        run = cls(folder.parent)
+        return run if run.exists() else None
+
+    def create(self) -> None:
+        """Start a new run; never overwrite one that is already there."""
+        if self.path.exists() and any(self.path.iterdir()):
+            raise RunDirError(f"{self.path} already holds files: continue that run with "
+                             f"--resume {self.path}, or choose another --out")
+        (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+
+    def exists(self) -> bool:
+        """A run has been started here (its recipe is written)."""
+        return (self.path / RECIPE).is_file()
+
+    def check_resumable(self) -> None:
+        if not self.exists():
+            raise RunDirError(f"{self.path} is not a deepres run directory (no {RECIPE}); "
+                             "--resume takes the --out folder of an earlier run")
+
+    def trained_checkpoint(self) -> Path | None:
+        """The checkpoint that holds the trained network: best.pt, else last.pt."""
+        return next((self.path / name for name in TRAINED_CHECKPOINTS
+                     if (self.path / name).is_file()), None)
+
+    # -- what describes the run ----------------------------------------------------------------
+    def write_json(self, name: str, obj: object) -> None:
+        write_text_atomic(self.path / name, json.dumps(obj, indent=2) + "\n")
+
+    def read_json(self, name: str) -> object:
+        return _read(self.path / name, json.loads)
+
+    def write_recipe(self, recipe_dict: dict) -> None:
+        write_text_atomic(self.path / RECIPE, yaml.safe_dump(recipe_dict, sort_keys=False))
+
+    def read_recipe(self) -> dict:
+        return _read(self.path / RECIPE, yaml.safe_load)
+
+    def write_description(self, recipe_dict: dict, classes: list[str], meta: dict,
+                          bad_files: list[tuple[str, str]]) -> None:
+        """What a fresh run writes before its first iteration."""
+        self.write_recipe(recipe_dict)
+        self.write_json(CLASSES, list(classes))
+        self.write_json(META, meta)
+        write_text_atomic(self.path / BAD_FILES,
+                          "".join(f"{path}\t{reason}\n" for path, reason in bad_files))
+
+    def read_meta(self) -> dict:
+        return self.read_json(META)
+
+    # -- how it ended --------------------------------------------------------------------------
+    def write_summary(self, summary: RunSummary) -> None:
+        self.write_json(SUMMARY, summary.to_dict())
+
+    def read_summary(self) -> RunSummary | None:
+        """The summary of a run that has ended; None while it has not."""
+        path = self.path / SUMMARY
+        if not path.exists():
+            return None
+        return _read(path, lambda text: RunSummary.from_dict(json.loads(text)))
+
+    # -- metrics -------------------------------------------------------------------------------
+    def log_metrics(self, record: dict) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict]:
+        return read_metrics(self.metrics)
+
+    def forget_metrics_after(self, iteration: int) -> None:
+        """On resume: drop the records of iterations that the checkpoint does not hold, since
+        the resumed run computes them again."""
+        kept = [r for r in self.read_metrics() if r["iteration"] <= iteration]
+        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a metrics.jsonl file, in order; [] when there is none yet."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return _read(path, lambda text: [json.loads(line) for line in text.splitlines()
+                                     if line.strip()])
+
+
+def _read(path: Path, parse):
+    """``parse`` of the file's text; a damaged or foreign file is a ``RunDirError`` naming it."""
+    try:
+        return parse(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+        detail = " ".join(str(err).split())[:200]  # YAML's messages span lines
+        raise RunDirError(f"{path}: unreadable ({detail}); if the run directory was "
+                          "damaged, start the run again in another --out") from None
+
+
+def data_slug(data: str) -> str:
+    """A data source as a word for file names: 'imagenet:/data/in1k' -> 'in1k'."""
+    return "".join(c if c.isalnum() else "_" for c in Path(data.split(":")[-1]).name or data)

@@ -1,0 +1,88 @@
+"""What the server knows and does, apart from HTTP: the network, its preprocessing, the engine
+and batcher that run it, the limits, and the answer to one request's images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from deepres.data import MAX_PIXELS, Preprocessing
+from deepres.engine import Engine
+from deepres.evaluate import ImageViews
+from deepres.weights import TrainedModel
+
+from .batcher import Batcher
+from .bodies import RequestError, Upload
+from .metrics import Metrics
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_batch: int = 32  # images per forward pass
+    max_wait: float = 0.005  # seconds the first request of a batch waits for others
+    max_queue: int = 1024  # images waiting for the network; beyond it requests get 503
+    max_bytes: int = 16 << 20  # request body
+    max_images: int = 64  # per request
+    max_pixels: int = MAX_PIXELS  # per image: more is a decompression bomb
+    top_k: int = 5  # classes per image unless the request asks otherwise
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0 and not (name == "max_wait" and value == 0):
+                raise ValueError(f"{name.replace('_', '-')} must be positive, not {value}")
+
+
+class Service:
+    def __init__(self, trained: TrainedModel, prep: Preprocessing, engine: Engine,
+                 limits: Limits = Limits()):
+        self.trained, self.prep, self.engine, self.limits = trained, prep, engine, limits
+        self.metrics = Metrics(trained.model_name, engine.name)
+        self.batcher = Batcher(engine, self.metrics, max_batch=limits.max_batch,
+                               max_wait=limits.max_wait, max_queue=limits.max_queue)
+
+    def views(self, uploads: list[Upload]) -> torch.Tensor:
+        """The network's centre view of every upload, (N, C, crop, crop), prepared exactly as
+        ``deepres predict`` prepares files; the first unusable image fails the request."""
+        views = ImageViews(self.prep, "center", files=[u.data for u in uploads],
+                           max_pixels=self.limits.max_pixels)
+        tensors = []
+        for i, upload in enumerate(uploads):
+            _, view, reason = views[i]
+            if reason is not None:
+                raise RequestError(400, f"{_which(upload, i, len(uploads))}: {reason}")
+            tensors.append(view[0])
+        return torch.cat(tensors)
+
+    def answer(self, uploads: list[Upload], scores: torch.Tensor, top_k: int) -> dict:
+        probs, indices = scores.topk(min(top_k, scores.shape[1]), dim=1)
+        classes = self.trained.classes
+        return {"model": self.trained.model_name, "engine": self.engine.name,
+                "predictions": [
+                    {"file": upload.name,
+                     "top": [{"class": classes[c], "probability": p} for c, p in zip(cs, ps)]}
+                    for upload, cs, ps in zip(uploads, indices.tolist(), probs.tolist())]}
+
+    def describe(self) -> dict:
+        """GET /v1/model: the network, its classes, and what it expects of an image."""
+        prep = self.prep.to_dict()
+        del prep["mean_image"]  # thousands of numbers for CIFAR-size nets; the steps say it
+        return {"model": self.trained.model_name, "model_args": self.trained.model_args,
+                "weights": self.trained.path.name, "classes": self.trained.classes,
+                "classes_named": self.trained.classes_named,
+                "engine": self.engine.name, "engine_choice": self.engine.choice,
+                "preprocessing": {"steps": self.prep.steps(), **prep},
+                "training": self.trained.recipe, "limits": vars(self.limits)}
+
+    def parse_top_k(self, text: str | None) -> int:
+        if text is None:
+            return self.limits.top_k
+        if not text.isdigit() or int(text) < 1:
+            raise RequestError(400, f"top_k must be a whole number of at least 1, not {text!r}")
+        return int(text)
+
+
+def _which(upload: Upload, i: int, count: int) -> str:
+    if upload.name is None:
+        return "the request body"
+    return f"image {i + 1} of {count} ({upload.name!r})"

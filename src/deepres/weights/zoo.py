@@ -1,0 +1,78 @@
+"""Trained weights shipped with deepres, by name (``resnet20-cifar10``), read offline.
+
+Each is package data (see ``deepres.catalog``): NAME.safetensors, the final weights of a
+finished run with the network's name, classes, preprocessing and recipe in its metadata, and
+NAME.json, its model card, which records the file's sha256. The sha256 is checked every time
+the file is opened, so a damaged, truncated or replaced file is refused instead of loaded.
+``scripts/ship_weights.py`` writes them; nothing here writes.
+
+    create_model("resnet20", weights="cifar10")   # the network, with its trained weights
+    load_model("resnet20-cifar10")                # with classes and preprocessing (trained.py)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from torch import nn
+
+from deepres import catalog
+from deepres.errors import CheckpointError, ModelError
+from deepres.models import create_model as create_untrained
+
+from .files import read_weights
+from .fit import load_strictly
+
+
+def is_weights_name(text: str) -> bool:
+    """Could ``text`` name shipped weights rather than a path? (One word, no suffix.)"""
+    path = Path(text)
+    return len(path.parts) == 1 and not path.suffix
+
+
+def shipped_file(name: str) -> Path:
+    """The weights file of shipped weights ``name``, once its sha256 matches its model card."""
+    card = catalog.model_card(name)  # UnknownWeights lists the shipped names
+    path = catalog.weights_folder() / card["file"]
+    if not path.is_file():
+        raise CheckpointError(f"{path}: the weights file of {name} is missing; reinstall deepres")
+    digest = sha256_of(path)
+    if digest != card["sha256"]:
+        raise CheckpointError(f"{path}: sha256 {digest} is not the {card['sha256']} that its "
+                              "model card records: the file is damaged or was replaced; "
+                              "reinstall deepres")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Module:
+    """``deepres.models.create_model``, optionally with trained weights shipped with deepres:
+    ``weights="cifar10"`` loads ``resnet20-cifar10`` into ``resnet20``.
+
+    The network is returned in training mode, as ``create_model`` returns it (call ``.eval()``
+    to predict). ``num_classes`` other than the weights' own gives a new, untrained classifier
+    (``reset_classifier``), for fine-tuning; other overrides must agree with the weights.
+    """
+    if weights is None:
+        return create_untrained(name, **overrides)
+    card = catalog.model_card(f"{name}-{weights}")
+    file = read_weights(shipped_file(card["name"]))
+    num_classes = overrides.pop("num_classes", None)
+    in_chans = file.state_dict["conv1.weight"].shape[1]
+    if overrides.pop("in_chans", in_chans) != in_chans:
+        raise ModelError(f"{card['name']} takes images of {in_chans} channels; build the "
+                         "network without weights for other inputs")
+    model = create_untrained(name, **{**card["model_args"], **overrides}, in_chans=in_chans,
+                             num_classes=file.state_dict["fc.weight"].shape[0])
+    load_strictly(model, file.state_dict, file.path, name)
+    if num_classes is not None and num_classes != model.num_classes:
+        model.reset_classifier(num_classes)
+    return model

@@ -1,0 +1,60 @@
+"""One meaning of --iterations for `train` and `reproduce`: the schedule keeps its proportions
+(issue 13, item 1); `--set iterations=N` is the raw field."""
+
+import pytest
+import yaml
+
+from deepres.cli import build_parser, main
+from deepres.cli.train_cmd import _recipe_and_out
+from deepres.experiments.cifar10 import Cifar10Settings, shared_recipe
+from deepres.train import Recipe, load_recipe
+
+
+def test_a_shorter_run_moves_the_lr_drops_and_evaluations():
+    quick = load_recipe("quick")  # 600 iterations, drops at 400 and 520
+    short = quick.scaled_to(300)
+    assert (short.iterations, short.milestones) == (300, [200, 260])
+    assert (short.eval_every, short.checkpoint_every, short.log_every) == (100, 100, 3)
+    longer = quick.scaled_to(1200)
+    assert (longer.milestones, longer.eval_every, longer.log_every) == ([800, 1040], 400, 20)
+
+
+def test_fields_set_explicitly_are_not_scaled():
+    short = load_recipe("quick").scaled_to(300, milestones=[50], eval_every=7)
+    assert (short.milestones, short.eval_every, short.checkpoint_every) == ([50], 7, 7)
+    with pytest.raises(ValueError, match="not both"):
+        load_recipe("quick").scaled_to(300, iterations=20)
+    with pytest.raises(ValueError, match="counts epochs"):
+        Recipe(iterations="10ep", milestones=["5ep"]).scaled_to(300)
+
+
+def _train_recipe(*words):
+    args = build_parser().parse_args(["train", *words])
+    return _recipe_and_out(args)[0]
+
+
+def test_train_and_reproduce_shorten_cifar_paper_alike(capsys):
+    trained = _train_recipe("--recipe", "cifar-paper", "--iterations", "2000",
+                            "--set", "val_size=5000")
+    reproduced = shared_recipe(Cifar10Settings(out=None, iterations=2000))
+    assert trained == reproduced
+    assert (trained.milestones, trained.eval_every) == ([1000, 1500], 62)
+    note = capsys.readouterr().err
+    assert "--iterations 2000 scales the schedule of 64000 iterations: lr drops at 1000, " \
+           "1500" in note and "--set iterations=2000 would stop there" in note
+
+
+def test_set_iterations_is_the_raw_field(capsys):
+    raw = _train_recipe("--set", "iterations=300")
+    assert (raw.iterations, raw.milestones, raw.eval_every) == (300, [400, 520], 200)
+    assert capsys.readouterr().err == ""
+    assert main(["train", "--iterations", "300", "--set", "iterations=20"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_the_scaled_schedule_is_written_in_recipe_yaml(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--quiet", "--iterations", "6", "--out", str(out)]) == 0
+    written = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert (written["iterations"], written["milestones"], written["eval_every"]) == (6, [4, 5], 2)
+    assert "--iterations 6 scales the schedule of 600 iterations" in capsys.readouterr().err
