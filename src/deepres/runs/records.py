@@ -124,6 +124,10 @@ class CheckpointState:
     window: WindowTotals | None = None
     best: Best | None = None
     rng: dict | None = None  # {"torch": state, "cuda": [state per device]}
+    # With a weight average (recipe ema_decay), ``model`` is the average, the network to use,
+    # and these are the weights being trained and the average's count of updates.
+    trained_weights: dict | None = None
+    average_updates: int | None = None
 
     @property
     def resumable(self) -> bool:

@@ -31,6 +31,7 @@ from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, Windo
 from .build import build_model, make_loaders, make_optimizer, make_schedule
 from .checkpoints import Checkpoints
 from .distributed import join, leave
+from .ema import WeightAverage
 from .precision import autocast_dtype
 from .finetune import start_from_weights
 from .progress import Progress
@@ -119,12 +120,19 @@ class Trainer:
         if self.world.distributed:
             step_model = DistributedDataParallel(step_model, device_ids=[self.device.index] if cuda else None)
         self.step_model = torch.compile(step_model) if recipe.compile else step_model
+        self.average = (WeightAverage(self.model, recipe.ema_decay, recipe.ema_every)
+                        if recipe.ema_decay else None)
+
+    @property
+    def network(self) -> nn.Module:
+        """The network that is evaluated and kept: the weight average where there is one."""
+        return self.average.model if self.average else self.model
 
     # -- state ---------------------------------------------------------------------------------
     def network_state(self) -> CheckpointState:
         """The network and what describes it: all that best.pt holds."""
         return CheckpointState(
-            iteration=self.iteration, model=self.model.state_dict(),
+            iteration=self.iteration, model=self.network.state_dict(),
             model_name=self.recipe.model, recipe=self.recipe.to_dict(),
             classes=list(self.splits.classes),
             preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
@@ -137,11 +145,17 @@ class Trainer:
         state.window, state.best = window_totals, self.best
         state.rng = {"torch": torch.get_rng_state(),
                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        if self.average:
+            state.trained_weights = self.model.state_dict()
+            state.average_updates = self.average.updates
         return state
 
     def load_state_dict(self, state: CheckpointState) -> None:
         self.iteration = state.iteration
-        self.model.load_state_dict(state.model)
+        if self.average:
+            self.average.load_state_dict({"model": state.model, "updates": state.average_updates})
+        self.model.load_state_dict(state.model if state.trained_weights is None
+                                   else state.trained_weights)
         self.optimizer.load_state_dict(state.optimizer)
         self.schedule.load_state_dict(state.schedule)
         # Every process is where rank 0 was, each in its own share of the data.
@@ -209,6 +223,8 @@ class Trainer:
                                           label_smoothing=recipe.label_smoothing)
         window.add(loss_sum, wrong, labels.numel())
         self.iteration += 1
+        if self.average:
+            self.average.update(self.model, self.iteration)
         progress.step()
         last = self.iteration == recipe.iterations
         at_log = self.iteration % recipe.log_every == 0 or last
@@ -249,9 +265,10 @@ class Trainer:
         if not self.eval_loaders:
             return
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
-        self.world.broadcast_buffers(self.model)  # one model, evaluated in shares
+        self.world.broadcast_buffers(self.network)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = self.evaluation_sums(self.model, loader, amp_dtype=self.amp_dtype)
+            sums = self.evaluation_sums(self.network, loader, amp_dtype=self.amp_dtype,
+                                        flip=self.recipe.eval_flip)
             sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
             record.update({f"{name}_error": sums.error, f"{name}_loss": sums.loss,
                            f"{name}_images": sums.seen})
@@ -273,7 +290,7 @@ class Trainer:
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()
-        finite = all(torch.isfinite(p).all() for p in self.model.parameters())
+        finite = all(torch.isfinite(p).all() for p in self.network.parameters())
         if not finite or not math.isfinite(totals.sums.loss_sum):
             raise TrainingDiverged(f"non-finite weights or loss at iteration {self.iteration:,}; "
                                    f"{self.checkpoints.kept()}")

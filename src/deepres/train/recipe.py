@@ -55,6 +55,11 @@ class Recipe:
     weight_decay: float = 1e-4
     decay_norm_and_bias: bool = True  # the paper decays every weight, BN and biases included
     label_smoothing: float = 0.0
+    # Not the paper's (the cifar-fast recipe): an average of the weights, evaluated, kept and
+    # shipped in their place (0: none); and evaluation of each image with its mirror image.
+    ema_decay: float = 0.0
+    ema_every: int = 1
+    eval_flip: bool = False
     iterations: Length = 64000
     schedule: str = "step"  # "step": divide at milestones; "plateau": when val error stalls;
     # "cosine" / "onecycle": rise for lr_rise iterations, then down to 0 at the end (not the paper's)
@@ -84,7 +89,9 @@ class Recipe:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise RecipeError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("batch_size", "lr_batch", "log_every", "plateau_patience"):
+        if not 0 <= self.ema_decay < 1:
+            raise RecipeError(f"recipe: ema_decay must be in [0, 1) (0: no average), got {self.ema_decay}")
+        for name in ("batch_size", "lr_batch", "log_every", "plateau_patience", "ema_every"):
             if getattr(self, name) < 1:
                 raise RecipeError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "warmup_lr", "lr_factor"):
