@@ -17,6 +17,8 @@ def test_a_shorter_run_moves_the_lr_drops_and_evaluations():
     assert (short.eval_every, short.checkpoint_every, short.log_every) == (100, 100, 3)
     longer = quick.scaled_to(1200)
     assert (longer.milestones, longer.eval_every, longer.log_every) == ([800, 1040], 400, 20)
+    annealed = quick.replace(schedule="onecycle", lr_rise=120).scaled_to(300)
+    assert annealed.lr_rise == 60  # the rise keeps its share of the run too
 
 
 def test_fields_set_explicitly_are_not_scaled():

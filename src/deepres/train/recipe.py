@@ -120,7 +120,7 @@ class Recipe:
 
     def scaled_to(self, iterations: int, /, **fixed: Any) -> Recipe:
         """The schedule stretched or shortened to ``iterations``, keeping its proportions: the
-        lr falls at the same fractions of the run (``milestones``), there are as many
+        lr falls at the same fractions of the run (``milestones``; ``lr_rise`` too), there are as many
         evaluations (``eval_every``), checkpoints at least as often as evaluations and as the
         recipe's own, and at least 100 log points. Fields in ``fixed`` are taken as given (a
         ``--set``), not scaled. (The warm-up ends on a training error, not after a length.)"""
@@ -129,7 +129,8 @@ class Recipe:
         if "iterations" in fixed:
             raise RecipeError("give --iterations (which scales the schedule) or --set "
                              "iterations=N (the raw field), not both")
-        lengths = [self.iterations, *self.milestones, self.eval_every, self.checkpoint_every]
+        lengths = [self.iterations, *self.milestones, self.lr_rise, self.eval_every,
+                   self.checkpoint_every]
         if any(isinstance(length, str) for length in lengths):
             raise RecipeError("--iterations scales a schedule counted in iterations, and this "
                              f"recipe counts epochs (iterations: {self.iterations}); set the "
@@ -138,6 +139,7 @@ class Recipe:
         every = fixed.get("eval_every", max(1, round(self.eval_every * scale)))
         scaled = {"iterations": iterations,
                   "milestones": [max(1, round(m * scale)) for m in self.milestones],
+                  "lr_rise": round(self.lr_rise * scale),
                   "eval_every": every,
                   "checkpoint_every": min(every, self.checkpoint_every),
                   "log_every": (self.log_every if iterations >= self.iterations
