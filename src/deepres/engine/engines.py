@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepres.errors import UsageError
+
 from .onnx import INPUT_NAME, onnx_bytes
 
 ENGINES = ("auto", "torch", "onnxruntime")
@@ -87,7 +89,7 @@ class OnnxEngine(Engine):
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(f"the onnxruntime engine takes {self.image_shape} images, not "
+            raise UsageError(f"the onnxruntime engine takes {self.image_shape} images, not "
                              f"{tuple(images.shape[1:])}; use the torch engine")
         x = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run(None, {INPUT_NAME: x})[0])
@@ -100,17 +102,17 @@ def open_engine(model: nn.Module, output: str = "scores", engine: str = "torch",
     in batches of up to ``batch`` (``auto`` times both engines on such a batch);
     ``one_size=False``: images of several sizes (multi-scale views), which only torch takes."""
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if engine != "torch" and image_shape is None:
-        raise ValueError(f"the {engine} engine needs the image shape it will be fed")
+        raise UsageError(f"the {engine} engine needs the image shape it will be fed")
     network = Outputs(model, output)
     on_cpu = torch.device(device).type == "cpu"
     if engine == "onnxruntime":
         if not on_cpu:
-            raise ValueError(f"the onnxruntime engine runs on the CPU only, not on {device}; "
+            raise UsageError(f"the onnxruntime engine runs on the CPU only, not on {device}; "
                              "use --engine torch or --device cpu")
         if not one_size:
-            raise ValueError("the onnxruntime engine takes the network's own image size only; "
+            raise UsageError("the onnxruntime engine takes the network's own image size only; "
                              "use --engine torch for multi-scale views")
         return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
     if engine == "torch":

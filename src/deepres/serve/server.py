@@ -9,6 +9,8 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+from deepres.errors import UsageError
+
 BACKLOG = 2048  # uvicorn's default
 GRACE_SECONDS = 30  # after SIGTERM, requests still running after this long are cancelled
 
@@ -24,14 +26,14 @@ def listen(host: str, port: int) -> socket.socket:
         # say they are TCP, and with it on every answer waits ~40 ms for a delayed ACK.
         sock = socket.socket(family, kind, proto)
     except OSError as err:
-        raise ValueError(f"--host {host}: {err.strerror or err}") from None
+        raise UsageError(f"--host {host}: {err.strerror or err}") from None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
         sock.listen(BACKLOG)
     except OSError as err:
         sock.close()
-        raise ValueError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
+        raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
                          "another --port or --host") from None
     return sock
 

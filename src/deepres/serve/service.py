@@ -9,6 +9,7 @@ import torch
 
 from deepres.data import MAX_PIXELS, Preprocessing
 from deepres.engine import Engine
+from deepres.errors import UsageError
 from deepres.evaluate import ImageViews
 from deepres.weights import TrainedModel
 
@@ -30,7 +31,7 @@ class Limits:
     def __post_init__(self):
         for name, value in vars(self).items():
             if not value > 0 and not (name == "max_wait" and value == 0):
-                raise ValueError(f"{name.replace('_', '-')} must be positive, not {value}")
+                raise UsageError(f"{name.replace('_', '-')} must be positive, not {value}")
 
 
 class Service:
