@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from deepres.runs.plots import series
+
 CURVES = ("train_error", "val_error", "test_error")
 
 
@@ -13,9 +15,4 @@ def training_curves(records: list[dict]) -> dict[str, list[list[float]]]:
     run's ``log_every``), measured on the augmented batches as the model trained on them; the
     validation and test errors are of the model in eval mode at that iteration.
     """
-    curves: dict[str, list[list[float]]] = {name: [] for name in CURVES}
-    for record in records:
-        for name in CURVES:
-            if record.get(name) is not None:
-                curves[name].append([record["iteration"], record[name]])
-    return curves
+    return {name: series(records, name) for name in CURVES}

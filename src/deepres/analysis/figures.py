@@ -1,6 +1,6 @@
 """Paper Fig. 6 (training curves) and Fig. 7 (layer response std) as PNG files.
 
-Drawn with matplotlib's object interface and its Agg canvas: no display, no pyplot state.
+Drawn on the Agg canvas of ``deepres.runs.plots``, as a run's own curves.png is.
 A run here is the report's record of it (``deepres.runs.RunRecord``).
 """
 
@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from deepres.runs import RunRecord
-from deepres.atomic import write_atomic
+from deepres.runs.plots import new_figure, save_png
 
 FAMILIES = ((False, "plain"), (True, "ResNet"))
 
@@ -24,7 +24,7 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
     """Fig. 6: training error dashed, test error solid, against iterations; plain nets left,
     residual nets right."""
     colours = depth_colours(runs)
-    figure = _figure(figsize=(11, 4.2))
+    figure = new_figure(figsize=(11, 4.2))
     axes = figure.subplots(1, 2, sharey=True)
     for ax, (residual, family) in zip(axes, FAMILIES):
         for run in _by_depth(runs, residual):
@@ -36,7 +36,7 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
         _finish_axes(ax, family, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
-    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
+    save_png(figure, path)
 
 
 def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None:
@@ -45,7 +45,7 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
     from matplotlib.ticker import MaxNLocator
 
     colours = depth_colours(runs)
-    figure = _figure(figsize=(8, 7))
+    figure = new_figure(figsize=(8, 7))
     top, bottom = figure.subplots(2, 1)
     for residual, family in FAMILIES:
         for run in _by_depth(runs, residual):
@@ -60,15 +60,7 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
                     f"addition and ReLU)\n{subtitle}", fontsize=10)
-    write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100))
-
-
-def _figure(figsize: tuple[float, float]):
-    # Imported here: matplotlib takes half a second to load, which every `deepres` command
-    # would otherwise pay.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
+    save_png(figure, path)
 
 
 def _by_depth(runs: list[RunRecord], residual: bool) -> list[RunRecord]:

@@ -61,7 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--on-bad-image", choices=("skip", "error"), default="skip",
                    help="skip unusable images with one line each (default), or stop before "
                    "training with the full list")
-    p.add_argument("--quiet", action="store_true", help="one log line per log point, no bar")
+    p.add_argument("--quiet", action="store_true", help="one log line per log point, no bar "
+                   "(the default when stderr is not a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,9 +70,15 @@ def run(args: argparse.Namespace) -> int:
     # A worker that torchrun starts again (--max-restarts) continues the run from its last
     # checkpoint instead of refusing the run directory that its first life created.
     resume = args.resume is not None or (restarted_by_torchrun() and RunDir(out).exists())
+    # A preset's batch size is a default, not the user's choice: it shrinks to fit a small
+    # training set; one from --set or a recipe file does not.
+    chosen_batch = "batch_size" in parse_overrides(args.set) or (
+        args.recipe is not None and args.recipe not in preset_names())
     options = TrainOptions(out=out, resume=resume, device=args.device,
                            quiet=args.quiet, cache_dir=args.cache_dir,
-                           on_bad_image=args.on_bad_image, download=args.download)
+                           on_bad_image=args.on_bad_image, download=args.download,
+                           recipe_name=None if args.resume else args.recipe or DEFAULT_RECIPE,
+                           fit_batch=not chosen_batch)
     summary = train(recipe, options)
     if summary.rank == 0:
         _print_summary(summary)

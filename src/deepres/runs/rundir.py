@@ -8,6 +8,7 @@
     tensorboard/      the same metrics as TensorBoard event files
     checkpoints/      last.pt (resume from here) and best.pt (lowest validation error)
     summary.json      how the run ended and its final figures (``RunSummary``)
+    curves.png        loss, errors and lr against iterations, redrawn at each evaluation
 
 This module is the one place that spells these names; whoever reads or writes a run goes
 through ``RunDir``.
@@ -32,6 +33,7 @@ BAD_FILES = "bad_files.txt"
 METRICS = "metrics.jsonl"
 TENSORBOARD = "tensorboard"
 SUMMARY = "summary.json"
+CURVES = "curves.png"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = f"{CHECKPOINTS}/best.pt", f"{CHECKPOINTS}/last.pt"
 # The checkpoints that hold the trained network, best first: best.pt is chosen on the
@@ -46,6 +48,7 @@ class RunDir:
         self.best = self.path / BEST
         self.metrics = self.path / METRICS
         self.tensorboard = self.path / TENSORBOARD
+        self.curves = self.path / CURVES
 
     @classmethod
     def of_checkpoint(cls, checkpoint: str | Path) -> RunDir | None:
@@ -56,12 +59,28 @@ class RunDir:
         run = cls(folder.parent)
         return run if run.exists() else None
 
-    def create(self) -> None:
-        """Start a new run; never overwrite one that is already there."""
-        if self.path.exists() and any(self.path.iterdir()):
+    def create(self) -> bool:
+        """Start a new run; never overwrite one that is already there. Folders with no file
+        in them (a start that was killed) are nothing to keep. True when the run's own folder
+        was made here, for ``remove_unstarted``."""
+        if self.path.exists() and _holds_files(self.path):
             raise RunDirError(f"{self.path} already holds files: continue that run with "
                              f"--resume {self.path}, or choose another --out")
+        made = not self.path.exists()
         (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+        return made
+
+    def remove_unstarted(self, made: bool) -> None:
+        """Undo ``create`` for a run that failed before it started (no recipe written), so
+        that the same command can simply be run again: its empty folders go (the run's own
+        one only if ``made``); a folder that someone else has put files in stays."""
+        if self.exists():
+            return
+        for folder in (self.path / CHECKPOINTS, self.path)[:2 if made else 1]:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone
+                return
 
     def exists(self) -> bool:
         """A run has been started here (its recipe is written)."""
@@ -135,6 +154,10 @@ def read_metrics(path: str | Path) -> list[dict]:
         return []
     return _read(path, lambda text: [json.loads(line) for line in text.splitlines()
                                      if line.strip()])
+
+
+def _holds_files(folder: Path) -> bool:
+    return any(not p.is_dir() for p in folder.rglob("*"))
 
 
 def _read(path: Path, parse):

@@ -25,8 +25,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.data import BatchLoader, Preprocessing, open_source
+from deepres.errors import RecipeError
+from deepres.models import model_info
 from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
                           describe_environment)
+from deepres.runs.plots import plot_run_curves
+
+from .banner import Setup, banner
 
 from .build import build_model, make_loaders, make_optimizer, make_schedule
 from .checkpoints import Checkpoints
@@ -54,6 +59,10 @@ class TrainOptions:
     cache_dir: Path | None = None
     on_bad_image: str = "skip"
     download: bool = False
+    recipe_name: str | None = None  # the preset or file the recipe came from, for the banner
+    # A batch larger than the training set shrinks to it (said at start) instead of failing:
+    # for a batch size that the user did not choose (a preset's).
+    fit_batch: bool = False
 
 
 class TrainingDiverged(RuntimeError):
@@ -74,12 +83,22 @@ class Trainer:
         self.world, self.device = join(options.device)
         self.run = RunDir(options.out)
         self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
+        model_info(recipe.model)  # a misspelt --model fails before any folder or data
+        made = False
         if options.resume:
             self.run.check_resumable()
         elif self.world.is_main:
-            self.run.create()  # first, so that a taken --out fails before any data is read
+            made = self.run.create()  # first, so that a taken --out fails before any data is read
+        try:
+            self._set_up(recipe)
+        except BaseException:
+            if not options.resume and self.world.is_main:
+                self.run.remove_unstarted(made)  # so that the same command can run again
+            raise
+
+    def _set_up(self, recipe: Recipe) -> None:
         torch.manual_seed(recipe.seed)
-        self._build_data(recipe)
+        recipe = self._build_data(recipe)
         # recipe.yaml holds what the run used: lengths in iterations, the images' side.
         self.recipe = recipe = recipe.resolved(len(self.train_loader)).replace(
             image_size=self.splits.image_size)
@@ -92,15 +111,34 @@ class Trainer:
         self.stop_signal: int | None = None
         self.stopping = False
 
-    def _build_data(self, recipe: Recipe) -> None:
+    def _build_data(self, recipe: Recipe) -> Recipe:
+        """The data and its loaders; returns the recipe with a batch that fits the data."""
         self.splits = open_source(recipe.data, cache_dir=self.options.cache_dir,
                                   val_size=recipe.val_size, seed=recipe.seed,
                                   on_bad_image=self.options.on_bad_image,
                                   download=self.options.download, image_size=recipe.image_size)
+        recipe = self._batch_that_fits(recipe)
         self.train_loader, self.eval_loaders = make_loaders(self.splits, recipe, self.world,
                                                             self.device)
         self._say(f"data: {self.splits.pipeline}; training augmentation: "
                   f"{self.train_loader.describe_augment()}")
+        return recipe
+
+    def _batch_that_fits(self, recipe: Recipe) -> Recipe:
+        """A training set smaller than the batch: every iteration takes all of it, as a
+        DataLoader without drop_last would, if the batch size was not the user's choice."""
+        images, world = len(self.splits.train), self.world.world_size
+        whole = images // world * world  # the global batch splits evenly across processes
+        if recipe.batch_size <= images or self.options.resume:
+            return recipe
+        if not self.options.fit_batch or whole == 0:
+            raise RecipeError(f"batch_size {recipe.batch_size} is more than the {images:,} "
+                              f"training images of {recipe.data}: --set batch_size=N with N at "
+                              f"most {max(whole, world)}, or add images")
+        self._say(f"note: batch_size {recipe.batch_size} is more than the {images:,} training "
+                  f"images: each iteration trains on a batch of {whole}, the whole training "
+                  "set (--set batch_size=N to choose)")
+        return recipe.replace(batch_size=whole)
 
     def _build_model(self, recipe: Recipe) -> None:
         model = build_model(recipe, len(self.splits.classes), self.splits.in_chans)
@@ -176,14 +214,24 @@ class Trainer:
             self.load_state_dict(last)
             if self.world.is_main:
                 self.run.forget_metrics_after(self.iteration)
-            self._say(f"resuming {self.run.path} at iteration {self.iteration:,}")
-        elif self.world.is_main:
-            self._describe_run()
+        if self.world.is_main:
+            self._say("\n".join(banner(self._setup(resumed=last is not None))))
+            if last is None:
+                self._describe_run()
         self.world.barrier()
+
+    def _setup(self, resumed: bool) -> Setup:
+        name = self.options.recipe_name
+        if resumed and name is None:
+            name = self.run.read_meta().get("recipe_name")
+        return Setup(self.recipe, name, sum(p.numel() for p in self.model.parameters()),
+                     self.splits, self.device, self.world.world_size, self.amp_dtype,
+                     self.memory_format == torch.channels_last, str(self.run.path),
+                     self.iteration if resumed else None)
 
     def _describe_run(self) -> None:
         meta = {**describe_environment(self.device), "world_size": self.world.world_size,
-                "data": self.splits.summary()}
+                "recipe_name": self.options.recipe_name, "data": self.splits.summary()}
         self.run.write_description(self.recipe.to_dict(), self.splits.classes, meta,
                                    [(b.path, b.reason) for b in self.splits.bad_files])
 
@@ -233,6 +281,7 @@ class Trainer:
         started = time.perf_counter()
         if self.iteration % recipe.eval_every == 0 or last:
             self._evaluate(progress)
+            self._draw_curves()
         if self.iteration % recipe.checkpoint_every == 0 or last:
             self._checkpoint(window)
         window.exclude(time.perf_counter() - started)  # images/s counts training alone
@@ -276,6 +325,13 @@ class Trainer:
             self._track_best(record["val_error"])
         self._record(record, progress)
 
+    def _draw_curves(self) -> None:
+        """curves.png, from the metrics so far (about 0.1 s; the first draw also loads
+        matplotlib, about half a second)."""
+        if self.world.is_main:
+            plot_run_curves(self.run.read_metrics(), self.run.curves,
+                            f"{self.recipe.model} on {self.recipe.data}, {self.run.path.name}")
+
     def _record(self, record: dict, progress: Progress) -> None:
         if self.world.is_main:
             self.run.log_metrics(record)
@@ -299,6 +355,8 @@ class Trainer:
     def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
             return RunSummary(status, self.iteration, rank=self.world.rank)
+        if status != "completed":  # a completed run drew them at its last evaluation
+            self._draw_curves()
         summary = summarize(
             self.run.read_metrics(), status, iterations=self.iteration,
             planned_iterations=self.recipe.iterations, model=self.recipe.model,

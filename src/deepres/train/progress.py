@@ -1,5 +1,6 @@
-"""What a person watching a run sees: a progress bar, or one line per log point when quiet,
-and the same figures as TensorBoard events."""
+"""What a person watching a run sees: a progress bar on a terminal, or one line per log point
+when quiet or when stderr goes to a file or a pipe (where a bar's carriage returns would pile
+up), and the same figures as TensorBoard events."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ class Progress:
     def __init__(self, total: int, start: int, *, quiet: bool, log_dir: Path, enabled: bool = True):
         """``enabled=False`` (processes other than rank 0) shows and writes nothing."""
         self.enabled = enabled
-        self.bar = None if quiet or not enabled else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
+        plain = quiet or not enabled or not sys.stderr.isatty()
+        self.bar = None if plain else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
                                            file=sys.stderr, smoothing=0.1)
         self.fields: dict[str, str] = {}
         # purge_step drops the events that a resumed run is about to write again.
