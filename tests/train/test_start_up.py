@@ -82,7 +82,7 @@ def test_the_banner_says_what_runs_where_and_a_resume_from_where(tmp_path, capsy
     assert main([*args, "--iterations", "4"]) == 0
     err = capsys.readouterr().err
     for words in ("resnet20 (", " parameters) on ", "12 training, 8 test images, 4 classes",
-                  "device cpu, ", " threads, float32, channels_last",
+                  "device cpu, ", " thread", ", float32, channels_last",
                   "recipe quick: 4 iterations of batch 4, lr 0.1 (x0.1 at 6), evaluation every 4",
                   f"run directory {out}"):
         assert words in err, words

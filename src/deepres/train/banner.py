@@ -46,7 +46,8 @@ def _how(s: Setup) -> str:
     processes = f" x {s.world_size} processes" if s.world_size > 1 else ""
     precision = "bf16 autocast" if s.amp_dtype == torch.bfloat16 else "float32"
     layout = "channels_last" if s.channels_last else "contiguous (NCHW)"
-    return (f"device {s.device}{processes}, {torch.get_num_threads()} threads, {precision}, "
+    threads = torch.get_num_threads()
+    return (f"device {s.device}{processes}, {threads} thread{'s' * (threads != 1)}, {precision}, "
             f"{layout}" + (", torch.compile" if s.recipe.compile else ""))
 
 
