@@ -64,6 +64,8 @@ def test_folders_without_files_from_a_killed_start_are_no_run_to_keep(tmp_path):
     (run.path / "checkpoints" / "last.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match="already holds files"):
         RunDir(run.path).create()
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        RunDir(run.path / "checkpoints" / "last.pt").create()
 
 
 def test_a_presets_batch_shrinks_to_a_small_training_set_and_says_so(tmp_path, capsys, small_folder):

@@ -63,6 +63,8 @@ class RunDir:
         """Start a new run; never overwrite one that is already there. Folders with no file
         in them (a start that was killed) are nothing to keep. True when the run's own folder
         was made here, for ``remove_unstarted``."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirError(f"{self.path} is a file, not a folder: choose another --out")
         if self.path.exists() and _holds_files(self.path):
             raise RunDirError(f"{self.path} already holds files: continue that run with "
                              f"--resume {self.path}, or choose another --out")

@@ -60,7 +60,7 @@ def _schedule(r: Recipe, name: str | None) -> str:
         course = f"x{r.lr_factor:g} when the validation error stops falling"
     else:
         course = r.schedule
-    return (f"recipe {name or '(given in code)'}: {r.iterations:,} iterations of batch "
+    return (f"recipe{f' {name}' if name else ''}: {r.iterations:,} iterations of batch "
             f"{r.batch_size}, lr {lr:g} ({course}), evaluation every {r.eval_every:,}, "
             f"checkpoint every {r.checkpoint_every:,}")
 
