@@ -28,12 +28,13 @@ def test_a_second_trainer_is_refused_and_a_killed_ones_lock_is_free(tmp_path):
     out = tmp_path / "run"
     holder = deepres("train", *TINY, "--iterations", "100000", "--out", str(out))
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 600
         while not (out / "metrics.jsonl").exists():  # training: the lock is held
-            assert holder.poll() is None and time.time() < deadline, holder.communicate()
+            assert holder.poll() is None, holder.communicate()  # it ended: say why
+            assert time.time() < deadline, "the first trainer did not start training"
             time.sleep(0.05)
         second = deepres("train", "--resume", str(out))
-        _, err = second.communicate(timeout=120)
+        _, err = second.communicate(timeout=600)
         assert second.returncode == 2, err
         assert err.strip() == (f"deepres train: error: {out} is in use: process {holder.pid} is training in "
                                f"it; wait for it to end (or stop it), then continue with "
