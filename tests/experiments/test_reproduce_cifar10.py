@@ -50,7 +50,9 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
     assert rows["resnet20"]["mean"] == pytest.approx(resnet20)
     assert results["schedule"] == {"iterations": 4, "milestones": [2, 3],
                                    "paper_iterations": 64000,
-                                   "paper_milestones": [32000, 48000], "shortened": True}
+                                   "paper_milestones": [32000, 48000], "shortened": True,
+                                   "recipe": "cifar-paper", "paper_recipe": True,
+                                   "recipe_iterations": 64000}
 
     report = (out / "report.md").read_text()
     assert "Shortened schedule: not the paper's runs" in report
@@ -144,3 +146,17 @@ def test_data_without_a_test_split_is_refused(tmp_path, capsys):
     code = main(["reproduce", "cifar10", "--data", str(tmp_path / "data"), "--val-size", "2",
                  "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 2 and "has no test split" in capsys.readouterr().err
+
+
+def test_another_recipe_is_named_in_every_heading(tmp_path, cifar_jpeg_slice):
+    out = tmp_path / "fast"
+    assert main(_args(cifar_jpeg_slice, out, "--depths", "20", "--only", "table6",
+                      "--recipe", "cifar-fast")) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["schedule"]["recipe"] == "cifar-fast"
+    assert results["recipe"]["schedule"] == "onecycle" and results["recipe"]["ema_decay"] > 0
+    report = (out / "report.md").read_text()
+    headings = [line for line in report.splitlines() if line.startswith("#")]
+    assert headings and all("recipe cifar-fast, NOT the paper's" in h for h in headings)
+    assert "not the paper's" in report.split("\n## ")[0]  # the banner under the title
+    assert "--recipe cifar-fast" in " ".join(results["invocations"][0]["command"])

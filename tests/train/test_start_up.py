@@ -60,6 +60,7 @@ def test_a_misspelt_model_creates_no_run_directory(tmp_path, capsys, monkeypatch
 def test_folders_without_files_from_a_killed_start_are_no_run_to_keep(tmp_path):
     run = RunDir(tmp_path / "run")
     (run.path / "checkpoints").mkdir(parents=True)  # what a start killed early leaves
+    (run.path / ".lock").write_text("12345\n")
     assert run.create() is False
     (run.path / "checkpoints" / "last.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match="already holds files"):
@@ -126,7 +127,8 @@ def test_every_run_draws_its_curves_at_each_evaluation(tmp_path, capsys, small_f
     assert drawn == [4, 8]
     with Image.open(out / "curves.png") as image:
         assert image.format == "PNG" and image.size[0] > 600
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+    temporary = [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    assert not temporary
 
 
 def test_drawing_the_curves_of_a_long_run_takes_well_under_a_second(tmp_path):

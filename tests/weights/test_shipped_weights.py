@@ -160,3 +160,15 @@ def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path,
     card = json.loads((tmp_path / "repo" / ship_weights.SHIPPED / "resnet20-digits.json")
                       .read_text())
     assert card["storage"] == "float32" and card["test_error"] == card["test_error_float32"]
+
+
+def test_serve_describes_shipped_weights_with_their_card(by_name, digits_run):
+    from deepres.engine import open_engine
+    from deepres.serve.service import Service
+    from deepres.weights import load_model
+
+    for weights, card in (("resnet20-digits", by_name), (digits_run, None)):
+        trained = load_model(weights)
+        prep = trained.image_preprocessing()
+        engine = open_engine(trained.model, "scores", "torch", image_shape=(1, 8, 8))
+        assert Service(trained, prep, engine).describe()["model_card"] == card

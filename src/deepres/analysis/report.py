@@ -15,6 +15,7 @@ paper's Table 6, test error in % by depth of the residual nets).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import statistics
 import time
@@ -66,7 +67,15 @@ def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
     return results
 
 
+def recipe_label(schedule: dict) -> str:
+    """"" for the paper's recipe; else the words that go into every heading and figure."""
+    return "" if schedule.get("paper_recipe", True) else f"recipe {schedule['recipe']}, NOT the paper's"
+
+
 def schedule_label(schedule: dict) -> str:
+    if recipe_label(schedule):
+        shortened = "SHORTENED to " * schedule["shortened"]
+        return f"{recipe_label(schedule)}: {shortened}{schedule['iterations']:,} iterations"
     if not schedule["shortened"]:
         return f"the paper's schedule: {schedule['iterations']:,} iterations"
     return (f"SHORTENED schedule: {schedule['iterations']:,} of the paper's "
@@ -81,10 +90,19 @@ def render_markdown(results: dict, figure7: bool) -> str:
              _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
              _trends(results["table6"]), _figure6(), _figure7(runs, figure7),
              _runs(runs), _provenance(results, runs)]
-    return "\n".join(part for part in parts if part)
+    text = "\n".join(part for part in parts if part)
+    label = recipe_label(results["schedule"])
+    # Another recipe's numbers must never pass for the paper's: every heading says whose.
+    return re.sub(r"^(#{1,2} .*)$", rf"\1 ({label})", text, flags=re.M) if label else text
 
 
 def _banner(schedule: dict) -> str:
+    if recipe_label(schedule):
+        return (f"> **Recipe {schedule['recipe']}: not the paper's.** The paper's networks, "
+                f"unchanged, trained for {schedule['iterations']:,} iterations (the paper: "
+                f"{schedule['paper_iterations']:,}) with the recipe's own schedule and the "
+                "changes listed under 'How these numbers were made'. The paper's column is "
+                "there for comparison; these runs do not reproduce its recipe.\n")
     if not schedule["shortened"]:
         return (f"Schedule: the paper's, {schedule['iterations']:,} iterations, learning rate "
                 f"divided by 10 at {_iterations(schedule['milestones'])}.\n")

@@ -28,9 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "train/ and test/ (default: cifar10)")
     p.add_argument("--val-size", type=int, default=5000,
                    help="training images held out for validation (default 5000, the paper's)")
-    p.add_argument("--iterations", type=int, default=64000,
+    p.add_argument("--iterations", type=int,
                    help="a shortened schedule, for trying things out: the lr falls at 50%% and "
-                   "75%% of it, and the report says so everywhere (default 64000, the paper's)")
+                   "75%% of it, and the report says so everywhere (default: the recipe's own, "
+                   "64000 for the paper's)")
+    p.add_argument("--recipe", default="cifar-paper",
+                   help="cifar-paper (default) or another preset or YAML file, such as "
+                   "cifar-fast; every heading and figure of the report names a recipe that is "
+                   "not the paper's")
     p.add_argument("--eval-every", type=int,
                    help="iterations between val/test evaluations (default: 1/32 of the run)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -48,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Cifar10Settings(
         out=args.out, only=args.only, depths=tuple(args.depths), seeds=args.seeds,
-        data=args.data, val_size=args.val_size, iterations=args.iterations,
+        data=args.data, val_size=args.val_size, iterations=args.iterations, recipe=args.recipe,
         eval_every=args.eval_every, overrides=parse_overrides(args.set), parallel=args.parallel,
         device=args.device, cache_dir=args.cache_dir, download=args.download, quiet=args.quiet)
     return reproduce_cifar10(settings)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
-from deepres.runs.rundir import BAD_FILES
+from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
+from deepres.train.recipe import load_run_recipe
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.train.finetune import model_of_weights
 
@@ -103,7 +104,8 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         if args.recipe or options or set(fields) - {"iterations"}:
             raise UsageError("--resume continues the run's own recipe; only --iterations may "
                              "change (start a new run for anything else)")
-        return _with_length(Recipe(**run_dir.read_recipe()), args.iterations, fields), args.resume
+        recipe = load_run_recipe(run_dir.path / RECIPE)
+        return _with_length(recipe, args.iterations, fields), args.resume
     if options.get("init_from") and "model" not in options:
         options = {**model_of_weights(options["init_from"]), **options}
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)

@@ -45,7 +45,8 @@ class Cifar10Settings:
     seeds: int = 1
     data: str = "cifar10"
     val_size: int = 5000  # the paper's 45k/5k split, on which its schedule was chosen
-    iterations: int = 64000
+    iterations: int | None = None  # None: the recipe's own (the paper's 64,000)
+    recipe: str = "cifar-paper"  # or another preset or file, labelled as not the paper's
     eval_every: int | None = None  # default: 32 evaluations per run, as the recipe's 2k of 64k
     overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
     parallel: int = 1
@@ -66,7 +67,8 @@ class Cifar10Settings:
         """The command that repeats these settings, every one spelled out."""
         words = ["deepres", "reproduce", "cifar10", "--depths", *map(str, self.depths),
                  "--seeds", str(self.seeds), "--data", self.data, "--val-size",
-                 str(self.val_size), "--iterations", str(self.iterations)]
+                 str(self.val_size), "--recipe", self.recipe]
+        words += ["--iterations", str(self.iterations)] if self.iterations else []
         words += ["--only", self.only] if self.only else []
         words += ["--eval-every", str(self.eval_every)] if self.eval_every else []
         words += [w for k, v in self.overrides.items() for w in ("--set", f"{k}={v}")]
@@ -82,7 +84,7 @@ def check_settings(s: Cifar10Settings) -> None:
         raise UsageError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
                          f"layers, not {', '.join(map(str, unknown)) or 'none'}")
     for name in ("seeds", "parallel", "iterations"):
-        if getattr(s, name) < 1:
+        if getattr(s, name) is not None and getattr(s, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
     taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
     if taken:
@@ -90,12 +92,12 @@ def check_settings(s: Cifar10Settings) -> None:
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
-    """``cifar-paper`` on these data; a shorter run keeps the paper's proportions
-    (``Recipe.scaled_to``): the lr falls at 50% and 75% of the iterations, and there are 32
-    evaluations."""
-    paper = load_recipe("cifar-paper").replace(data=s.data, val_size=s.val_size)
+    """The recipe (``cifar-paper`` unless asked) on these data; a shorter run keeps its
+    proportions (``Recipe.scaled_to``): for the paper's, the lr falls at 50% and 75% of the
+    iterations, and there are 32 evaluations."""
+    base = load_recipe(s.recipe).replace(data=s.data, val_size=s.val_size)
     fixed = {**s.overrides, **({"eval_every": s.eval_every} if s.eval_every else {})}
-    return paper.scaled_to(s.iterations, **fixed)
+    return base.scaled_to(s.iterations or base.iterations, **fixed)
 
 
 def reproduce_cifar10(s: Cifar10Settings) -> int:
@@ -105,9 +107,9 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     if os.path.isdir(os.path.expanduser(s.data)):
         s.data = str(Path(s.data).expanduser().resolve())  # the runs must find it from anywhere
     recipe = shared_recipe(s)
-    paper = load_recipe("cifar-paper")
-    if recipe.iterations != paper.iterations:
-        print(f"note: {paper.scaling_note(recipe)}", flush=True)
+    own = load_recipe(s.recipe)
+    if recipe.iterations != own.iterations:
+        print(f"note: {own.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
     _claim(s.out, recipe)
@@ -173,7 +175,7 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
 
 
 def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
-    paper = load_recipe("cifar-paper")
+    paper, own = load_recipe("cifar-paper"), load_recipe(s.recipe)
     ignored = ("model", "seed", "data")
     changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
                for k, v in paper.to_dict().items() if k not in ignored and getattr(recipe, k) != v]
@@ -182,7 +184,9 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, 
     return {
         "schedule": {"iterations": recipe.iterations, "milestones": recipe.milestones,
                      "paper_iterations": paper.iterations, "paper_milestones": paper.milestones,
-                     "shortened": recipe.iterations < paper.iterations},
+                     "recipe": s.recipe, "paper_recipe": s.recipe == "cifar-paper",
+                     "recipe_iterations": own.iterations,
+                     "shortened": recipe.iterations < own.iterations},
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
         "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},

@@ -23,6 +23,7 @@ import yaml
 from deepres.atomic import write_text_atomic
 from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunSummary
+from deepres.runs.rundir import LOCK
 from deepres.train import Recipe, TrainOptions, train
 
 
@@ -52,10 +53,14 @@ class Job:
             return "done"
         if RunDir(self.path).exists():
             return "resume"
-        if self.path.exists() and any(p.is_file() for p in self.path.rglob("*")):
+        lock = self.path / LOCK  # left by a start that stopped before writing its recipe
+        if self.path.exists() and any(p.is_file() and p != lock for p in self.path.rglob("*")):
             raise RunDirError(f"{self.path} holds files but is not a deepres run directory; "
                              "move it out of the way")
         if self.path.exists():  # a start that stopped before writing anything
+            if lock.exists():
+                RunDir(self.path).lock().release()  # refused while a live process holds it
+                lock.unlink()
             for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:
                 folder.rmdir()
         return "fresh"

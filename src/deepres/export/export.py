@@ -3,7 +3,6 @@ sample batch, compare with PyTorch, and write the preprocessing it expects besid
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -17,6 +16,7 @@ from deepres.atomic import WriteError, os_error_in, write_error, write_together
 from deepres.data import Preprocessing
 from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
+from deepres.weights.zoo import sha256_of
 
 from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME, SUFFIXES
 
@@ -70,7 +70,7 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
             raise ExportError(f"the {fmt} export's logits differ from PyTorch's by {diff:.3g} "
                               f"(limit {TOLERANCE:g}; shapes {got.shape} and {expected.shape}); "
                               f"nothing was written to {output}")
-        description = describe(trained, prep, fmt, output, _sha256(staged), diff, checked_with)
+        description = describe(trained, prep, fmt, output, sha256_of(staged), diff, checked_with)
         text = json.dumps(description, indent=2) + "\n"
         sidecar = output.with_name(output.name + ".json")
         write_together([(sidecar, lambda f: f.write(text.encode())),
@@ -105,14 +105,6 @@ def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path,
         "check": {"with": checked_with, "batch": CHECK_BATCH, "max_abs_diff": diff,
                   "limit": TOLERANCE},
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _copy(source: Path, target) -> None:

@@ -9,6 +9,7 @@
     checkpoints/      last.pt (resume from here) and best.pt (lowest validation error)
     summary.json      how the run ended and its final figures (``RunSummary``)
     curves.png        loss, errors and lr against iterations, redrawn at each evaluation
+    .lock             held (flock) by the process training in the run; holds its pid
 
 This module is the one place that spells these names; whoever reads or writes a run goes
 through ``RunDir``.
@@ -17,13 +18,15 @@ through ``RunDir``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
 
-from deepres.atomic import write_text_atomic
+from deepres.atomic import write_error, write_text_atomic
 from deepres.errors import RunDirError
 
+from .lock import RunLock
 from .records import RunSummary
 
 RECIPE = "recipe.yaml"
@@ -35,6 +38,7 @@ TENSORBOARD = "tensorboard"
 SUMMARY = "summary.json"
 CURVES = "curves.png"
 CHECKPOINTS = "checkpoints"
+LOCK = ".lock"
 BEST, LAST = f"{CHECKPOINTS}/best.pt", f"{CHECKPOINTS}/last.pt"
 # The checkpoints that hold the trained network, best first: best.pt is chosen on the
 # validation split and exists only when the run had one.
@@ -78,11 +82,17 @@ class RunDir:
         one only if ``made``); a folder that someone else has put files in stays."""
         if self.exists():
             return
+        (self.path / LOCK).unlink(missing_ok=True)  # this process's, released by now
         for folder in (self.path / CHECKPOINTS, self.path)[:2 if made else 1]:
             try:
                 folder.rmdir()
             except OSError:  # not empty, or already gone
                 return
+
+    def lock(self) -> RunLock:
+        """Hold this run's lock while training in it: a second process is refused with one
+        line naming the run and this process's pid."""
+        return RunLock(self.path / LOCK, self.path)
 
     def exists(self) -> bool:
         """A run has been started here (its recipe is written)."""
@@ -136,30 +146,68 @@ class RunDir:
 
     # -- metrics -------------------------------------------------------------------------------
     def log_metrics(self, record: dict) -> None:
-        with open(self.metrics, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        """Append one record, on disk before this returns: a crash can cut off only the line
+        being written, which ``forget_metrics_after`` then drops."""
+        try:
+            with open(self.metrics, "a") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:
+            raise write_error(self.metrics, err) from None
 
     def read_metrics(self) -> list[dict]:
         return read_metrics(self.metrics)
 
-    def forget_metrics_after(self, iteration: int) -> None:
+    def forget_metrics_after(self, iteration: int) -> str | None:
         """On resume: drop the records of iterations that the checkpoint does not hold, since
-        the resumed run computes them again."""
-        kept = [r for r in self.read_metrics() if r["iteration"] <= iteration]
-        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        the resumed run computes them again (``iteration`` 0: all of them). Returns a note
+        when a line cut off by a crash was dropped too."""
+        records, cut = _parse_metrics(self.metrics, _text_of(self.metrics))
+        kept = [r for r in records if r["iteration"] <= iteration]
+        if kept != records or cut:
+            write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        if not cut:
+            return None
+        return (f"{self.metrics}: dropped its last line, cut off by a crash while it was "
+                f"written ({cut[:60]!r})")
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """The records of a metrics.jsonl file, in order; [] when there is none yet."""
+    """The records of a metrics.jsonl file, in order; [] when there is none yet. A last line
+    without its newline is one being written (or cut off by a crash) and is left out."""
     path = Path(path)
-    if not path.exists():
-        return []
-    return _read(path, lambda text: [json.loads(line) for line in text.splitlines()
-                                     if line.strip()])
+    return _parse_metrics(path, _text_of(path))[0]
+
+
+def _text_of(path: Path) -> str:
+    return _read(path, lambda text: text) if path.exists() else ""
+
+
+def _parse_metrics(path: Path, text: str) -> tuple[list[dict], str]:
+    """The records of metrics ``text``, and the unfinished last line ('' when there is none)."""
+    lines = text.split("\n")
+    cut = lines.pop()  # what follows the last newline: '' unless a line was cut off
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("iteration"), int):
+                raise ValueError("not a record with an iteration")
+        except ValueError as err:
+            raise RunDirError(f"{path}, line {number}: not a metrics record ({err}); if the "
+                              "run directory was damaged, start the run again in another "
+                              "--out") from None
+        records.append(record)
+    return records, cut
 
 
 def _holds_files(folder: Path) -> bool:
-    return any(not p.is_dir() for p in folder.rglob("*"))
+    """Anything worth keeping: a file other than the lock (which a start killed early leaves,
+    and which the next process takes over)."""
+    return any(not p.is_dir() and p != folder / LOCK for p in folder.rglob("*"))
 
 
 def _read(path: Path, parse):

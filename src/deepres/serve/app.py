@@ -2,7 +2,8 @@
 
 - ``POST /v1/predict[?top_k=5]``: one image as the body, or several as files of a
   multipart/form-data form; JSON with the most probable classes of each.
-- ``GET /v1/model``: the network, its classes, preprocessing and engine.
+- ``GET /v1/model``: the network, its classes, preprocessing and engine, and the model card
+  of weights shipped with deepres (null for any other file).
 - ``GET /healthz``, ``GET /metrics`` (Prometheus text), ``GET /`` (a web page to try it).
 
 Every error is JSON, ``{"error": "..."}``, with a 4xx status for a bad request.

@@ -12,6 +12,7 @@ from deepres.engine import Engine
 from deepres.errors import UsageError
 from deepres.evaluate import ImageViews
 from deepres.weights import TrainedModel
+from deepres.weights.zoo import card_of
 
 from .batcher import Batcher
 from .bodies import RequestError, Upload
@@ -73,7 +74,8 @@ class Service:
                 "classes_named": self.trained.classes_named,
                 "engine": self.engine.name, "engine_choice": self.engine.choice,
                 "preprocessing": {"steps": self.prep.steps(), **prep},
-                "training": self.trained.recipe, "limits": vars(self.limits)}
+                "training": self.trained.recipe, "limits": vars(self.limits),
+                "model_card": card_of(self.trained.path)}
 
     def parse_top_k(self, text: str | None) -> int:
         if text is None:

@@ -24,8 +24,9 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from deepres.atomic import WriteError
 from deepres.data import BatchLoader, Preprocessing, open_source
-from deepres.errors import RecipeError
+from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.models import model_info
 from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
                           describe_environment)
@@ -84,19 +85,40 @@ class Trainer:
         self.run = RunDir(options.out)
         self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
         model_info(recipe.model)  # a misspelt --model fails before any folder or data
-        made = False
-        if options.resume:
-            self.run.check_resumable()
-        elif self.world.is_main:
-            made = self.run.create()  # first, so that a taken --out fails before any data is read
+        self.made = False  # whether this process made the run's folder
+        self.lock = self._take_run_dir()  # first, so that a taken --out fails before any data is read
         try:
-            self._set_up(recipe)
+            self._build(recipe)
         except BaseException:
-            if not options.resume and self.world.is_main:
-                self.run.remove_unstarted(made)  # so that the same command can run again
+            self.release()
+            if not self.options.resume and self.world.is_main:
+                self.run.remove_unstarted(self.made)  # so that the same command can run again
             raise
 
-    def _set_up(self, recipe: Recipe) -> None:
+    def _take_run_dir(self):
+        """Check or create the run directory and lock it (rank 0 does, for every process);
+        every process learns whether that failed, so none waits for a rank that gave up."""
+        lock, error = None, None
+        if self.world.is_main:
+            try:
+                if self.options.resume:
+                    self.run.check_resumable()
+                else:
+                    self.made = self.run.create()
+                lock = self.run.lock()
+            except DeepresError as err:
+                error = err
+        if self.world.any(error is not None, self.device):
+            raise error or RunDirError(f"{self.run.path}: rank 0 could not take this run "
+                                       "directory (it says why)")
+        return lock
+
+    def release(self) -> None:
+        """Let another process train in the run directory."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def _build(self, recipe: Recipe) -> None:
         torch.manual_seed(recipe.seed)
         recipe = self._build_data(recipe)
         # recipe.yaml holds what the run used: lengths in iterations, the images' side.
@@ -212,13 +234,24 @@ class Trainer:
         last = self.checkpoints.load_last(self.device) if self.options.resume else None
         if last is not None:
             self.load_state_dict(last)
-            if self.world.is_main:
-                self.run.forget_metrics_after(self.iteration)
+            self._forget_metrics_after(self.iteration)
+        elif self.options.resume:
+            # Killed before its first checkpoint: nothing to go on from, so the run starts
+            # again, its metrics emptied so that none is written twice.
+            self._forget_metrics_after(0)
+            self._say(f"note: {self.run.path} has no checkpoint yet ({self.run.last}): "
+                      "starting the run again from iteration 0")
         if self.world.is_main:
             self._say("\n".join(banner(self._setup(resumed=last is not None))))
             if last is None:
                 self._describe_run()
         self.world.barrier()
+
+    def _forget_metrics_after(self, iteration: int) -> None:
+        if self.world.is_main:
+            note = self.run.forget_metrics_after(iteration)
+            if note:
+                self._say(f"note: {note}")
 
     def _setup(self, resumed: bool) -> Setup:
         name = self.options.recipe_name
@@ -239,10 +272,10 @@ class Trainer:
     def fit(self) -> RunSummary:
         self.start()
         recipe = self.recipe
-        window = Window(self.device, self.world, self.window_start)
-        batches = _endless(self.train_loader)
         progress = Progress(recipe.iterations, self.iteration, quiet=self.options.quiet,
                             log_dir=self.run.tensorboard, enabled=self.world.is_main)
+        batches = _endless(self.train_loader)
+        window = Window(self.device, self.world, self.window_start)  # its clock starts now
         status = "completed"
         try:
             with catch_stop_signals(self):
@@ -255,9 +288,28 @@ class Trainer:
         except TrainingDiverged as err:
             status = "diverged"
             self._say(f"error: {err}")
+        except WriteError as err:
+            self._say_how_it_ended(err)
+            raise self._cannot_write(err) from None
         finally:
             progress.close()
-        return self._finish(status)
+        try:
+            return self._finish(status)
+        except WriteError as err:
+            raise self._cannot_write(err) from None
+
+    def _cannot_write(self, err: WriteError) -> RunDirError:
+        """A file of the run could not be written (a full disk, say): the run stops where it
+        is and can be resumed once that is fixed. The error, in one line, says all that."""
+        return RunDirError(f"{err}; {self.checkpoints.kept()}: once that is fixed, continue "
+                           f"with --resume {self.run.path}")
+
+    def _say_how_it_ended(self, err: WriteError) -> None:
+        """Write summary.json for a run stopped by ``err``, if it can still be written."""
+        try:
+            self._finish(f"stopped: {err}")
+        except WriteError:
+            pass  # the summary's own disk is full too: the error line says it all
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], window: Window, progress: Progress) -> Window:
         recipe = self.recipe
@@ -278,13 +330,17 @@ class Trainer:
         at_log = self.iteration % recipe.log_every == 0 or last
         if at_log:
             window = self._log(window, lr, progress)
+        # images/s counts training alone: evaluation time is left out of the window before a
+        # checkpoint saves it (a resumed run goes on with its seconds), checkpoint time after.
         started = time.perf_counter()
         if self.iteration % recipe.eval_every == 0 or last:
             self._evaluate(progress)
             self._draw_curves()
+        window.exclude(time.perf_counter() - started)
+        started = time.perf_counter()
         if self.iteration % recipe.checkpoint_every == 0 or last:
             self._checkpoint(window)
-        window.exclude(time.perf_counter() - started)  # images/s counts training alone
+        window.exclude(time.perf_counter() - started)
         self.stopping = self._stop_requested(at_log)
         return window
 
@@ -380,6 +436,7 @@ def train(recipe: Recipe, options: TrainOptions, **arithmetic: Callable) -> RunS
     try:
         return trainer.fit()
     finally:
+        trainer.release()
         leave(trainer.world)
 
 

@@ -22,10 +22,11 @@ class Progress:
         self.bar = None if plain else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
                                            file=sys.stderr, smoothing=0.1)
         self.fields: dict[str, str] = {}
-        # purge_step drops the events that a resumed run is about to write again.
+        # purge_step drops the events that a resumed run is about to write again: those after
+        # its checkpoint's iteration (all of them when it starts again from 0).
         from torch.utils.tensorboard import SummaryWriter  # slow import: only when training
 
-        self.writer = SummaryWriter(str(log_dir), purge_step=start or None) if enabled else None
+        self.writer = SummaryWriter(str(log_dir), purge_step=start + 1) if enabled else None
 
     def step(self) -> None:
         if self.bar is not None:

@@ -181,6 +181,25 @@ def load_recipe(name_or_file: str) -> Recipe:
     return Recipe(**_recipe_fields(name_or_file, seen=()))
 
 
+def load_run_recipe(path: Path) -> Recipe:
+    """The recipe a run directory recorded (its recipe.yaml, at ``path``) for ``--resume``. A
+    damaged or foreign file is one ``RecipeError`` naming it, never a traceback."""
+    fix = "restore the file, or start the run again in another --out"
+    try:
+        fields = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        detail = " ".join(str(err).split())[:200]  # YAML's messages span lines
+        raise RecipeError(f"{path}: not a readable recipe ({detail}); {fix}") from None
+    if not isinstance(fields, dict) or not all(isinstance(key, str) for key in fields):
+        raise RecipeError(f"{path}: not a deepres recipe (expected key: value lines, got "
+                          f"{type(fields).__name__}); {fix}")
+    try:
+        _reject_unknown(fields)
+        return Recipe(**fields)
+    except (TypeError, ValueError) as err:  # RecipeError, or a value of a foreign shape
+        raise RecipeError(f"{path}: {err}; {fix}") from None
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """``["lr=0.05", "milestones=[100, 200]"]`` -> {"lr": 0.05, "milestones": [100, 200]}."""
     changes = {}

@@ -45,6 +45,15 @@ def shipped_file(name: str) -> Path:
     return path
 
 
+def card_of(path: str | Path) -> dict | None:
+    """The model card of a file among the shipped weights, else None (any other file)."""
+    path = Path(path)
+    shipped = catalog.weights_folder()
+    if path.parent.resolve() != shipped.resolve() or not (shipped / f"{path.stem}.json").is_file():
+        return None
+    return catalog.model_card(path.stem)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -1,0 +1,52 @@
+"""The lock that keeps two processes from training in one run directory at once.
+
+A process that trains in a run directory holds an exclusive ``flock`` on its lock file and
+writes its pid there, so that a second one is refused with the holder's pid. The kernel
+releases a flock when its holder ends, however it ends (SIGKILL included): a lock file left by
+a dead process is just a file, and the next process takes it over without anyone removing it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+
+from deepres.atomic import write_error
+from deepres.errors import RunDirError
+
+
+class RunLock:
+    """An exclusive lock on ``path`` (a run's lock file), held until ``release()`` or the end
+    of the process."""
+
+    def __init__(self, path: Path, run: Path):
+        self.path = path
+        try:
+            self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as err:
+            raise write_error(path, err) from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            self.release()
+            raise RunDirError(f"{run} is in use: process {holder} is training in it; wait for "
+                              f"it to end (or stop it), then continue with --resume {run}") from None
+        except OSError as err:
+            if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                self.release()
+                raise write_error(path, err) from None
+            # A file system without locks (some network ones): train unguarded, as before.
+        try:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as err:
+            self.release()
+            raise write_error(path, err) from None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor releases the flock
+            self.fd = None
