@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from common import cifar10_jpeg_root
+
 from deepres.data import BatchLoader, open_source
 from deepres.models import create_model
 
@@ -38,17 +38,17 @@ def timed(fn):
 
 
 def fresh_process_start(root: Path, cache_dir: str) -> float:
-    code = ("import time; t = time.perf_counter(); from deepres.data import open_source; "
-            f"open_source({str(root)!r}, cache_dir={cache_dir!r}); "
-            "print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import time; t = time.perf_counter(); from deepres.data import open_source; "
+        f"open_source({str(root)!r}, cache_dir={cache_dir!r}); "
+        "print(time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def pipeline_rate(splits, epochs: int) -> float:
-    loader = BatchLoader(splits.train, BATCH, train=True, augment="cifar",
-                         normalize="pixel_mean")
+    loader = BatchLoader(splits.train, BATCH, train=True, augment="cifar", normalize="pixel_mean")
     next(iter(loader))  # the first batch pays for one-off set-up
     loader.set_epoch(0)
     count, start = 0, time.perf_counter()
@@ -86,8 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = cifar10_jpeg_root()
-    print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} cores, "
-          f"data {root}")
+    print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} cores, data {root}")
 
     with tempfile.TemporaryDirectory(prefix="deepres-bench-cache-") as cache_dir:
         splits, first = timed(lambda: open_source(str(root), cache_dir=cache_dir))
@@ -99,12 +98,18 @@ def main() -> None:
         print(f"cached start-up, fresh process: {fresh:7.2f} s (imports included)")
         data = pipeline_rate(splits, args.epochs)
     net = resnet20_rate(args.steps)
-    print(f"pipeline, CIFAR-10 train batches of {BATCH} (pad-crop-flip + pixel mean), CPU: "
-          f"{data:9,.0f} img/s")
-    print(f"ResNet-20 training step (forward+backward+SGD), batch {BATCH}, CPU:          "
-          f"{net:9,.0f} img/s")
-    print(f"ratio pipeline / network: {data / net:.1f}x (target >= 10x; input is "
-          f"{100 * net / data:.1f}% of a step)")
+    print(
+        f"pipeline, CIFAR-10 train batches of {BATCH} (pad-crop-flip + pixel mean), CPU: "
+        f"{data:9,.0f} img/s"
+    )
+    print(
+        f"ResNet-20 training step (forward+backward+SGD), batch {BATCH}, CPU:          "
+        f"{net:9,.0f} img/s"
+    )
+    print(
+        f"ratio pipeline / network: {data / net:.1f}x (target >= 10x; input is "
+        f"{100 * net / data:.1f}% of a step)"
+    )
 
 
 if __name__ == "__main__":

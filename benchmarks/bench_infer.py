@@ -34,6 +34,7 @@ def eager(model: torch.nn.Module, memory_format: torch.memory_format):
     def run(images: torch.Tensor) -> None:
         with torch.inference_mode():
             model(images.contiguous(memory_format=memory_format))
+
     return run
 
 
@@ -46,6 +47,7 @@ def onnx_session(model: torch.nn.Module, sample: torch.Tensor, folder: Path, thr
 
     def run(images: torch.Tensor) -> None:
         session.run(None, {"images": images.numpy()})
+
     return run
 
 
@@ -65,16 +67,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per engine and round")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
-          f"{args.threads} threads, {args.rounds} rounds of {args.seconds:g} s per engine")
+    print(
+        f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
+        f"{args.threads} threads, {args.rounds} rounds of {args.seconds:g} s per engine"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for name, side, batch in CASES:
             torch.manual_seed(0)
             model = create_model(name).eval()
             images = torch.randn(batch, 3, side, side)
-            engines = {"eager (NCHW)": eager(model, torch.contiguous_format),
-                       "eager (channels_last)": eager(model, torch.channels_last),
-                       "onnxruntime": onnx_session(model, images, Path(folder), args.threads)}
+            engines = {
+                "eager (NCHW)": eager(model, torch.contiguous_format),
+                "eager (channels_last)": eager(model, torch.channels_last),
+                "onnxruntime": onnx_session(model, images, Path(folder), args.threads),
+            }
             rates = {engine: [] for engine in engines}
             for _ in range(args.rounds):
                 for engine, run in engines.items():
@@ -82,8 +88,10 @@ def main() -> None:
             print(f"\n{name}, {side}x{side}, batch {batch}")
             for engine, values in rates.items():
                 rounds = ", ".join(f"{v:,.1f}" for v in values)
-                print(f"  {engine:<22} median {statistics.median(values):>9,.1f} images/s"
-                      f"   (rounds: {rounds})")
+                print(
+                    f"  {engine:<22} median {statistics.median(values):>9,.1f} images/s"
+                    f"   (rounds: {rounds})"
+                )
             best_eager = max(statistics.median(rates[e]) for e in engines if e.startswith("eager"))
             ratio = statistics.median(rates["onnxruntime"]) / best_eager
             print(f"  onnxruntime / faster eager: {ratio:.2f}x")

@@ -38,8 +38,7 @@ from deepres.models import create_model
 from deepres.weights import save_weights
 
 START_TIMEOUT = 300
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-           "truck"]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def random_weights(folder: Path) -> Path:
@@ -48,11 +47,22 @@ def random_weights(folder: Path) -> Path:
     torch.manual_seed(0)
     model = create_model("resnet20")
     mean_image = np.full((3, 32, 32), 0.47, np.float32)
-    prep = Preprocessing("array", 32, 32, 3, "pixel_mean",
-                         Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image), True, 4)
+    prep = Preprocessing(
+        "array",
+        32,
+        32,
+        3,
+        "pixel_mean",
+        Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image),
+        True,
+        4,
+    )
     path = folder / "resnet20-random.safetensors"
-    save_weights(path, model.state_dict(), {"model_name": "resnet20", "classes": CLASSES,
-                                            "preprocessing": prep.to_dict()})
+    save_weights(
+        path,
+        model.state_dict(),
+        {"model_name": "resnet20", "classes": CLASSES, "preprocessing": prep.to_dict()},
+    )
     return path
 
 
@@ -71,8 +81,9 @@ class Process:
 
     def __init__(self, name: str, command: list[str]):
         self.name = name
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         self.lines: list[str] = []
         self.port = None
         ready = threading.Event()
@@ -138,9 +149,12 @@ def load(port: int, images: list[bytes], clients: int, seconds: float) -> dict:
         t.join()
     elapsed = time.perf_counter() - start
     done = sorted(x for per in latencies for x in per)
-    return {"rps": len(done) / elapsed, "errors": sum(errors),
-            "p50": 1e3 * np.percentile(done, 50) if done else float("nan"),
-            "p99": 1e3 * np.percentile(done, 99) if done else float("nan")}
+    return {
+        "rps": len(done) / elapsed,
+        "errors": sum(errors),
+        "p50": 1e3 * np.percentile(done, 50) if done else float("nan"),
+        "p99": 1e3 * np.percentile(done, 99) if done else float("nan"),
+    }
 
 
 def naive_server(weights: str) -> None:
@@ -164,8 +178,12 @@ def naive_server(weights: str) -> None:
         with torch.inference_mode():
             scores = model(normalize(prep.read(data))[None]).softmax(1)[0]
         probs, indices = scores.topk(5)
-        return {"top": [{"class": trained.classes[i], "probability": p}
-                        for i, p in zip(indices.tolist(), probs.tolist())]}
+        return {
+            "top": [
+                {"class": trained.classes[i], "probability": p}
+                for i, p in zip(indices.tolist(), probs.tolist())
+            ]
+        }
 
     async def predict(request):
         return JSONResponse(await run_in_threadpool(forward, await request.body()))
@@ -192,9 +210,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         weights = args.weights or str(random_weights(Path(folder)))
         servers = [
-            Process("deepres serve", [sys.executable, "-m", "deepres", "serve", weights,
-                                      "--port", "0", "--device", "cpu", "--engine", args.engine]),
-            Process("naive eager", [sys.executable, __file__, "--naive-server", weights])]
+            Process(
+                "deepres serve",
+                [
+                    sys.executable,
+                    "-m",
+                    "deepres",
+                    "serve",
+                    weights,
+                    "--port",
+                    "0",
+                    "--device",
+                    "cpu",
+                    "--engine",
+                    args.engine,
+                ],
+            ),
+            Process("naive eager", [sys.executable, __file__, "--naive-server", weights]),
+        ]
         try:
             run(servers, pngs(64), args)
         finally:
@@ -205,16 +238,20 @@ def main() -> None:
 def run(servers: list[Process], images: list[bytes], args) -> None:
     model = servers[0].get("/v1/model")
     choice = re.search(r'"engine_choice":"([^"]*)"', model)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.clients} "
-          f"clients on 127.0.0.1, {args.rounds} rounds of {args.seconds:g} s per server")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.clients} "
+        f"clients on 127.0.0.1, {args.rounds} rounds of {args.seconds:g} s per server"
+    )
     print(f"deepres serve engine: {choice.group(1) if choice else '?'}")
     results: dict[str, list[dict]] = {s.name: [] for s in servers}
     for _ in range(args.rounds):
         for server in servers:
             load(server.port, images, args.clients, 1.0)  # warm-up
             results[server.name].append(load(server.port, images, args.clients, args.seconds))
-    print(f"\n{'server':<14} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-          "   (median over rounds; requests/s of each round)")
+    print(
+        f"\n{'server':<14} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        "   (median over rounds; requests/s of each round)"
+    )
     medians = {}
     for name, rounds in results.items():
         medians[name] = statistics.median(r["rps"] for r in rounds)
@@ -227,8 +264,10 @@ def run(servers: list[Process], images: list[bytes], args) -> None:
     total = re.search(r"^deepres_batch_size_sum (\S+)", metrics, re.M)
     count = re.search(r"^deepres_batch_size_count (\S+)", metrics, re.M)
     if total and count and float(count.group(1)):
-        print(f"\ndeepres serve: {float(total.group(1)) / float(count.group(1)):.1f} images "
-              "per batch on average (warm-ups included)")
+        print(
+            f"\ndeepres serve: {float(total.group(1)) / float(count.group(1)):.1f} images "
+            "per batch on average (warm-ups included)"
+        )
     print(f"deepres serve / naive: {medians['deepres serve'] / medians['naive eager']:.2f}x")
 
 

@@ -49,14 +49,18 @@ def main() -> int:
     try:
         import torchvision
     except Exception as err:  # absent, or present but broken (as on CPU-only machines here)
-        print(f"torchvision is not usable here ({type(err).__name__}: {err}); this check needs "
-              "it. Nothing was compared.")
+        print(
+            f"torchvision is not usable here ({type(err).__name__}: {err}); this check needs "
+            "it. Nothing was compared."
+        )
         return 0
     torch.backends.cudnn.deterministic = True
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, {device}"
-          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
+    print(
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, {device}"
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+    )
     x = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)
     with tempfile.TemporaryDirectory() as folder, torch.no_grad():
         for seed, name in enumerate(NETWORKS):
@@ -67,13 +71,17 @@ def main() -> int:
             ours = load_model(path, device=device)
             expected = theirs.to(device)(x)
             diff = (ours.model(x) - expected).abs().max().item()
-            print(f"{name:<10} -> deepres {ours.model_name:<15} max |difference| {diff:.3g}"
-                  f"   (outputs up to {expected.abs().max().item():.3g})")
+            print(
+                f"{name:<10} -> deepres {ours.model_name:<15} max |difference| {diff:.3g}"
+                f"   (outputs up to {expected.abs().max().item():.3g})"
+            )
             if name == "resnet50":
                 v1 = load_model(path, model_name="resnet50", device=device).model
-                print(f"{'':<10} -> deepres {'resnet50':<15} max |difference| "
-                      f"{(v1(x) - expected).abs().max().item():.3g}   (the paper's v1: "
-                      "stride in the 1x1, so not torchvision's network)")
+                print(
+                    f"{'':<10} -> deepres {'resnet50':<15} max |difference| "
+                    f"{(v1(x) - expected).abs().max().item():.3g}   (the paper's v1: "
+                    "stride in the 1x1, so not torchvision's network)"
+                )
     return 0
 
 

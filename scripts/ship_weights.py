@@ -51,35 +51,62 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", type=Path, metavar="RUN_DIR", help="a finished deepres run directory")
     p.add_argument("--name", required=True, help="MODEL-DATA, e.g. resnet20-cifar10")
-    p.add_argument("--data", required=True, help="the data the run was trained on (any "
-                   "`deepres train --data` source); its test split is evaluated")
-    p.add_argument("--dtype", choices=DTYPES, default="float16", help="storage (default "
-                   "float16, refused if it changes the test error)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the data the run was trained on (any "
+        "`deepres train --data` source); its test split is evaluated",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float16",
+        help="storage (default float16, refused if it changes the test error)",
+    )
     p.add_argument("--repo", type=Path, default=REPO, help="the checkout to ship into")
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--replace", action="store_true", help="replace shipped weights of NAME")
     args = p.parse_args(argv)
     try:
-        card = ship(args.run, args.name, args.data, args.dtype, args.repo, args.cache_dir,
-                    replace=args.replace)
+        card = ship(
+            args.run,
+            args.name,
+            args.data,
+            args.dtype,
+            args.repo,
+            args.cache_dir,
+            replace=args.replace,
+        )
     except (Refused, ValueError) as err:
         print(f"ship_weights: refused: {err}", file=sys.stderr)
         return 2
-    print(f"shipped {card['name']}: test error {100 * card['test_error']:.2f}% as stored "
-          f"({card['storage']}), {100 * card['test_error_float32']:.2f}% in float32; "
-          f"{args.repo / SHIPPED / card['file']} ({card['bytes']:,} bytes), results in "
-          f"{args.repo / RESULTS / card['name']}")
+    print(
+        f"shipped {card['name']}: test error {100 * card['test_error']:.2f}% as stored "
+        f"({card['storage']}), {100 * card['test_error_float32']:.2f}% in float32; "
+        f"{args.repo / SHIPPED / card['file']} ({card['bytes']:,} bytes), results in "
+        f"{args.repo / RESULTS / card['name']}"
+    )
     return 0
 
 
-def ship(run: Path, name: str, data: str, dtype: str, repo: Path, cache_dir: Path | None,
-         *, replace: bool = False) -> dict:
+def ship(
+    run: Path,
+    name: str,
+    data: str,
+    dtype: str,
+    repo: Path,
+    cache_dir: Path | None,
+    *,
+    replace: bool = False,
+) -> dict:
     """Check, measure and write everything (see the module docstring); the model card."""
     summary, meta, recipe = finished_run(run)
     model_name = summary["model"]
     if not name.startswith(f"{model_name}-") or "/" in name or "." in name:
-        raise Refused(f"--name {name}: shipped weights are named MODEL-DATA, here "
-                      f"{model_name}-DATA (e.g. {model_name}-cifar10)")
+        raise Refused(
+            f"--name {name}: shipped weights are named MODEL-DATA, here "
+            f"{model_name}-DATA (e.g. {model_name}-cifar10)"
+        )
     folder = repo / SHIPPED
     if (folder / f"{name}.json").exists() and not replace:
         raise Refused(f"{folder / name}.json exists: --replace to ship new weights as {name}")
@@ -91,13 +118,16 @@ def ship(run: Path, name: str, data: str, dtype: str, repo: Path, cache_dir: Pat
         write_weights(final, stored, DTYPES[dtype])
         errors[dtype] = test_error(stored, test)
         if errors[dtype] != errors["float32"]:
-            raise Refused(f"stored as {dtype}, the weights' test error is "
-                          f"{100 * errors[dtype]:.4f}%, in float32 {100 * errors['float32']:.4f}%:"
-                          " ship them with --dtype float32")
+            raise Refused(
+                f"stored as {dtype}, the weights' test error is "
+                f"{100 * errors[dtype]:.4f}%, in float32 {100 * errors['float32']:.4f}%:"
+                " ship them with --dtype float32"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(stored, folder / stored.name)
-    card = model_card(name, summary, meta, recipe, data, len(test), errors, dtype,
-                      folder / f"{name}.safetensors")
+    card = model_card(
+        name, summary, meta, recipe, data, len(test), errors, dtype, folder / f"{name}.safetensors"
+    )
     write_text_atomic(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
     write_text_atomic(folder / f"{name}.md", card_text(card))
     results = repo / RESULTS / name
@@ -114,13 +144,17 @@ def finished_run(run: Path) -> tuple[dict, dict, dict]:
         raise Refused(f"{run}: not a finished deepres run (no {', '.join(missing)})")
     summary = json.loads((run / "summary.json").read_text())
     if summary.get("status") != "completed":
-        raise Refused(f"{run}: the run has not finished (status {summary.get('status')!r}, "
-                      f"iteration {summary.get('iterations')} of "
-                      f"{summary.get('planned_iterations')}); only completed runs are shipped")
+        raise Refused(
+            f"{run}: the run has not finished (status {summary.get('status')!r}, "
+            f"iteration {summary.get('iterations')} of "
+            f"{summary.get('planned_iterations')}); only completed runs are shipped"
+        )
     last = load_checkpoint(run / "checkpoints" / "last.pt")["iteration"]
     if last != summary["iterations"]:
-        raise Refused(f"{run}: checkpoints/last.pt is of iteration {last:,}, the run ended at "
-                      f"{summary['iterations']:,}")
+        raise Refused(
+            f"{run}: checkpoints/last.pt is of iteration {last:,}, the run ended at "
+            f"{summary['iterations']:,}"
+        )
     meta = json.loads((run / "meta.json").read_text())
     return summary, meta, yaml.safe_load((run / "recipe.yaml").read_text())
 
@@ -130,12 +164,17 @@ def test_split(data: str, cache_dir: Path | None, run: Path):
     test = open_source(data, cache_dir=cache_dir).test
     if test is None:
         raise Refused(f"--data {data}: has no test split to measure the weights on")
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
-               if line.strip()]
+    records = [
+        json.loads(line)
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     tested = next((r["test_images"] for r in reversed(records) if "test_images" in r), None)
     if tested is not None and tested != len(test):
-        raise Refused(f"--data {data}: its test split has {len(test):,} images, the run was "
-                      f"tested on {tested:,}; give the data the run was trained on")
+        raise Refused(
+            f"--data {data}: its test split has {len(test):,} images, the run was "
+            f"tested on {tested:,}; give the data the run was trained on"
+        )
     return test
 
 
@@ -154,17 +193,31 @@ def test_error(weights: Path, test) -> float:
     return evaluate(trained, prep, test, ["center"])["modes"]["center"]["top1_error"]
 
 
-def model_card(name: str, summary: dict, meta: dict, recipe: dict, data: str, test_images: int,
-               errors: dict, dtype: str, weights: Path) -> dict:
+def model_card(
+    name: str,
+    summary: dict,
+    meta: dict,
+    recipe: dict,
+    data: str,
+    test_images: int,
+    errors: dict,
+    dtype: str,
+    weights: Path,
+) -> dict:
     trained_on = meta["data"]
     return {
         "name": name,
         "model": summary["model"],
         "model_args": recipe.get("model_args", {}),
-        "data": {"name": name[len(summary["model"]) + 1:], "source": trained_on["source"],
-                 "kind": trained_on["kind"], "images": trained_on["sizes"],
-                 "classes": trained_on["classes"], "image_size": trained_on["image_size"],
-                 "tested_on": data},
+        "data": {
+            "name": name[len(summary["model"]) + 1 :],
+            "source": trained_on["source"],
+            "kind": trained_on["kind"],
+            "images": trained_on["sizes"],
+            "classes": trained_on["classes"],
+            "image_size": trained_on["image_size"],
+            "tested_on": data,
+        },
         "recipe": recipe,
         "iterations": summary["iterations"],
         "test_error": errors[dtype],  # of the weights as shipped, centre view
@@ -175,8 +228,9 @@ def model_card(name: str, summary: dict, meta: dict, recipe: dict, data: str, te
         "best_val_iteration": summary["best_iteration"],
         "precision": precision(recipe, meta),
         "storage": dtype,
-        "hardware": {k: meta.get(k) for k in ("device", "device_name", "cpu_threads",
-                                               "world_size")},
+        "hardware": {
+            k: meta.get(k) for k in ("device", "device_name", "cpu_threads", "world_size")
+        },
         "training_seconds": summary["train_seconds"],
         "code_commit": meta["git_commit"],
         "torch_version": meta["torch_version"],
@@ -200,37 +254,40 @@ def card_text(card: dict) -> str:
     data, hw = card["data"], card["hardware"]
     sizes = ", ".join(f"{n:,} {split}" for split, n in data["images"].items())
     seconds = card["training_seconds"]
-    return "\n".join([
-        f"# {card['name']}",
-        "",
-        f"`{card['model']}` trained on {data['name']} ({data['source']}: {sizes} images, "
-        f"{len(data['classes'])} classes). Load it with "
-        f"`deepres.create_model(\"{card['model']}\", weights=\"{data['name']}\")`, or give "
-        f"`{card['name']}` to `deepres predict`, `eval`, `embed`, `export` or "
-        "`train --init-from`.",
-        "",
-        "| | |", "|---|---|",
-        f"| test error (centre view, {card['test_images']:,} images, weights as shipped) | "
-        f"{pct(card['test_error'])} |",
-        f"| test error in float32 | {pct(card['test_error_float32'])} |",
-        f"| test error reported by training | {pct(card['test_error_during_training'])} |",
-        f"| best validation error | {pct(card['best_val_error'])} "
-        f"(iteration {card['best_val_iteration']}) |",
-        f"| iterations | {card['iterations']:,} (the final network is shipped) |",
-        f"| recipe | see `recipe` in {card['name']}.json; lr {card['recipe'].get('lr')}, "
-        f"batch {card['recipe'].get('batch_size')}, milestones "
-        f"{card['recipe'].get('milestones')} |",
-        f"| precision in training | {card['precision']} |",
-        f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
-        f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
-        f"{hw['world_size']} process(es) |",
-        f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
-        f"({seconds:,.0f} s) |",
-        f"| code | {card['code_commit']} (torch {card['torch_version']}) |",
-        f"| sha256 | `{card['sha256']}` |",
-        f"| the run's records | {card['results']}/ |",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# {card['name']}",
+            "",
+            f"`{card['model']}` trained on {data['name']} ({data['source']}: {sizes} images, "
+            f"{len(data['classes'])} classes). Load it with "
+            f'`deepres.create_model("{card["model"]}", weights="{data["name"]}")`, or give '
+            f"`{card['name']}` to `deepres predict`, `eval`, `embed`, `export` or "
+            "`train --init-from`.",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| test error (centre view, {card['test_images']:,} images, weights as shipped) | "
+            f"{pct(card['test_error'])} |",
+            f"| test error in float32 | {pct(card['test_error_float32'])} |",
+            f"| test error reported by training | {pct(card['test_error_during_training'])} |",
+            f"| best validation error | {pct(card['best_val_error'])} "
+            f"(iteration {card['best_val_iteration']}) |",
+            f"| iterations | {card['iterations']:,} (the final network is shipped) |",
+            f"| recipe | see `recipe` in {card['name']}.json; lr {card['recipe'].get('lr')}, "
+            f"batch {card['recipe'].get('batch_size')}, milestones "
+            f"{card['recipe'].get('milestones')} |",
+            f"| precision in training | {card['precision']} |",
+            f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
+            f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
+            f"{hw['world_size']} process(es) |",
+            f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
+            f"({seconds:,.0f} s) |",
+            f"| code | {card['code_commit']} (torch {card['torch_version']}) |",
+            f"| sha256 | `{card['sha256']}` |",
+            f"| the run's records | {card['results']}/ |",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -44,16 +44,32 @@ def color_run(tmp_path_factory, color_folder):
     """ResNet-20 trained for 20 iterations on ``color_folder`` (3 channels, 16 pixels); with
     lr 0.02 it learns the colours (lr 0.1 overshoots on 48 images, to logits in the hundreds)."""
     root = tmp_path_factory.mktemp("color_run")
-    return train_run(root / "run", "--data", str(color_folder), "--iterations", "20",
-                     "--cache-dir", str(root / "cache"), "--set", "lr=0.02")
+    return train_run(
+        root / "run",
+        "--data",
+        str(color_folder),
+        "--iterations",
+        "20",
+        "--cache-dir",
+        str(root / "cache"),
+        "--set",
+        "lr=0.02",
+    )
 
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
     """ResNet-20 trained for 30 iterations on the built-in digits (1 channel, 8 pixels), with
     300 images held out for validation, so that the run has a best.pt besides its last.pt."""
-    return train_run(tmp_path_factory.mktemp("digits_run") / "run", "--data", "digits",
-                     "--iterations", "30", "--set", "val_size=300")
+    return train_run(
+        tmp_path_factory.mktemp("digits_run") / "run",
+        "--data",
+        "digits",
+        "--iterations",
+        "30",
+        "--set",
+        "val_size=300",
+    )
 
 
 def cifar_slice(train_per_class: int, test_per_class: int) -> Path:

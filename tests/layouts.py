@@ -1,13 +1,23 @@
 """torchvision's ResNet state_dict layout, written from its naming rule, so that tests can build
 torchvision-style weight files without torchvision installed."""
 
-BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+BLOCKS = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+}
 
 
 def _bn(prefix, channels):
-    return {f"{prefix}.weight": (channels,), f"{prefix}.bias": (channels,),
-            f"{prefix}.running_mean": (channels,), f"{prefix}.running_var": (channels,),
-            f"{prefix}.num_batches_tracked": ()}
+    return {
+        f"{prefix}.weight": (channels,),
+        f"{prefix}.bias": (channels,),
+        f"{prefix}.running_mean": (channels,),
+        f"{prefix}.running_var": (channels,),
+        f"{prefix}.num_batches_tracked": (),
+    }
 
 
 def torchvision_layout(depth, num_classes=1000):

@@ -10,16 +10,34 @@ from PIL import Image
 
 from deepres.cli import main
 
-SHORT = ["--quiet", "--set", "batch_size=16", "--set", "log_every=5", "--set", "eval_every=10",
-         "--set", "checkpoint_every=10", "--set", "milestones=[100]"]
+SHORT = [
+    "--quiet",
+    "--set",
+    "batch_size=16",
+    "--set",
+    "log_every=5",
+    "--set",
+    "eval_every=10",
+    "--set",
+    "checkpoint_every=10",
+    "--set",
+    "milestones=[100]",
+]
 
 
-def make_color_folder(root: Path, classes=("red", "green", "blue", "gray"), per_class=12,
-                      test_per_class=4, size=16) -> Path:
+def make_color_folder(
+    root: Path, classes=("red", "green", "blue", "gray"), per_class=12, test_per_class=4, size=16
+) -> Path:
     """root/train/<class>/ and root/test/<class>/ PNGs: noise around each class's own colour,
     so that a network can learn them and no two images are alike."""
-    base = {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200),
-            "gray": (128, 128, 128), "cyan": (40, 200, 200), "pink": (230, 120, 180)}
+    base = {
+        "red": (200, 40, 40),
+        "green": (40, 200, 40),
+        "blue": (40, 40, 200),
+        "gray": (128, 128, 128),
+        "cyan": (40, 200, 200),
+        "pink": (230, 120, 180),
+    }
     rng = np.random.default_rng(0)
     for split, count in (("train", per_class), ("test", test_per_class)):
         for name in classes:

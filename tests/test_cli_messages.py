@@ -18,10 +18,13 @@ def test_version_is_printed(capsys):
 
 
 def test_version_does_not_load_the_commands():
-    code = ("import sys\nfrom deepres.cli import main\ntry:\n    main(['--version'])\n"
-            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        "import sys\nfrom deepres.cli import main\ntry:\n    main(['--version'])\n"
+        "except SystemExit:\n    pass\nprint('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.split() == ["deepres", deepres.__version__, "False"], result.stderr
 
 
@@ -43,7 +46,9 @@ def test_a_short_class_list_is_printed_whole(color_run, tmp_path, capsys):
     from runs import make_color_folder
 
     alien = make_color_folder(tmp_path / "alien", classes=("cyan",), per_class=2)
-    assert main(["eval", str(color_run), "--data", str(alien), "--cache-dir",
-                 str(tmp_path / "cache")]) == 2
+    assert (
+        main(["eval", str(color_run), "--data", str(alien), "--cache-dir", str(tmp_path / "cache")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "network's 4 classes (blue, gray, green, red)" in err and "..." not in err

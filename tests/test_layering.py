@@ -29,14 +29,21 @@ BELOW = {
     "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
 EVERY_LAYER = {"atomic", "errors", "catalog"}
-PACKAGES = sorted(p.name for p in Path(deepres.__file__).parent.iterdir()
-                  if (p / "__init__.py").exists() and p.name != "cli")
+PACKAGES = sorted(
+    p.name
+    for p in Path(deepres.__file__).parent.iterdir()
+    if (p / "__init__.py").exists() and p.name != "cli"
+)
 
 
 def _packages_loaded_by(package: str) -> set[str]:
-    code = (f"import sys, deepres.{package}; "
-            "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = (
+        f"import sys, deepres.{package}; "
+        "print(' '.join(m for m in sys.modules if m.startswith('deepres.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return {m.split(".")[1] for m in result.stdout.split()} - {package}
 
@@ -49,9 +56,12 @@ def test_layer_imports_only_layers_below(package):
 
 @pytest.mark.parametrize("module", sorted(EVERY_LAYER))
 def test_bottom_module_imports_nothing_of_deepres_nor_torch(module):
-    code = (f"import sys, deepres.{module}; "
-            "print(' '.join(m for m in sys.modules if m.startswith('deepres.') or m == 'torch'))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        f"import sys, deepres.{module}; "
+        "print(' '.join(m for m in sys.modules if m.startswith('deepres.') or m == 'torch'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert set(result.stdout.split()) <= {f"deepres.{module}", "deepres.errors"}, result.stderr
     assert f"deepres.{module}" in result.stdout.split(), result.stderr

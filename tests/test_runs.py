@@ -6,15 +6,27 @@ import pytest
 import torch
 
 from deepres.errors import RunDirError
-from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
-                          data_slug)
+from deepres.runs import Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals, data_slug
 
 # summary.json as `deepres train` wrote it before the records were typed.
-SUMMARY = {"status": "stopped by SIGINT", "iterations": 2, "planned_iterations": 4,
-           "model": "resnet20", "data": "cifar10", "params": 272474, "test_error": 0.9,
-           "val_error": 0.88, "best_val_error": 0.88, "best_iteration": 2,
-           "train_seconds": 1.5, "images_per_s": 85.3, "bad_files": 0, "run_dir": "out/run",
-           "world_size": 1, "rank": 0}
+SUMMARY = {
+    "status": "stopped by SIGINT",
+    "iterations": 2,
+    "planned_iterations": 4,
+    "model": "resnet20",
+    "data": "cifar10",
+    "params": 272474,
+    "test_error": 0.9,
+    "val_error": 0.88,
+    "best_val_error": 0.88,
+    "best_iteration": 2,
+    "train_seconds": 1.5,
+    "images_per_s": 85.3,
+    "bad_files": 0,
+    "run_dir": "out/run",
+    "world_size": 1,
+    "rank": 0,
+}
 
 
 def test_summary_reads_and_writes_the_same_keys(tmp_path):
@@ -32,12 +44,20 @@ def test_summary_reads_and_writes_the_same_keys(tmp_path):
 
 
 def test_checkpoint_state_keeps_the_payload_layout():
-    payload = {"iteration": 7, "model": {"w": torch.ones(2)}, "model_name": "resnet20",
-               "recipe": {"lr": 0.1}, "classes": ["a", "b"], "preprocessing": {"size": 8},
-               "optimizer": {"state": {}}, "schedule": {"lr": 0.1}, "data": {"epoch": 1},
-               "window": {"loss_sum": 3.5, "wrong": 2, "seen": 4, "seconds": 0.5},
-               "best": {"val_error": 0.25, "iteration": 5},
-               "rng": {"torch": torch.get_rng_state(), "cuda": []}}
+    payload = {
+        "iteration": 7,
+        "model": {"w": torch.ones(2)},
+        "model_name": "resnet20",
+        "recipe": {"lr": 0.1},
+        "classes": ["a", "b"],
+        "preprocessing": {"size": 8},
+        "optimizer": {"state": {}},
+        "schedule": {"lr": 0.1},
+        "data": {"epoch": 1},
+        "window": {"loss_sum": 3.5, "wrong": 2, "seen": 4, "seconds": 0.5},
+        "best": {"val_error": 0.25, "iteration": 5},
+        "rng": {"torch": torch.get_rng_state(), "cuda": []},
+    }
     state = CheckpointState.from_dict({"format": "deepres-checkpoint-1", **payload})
     assert state.resumable and state.best == Best(0.25, 5)
     assert state.window == WindowTotals(Sums(3.5, 2, 4), 0.5)
@@ -46,8 +66,14 @@ def test_checkpoint_state_keeps_the_payload_layout():
     assert state.to_dict()["window"] == payload["window"]
     network = CheckpointState(7, {}, "resnet20", {}, [], {})  # what best.pt holds
     assert not network.resumable
-    assert set(network.to_dict()) == {"iteration", "model", "model_name", "recipe", "classes",
-                                      "preprocessing"}
+    assert set(network.to_dict()) == {
+        "iteration",
+        "model",
+        "model_name",
+        "recipe",
+        "classes",
+        "preprocessing",
+    }
 
 
 def test_sums_keep_one_order_on_the_device():
@@ -62,8 +88,9 @@ def test_a_run_directory_is_created_once_and_resumed_only_when_started(tmp_path)
     with pytest.raises(ValueError, match="not a deepres run directory"):
         run.check_resumable()
     run.create()
-    run.write_description({"model": "resnet20"}, ["a"], {"device": "cpu"},
-                          [("x.png", "empty file")])
+    run.write_description(
+        {"model": "resnet20"}, ["a"], {"device": "cpu"}, [("x.png", "empty file")]
+    )
     run.check_resumable()
     assert run.read_recipe() == {"model": "resnet20"} and run.read_meta() == {"device": "cpu"}
     assert (run.path / "bad_files.txt").read_text() == "x.png\tempty file\n"
@@ -94,8 +121,9 @@ def test_checkpoints_belong_to_their_run(tmp_path):
     assert RunDir.of_checkpoint(tmp_path / "loose.pt") is None
 
 
-@pytest.mark.parametrize("data, slug", [("cifar10", "cifar10"), ("imagenet:/d/in-1k", "in_1k"),
-                                        ("~/pics/", "pics")])
+@pytest.mark.parametrize(
+    "data, slug", [("cifar10", "cifar10"), ("imagenet:/d/in-1k", "in_1k"), ("~/pics/", "pics")]
+)
 def test_data_slug(data, slug):
     assert data_slug(data) == slug
 

@@ -5,8 +5,12 @@ __version__ = "0.1.0"
 
 # The calls most people need, as ``deepres.NAME``; each is imported on first use, so that
 # ``import deepres.models`` stays free of the layers above it (see tests/test_layering.py).
-_PUBLIC = {"create_model": "deepres.weights", "load_model": "deepres.weights",
-           "list_models": "deepres.models", "list_weights": "deepres.catalog"}
+_PUBLIC = {
+    "create_model": "deepres.weights",
+    "load_model": "deepres.weights",
+    "list_models": "deepres.models",
+    "list_weights": "deepres.catalog",
+}
 
 
 def __getattr__(name: str):

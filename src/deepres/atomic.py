@@ -44,10 +44,14 @@ _ADVICE = {
     errno.EISDIR: ("it is a folder", "name a file inside it instead"),
     errno.ENOTDIR: ("a part of its path is a file, not a folder", "choose another path"),
     errno.EEXIST: ("a file of that name is in the way of a folder", "choose another path"),
-    errno.EFBIG: ("the file is larger than the file system or `ulimit -f` allows",
-                  "write it elsewhere"),
-    errno.EIO: ("input/output error (a failing disk, or a lost network file system)",
-                "check the device, or write elsewhere"),
+    errno.EFBIG: (
+        "the file is larger than the file system or `ulimit -f` allows",
+        "write it elsewhere",
+    ),
+    errno.EIO: (
+        "input/output error (a failing disk, or a lost network file system)",
+        "check the device, or write elsewhere",
+    ),
 }
 
 
@@ -170,8 +174,12 @@ def remove_stale_temporaries(path: Path, older_than_s: float = STALE_AFTER_S) ->
     for entry in entries:
         try:
             st = entry.stat(follow_symlinks=False)
-            if (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
-                    and time.time() - st.st_mtime > older_than_s and not _locked(entry.path)):
+            if (
+                stat.S_ISREG(st.st_mode)
+                and st.st_uid == os.geteuid()
+                and time.time() - st.st_mtime > older_than_s
+                and not _locked(entry.path)
+            ):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:

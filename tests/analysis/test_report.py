@@ -14,39 +14,83 @@ PAPER = {20: 8.75, 56: 6.97}
 def _run(model, seed, test_error, status="completed", iterations=100):
     residual, depth = model.startswith("resnet"), int(model.lstrip("resnetplain"))
     return RunRecord(
-        name=f"{model}-seed{seed}", model=model, depth=depth, residual=residual, seed=seed,
-        status=status, iterations=iterations, test_error=test_error, best_val_error=test_error,
-        best_iteration=iterations, params=270_000, train_seconds=65.0, images_per_s=900.0,
-        curves={"train_error": [[10, 0.9], [100, 0.5]], "val_error": [[100, 0.45]],
-                "test_error": [[50, 0.6], [100, test_error]]},
-        response_std=[{"layer": f"l{i}", "std": 1.0 / (i + 1)} for i in range(depth - 1)])
+        name=f"{model}-seed{seed}",
+        model=model,
+        depth=depth,
+        residual=residual,
+        seed=seed,
+        status=status,
+        iterations=iterations,
+        test_error=test_error,
+        best_val_error=test_error,
+        best_iteration=iterations,
+        params=270_000,
+        train_seconds=65.0,
+        images_per_s=900.0,
+        curves={
+            "train_error": [[10, 0.9], [100, 0.5]],
+            "val_error": [[100, 0.45]],
+            "test_error": [[50, 0.6], [100, test_error]],
+        },
+        response_std=[{"layer": f"l{i}", "std": 1.0 / (i + 1)} for i in range(depth - 1)],
+    )
 
 
 def _context(iterations=100):
-    return {"schedule": {"iterations": iterations, "milestones": [50, 75],
-                         "paper_iterations": 64000, "paper_milestones": [32000, 48000],
-                         "shortened": iterations < 64000},
-            "recipe_changes": [{"key": "iterations", "paper": 64000, "used": iterations}],
-            "data": {"source": "cifar-jpegs", "sizes": {"train": 45000, "val": 5000,
-                                                        "test": 10000}, "note": "JPEG note."},
-            "environment": {"git_commits": ["abc123"], "report_git_commit": "abc123",
-                            "deepres_version": "0.1.0", "torch_version": "2.x",
-                            "python_version": "3.x", "devices": ["cpu (test, 2 CPU threads)"],
-                            "host": "test host"},
-            "invocations": [{"command": ["deepres", "reproduce", "cifar10"],
-                             "started": "today", "seconds": 130.0, "status": "completed"}],
-            "paper_test_error": PAPER}
+    return {
+        "schedule": {
+            "iterations": iterations,
+            "milestones": [50, 75],
+            "paper_iterations": 64000,
+            "paper_milestones": [32000, 48000],
+            "shortened": iterations < 64000,
+        },
+        "recipe_changes": [{"key": "iterations", "paper": 64000, "used": iterations}],
+        "data": {
+            "source": "cifar-jpegs",
+            "sizes": {"train": 45000, "val": 5000, "test": 10000},
+            "note": "JPEG note.",
+        },
+        "environment": {
+            "git_commits": ["abc123"],
+            "report_git_commit": "abc123",
+            "deepres_version": "0.1.0",
+            "torch_version": "2.x",
+            "python_version": "3.x",
+            "devices": ["cpu (test, 2 CPU threads)"],
+            "host": "test host",
+        },
+        "invocations": [
+            {
+                "command": ["deepres", "reproduce", "cifar10"],
+                "started": "today",
+                "seconds": 130.0,
+                "status": "completed",
+            }
+        ],
+        "paper_test_error": PAPER,
+    }
 
 
-RUNS = [_run("resnet20", 0, 0.10), _run("resnet20", 1, 0.12), _run("resnet20", 2, 0.11),
-        _run("resnet56", 0, 0.09), _run("plain20", 0, 0.13), _run("plain56", 0, 0.16),
-        _run("resnet56", 1, None, status="diverged")]
+RUNS = [
+    _run("resnet20", 0, 0.10),
+    _run("resnet20", 1, 0.12),
+    _run("resnet20", 2, 0.11),
+    _run("resnet56", 0, 0.09),
+    _run("plain20", 0, 0.13),
+    _run("plain56", 0, 0.16),
+    _run("resnet56", 1, None, status="diverged"),
+]
 
 
 def test_table_rows_mean_and_sample_std_over_completed_seeds():
     rows = {row["model"]: row for row in table_rows(RUNS, PAPER)}
-    assert [row["model"] for row in table_rows(RUNS, PAPER)] == ["resnet20", "resnet56", "plain20",
-                                                          "plain56"]
+    assert [row["model"] for row in table_rows(RUNS, PAPER)] == [
+        "resnet20",
+        "resnet56",
+        "plain20",
+        "plain56",
+    ]
     assert rows["resnet20"]["test_errors"] == pytest.approx([10.0, 12.0, 11.0])
     assert rows["resnet20"]["mean"] == pytest.approx(11.0)
     assert rows["resnet20"]["std"] == pytest.approx(1.0)  # sample std of 10, 12, 11
@@ -62,8 +106,10 @@ def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
     assert "Shortened schedule: not the paper's runs" in text and "64,000" in text
     assert "| ResNet-20 | 20 | 0.27M | 3 | 11.00 ± 1.00 | 8.75 | +2.25 |" in text
     assert "| plain-56 | 56 | 0.27M | 1 | 16.00 | - | - |" in text
-    assert "Plain nets, test error by depth (20: 13.00%, 56: 16.00%): rises with every step " \
-           "in depth: yes." in text
+    assert (
+        "Plain nets, test error by depth (20: 13.00%, 56: 16.00%): rises with every step "
+        "in depth: yes." in text
+    )
     assert "Residual nets, test error by depth (20: 11.00%, 56: 9.00%): falls" in text
     assert "resnet56-seed1 (diverged)" in text and "JPEG note." in text
     assert "10,000 CIFAR-10 test images" in text and "abc123" in text

@@ -8,7 +8,6 @@ import torch
 from deepres.analysis.responses import response_layers, response_stds
 from deepres.models import create_model
 
-
 # 8x8 images: the CIFAR nets take any size, and small ones keep the tests fast.
 
 
@@ -52,8 +51,9 @@ def test_constant_responses_give_the_std_set_by_the_bn_bias(name):
         bn.bias.data = torch.tensor([b if c % 2 == 0 else -b for c in range(bn.num_features)])
     stds = response_stds(model, [(torch.randn(3, 3, 8, 8), None)])
     assert [s["layer"] for s in stds] == [name for name, _ in layers]
-    assert [s["std"] for s in stds] == pytest.approx([0.1 * (k + 1) for k in range(len(layers))],
-                                                     rel=1e-6)
+    assert [s["std"] for s in stds] == pytest.approx(
+        [0.1 * (k + 1) for k in range(len(layers))], rel=1e-6
+    )
 
 
 def test_hand_computed_std_through_conv_and_eval_mode_bn():
@@ -72,7 +72,7 @@ def test_hand_computed_std_through_conv_and_eval_mode_bn():
     batches = [(images[:3], None), (images[3:], None)]  # merged across uneven batches
     stds = [s["std"] for s in response_stds(model, batches)]
     assert stds[0] == pytest.approx(math.sqrt(93.5), rel=1e-6)
-    assert stds[1] == pytest.approx(math.sqrt(46.75 - 4.25 ** 2), rel=1e-6)
+    assert stds[1] == pytest.approx(math.sqrt(46.75 - 4.25**2), rel=1e-6)
 
 
 def test_batches_merge_to_the_std_of_the_whole_set():

@@ -8,8 +8,9 @@ from deepres.catalog import model_sizes
 from deepres.models import list_models
 
 TABLE = {row["name"]: row for row in model_sizes()}
-STALE = ("deepres/models/sizes.json is stale: regenerate it with "
-         "`python -m deepres.analysis.complexity`")
+STALE = (
+    "deepres/models/sizes.json is stale: regenerate it with `python -m deepres.analysis.complexity`"
+)
 
 
 def test_table_lists_every_registered_network_in_order():
@@ -32,5 +33,11 @@ def test_resnet1202_row_follows_from_the_built_cifar_nets():
         assert r110[key] == r20[key] + (18 - 3) * per_n
         assert TABLE["resnet1202"][key] == r20[key] + (200 - 3) * per_n, STALE
     other = {k: v for k, v in TABLE["resnet1202"].items() if k not in ("params", "multiply_adds")}
-    assert other == {"name": "resnet1202", "family": "cifar", "depth": 1202, "block": "basic",
-                     "shortcut": "A", "input_size": 32}
+    assert other == {
+        "name": "resnet1202",
+        "family": "cifar",
+        "depth": 1202,
+        "block": "basic",
+        "shortcut": "A",
+        "input_size": 32,
+    }

@@ -27,8 +27,12 @@ def batch_bytes(release, first: int, count: int) -> bytes:
     data[:, 0] = np.arange(first, first + count)[:, None, None]
     data[:, 1] = (100 + np.array(labels))[:, None, None]
     data[:, 2, 0, :] = np.arange(32)  # a row that shows whether the planes were reshaped right
-    batch = {b"batch_label": b"synthetic", b"data": data.reshape(count, 3072),
-             release.label_key: labels, b"filenames": [b"x.png"] * count}
+    batch = {
+        b"batch_label": b"synthetic",
+        b"data": data.reshape(count, 3072),
+        release.label_key: labels,
+        b"filenames": [b"x.png"] * count,
+    }
     return pickle.dumps(batch, protocol=2)
 
 
@@ -52,12 +56,20 @@ def write_archive(path, name="cifar10", payload=None):
 @pytest.fixture
 def official_md5(monkeypatch):
     """Makes the archives these tests write count as the official ones."""
+
     def accept(path, name="cifar10"):
         digest = hashlib.md5(open(path, "rb").read()).hexdigest()
         url = f"file://{path}"
-        monkeypatch.setitem(cifar.RELEASES, name, dataclasses.replace(
-            cifar.RELEASES[name], md5=digest, url=url.replace(os.path.basename(path),
-                                                              cifar.RELEASES[name].archive)))
+        monkeypatch.setitem(
+            cifar.RELEASES,
+            name,
+            dataclasses.replace(
+                cifar.RELEASES[name],
+                md5=digest,
+                url=url.replace(os.path.basename(path), cifar.RELEASES[name].archive),
+            ),
+        )
+
     return accept
 
 

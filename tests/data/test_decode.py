@@ -22,8 +22,17 @@ def test_every_format_decodes_to_rgb(tmp_path, suffix):
     assert np.abs(image.astype(int) - (200, 40, 10)).max() <= 12  # lossy formats and palettes
 
 
-@pytest.mark.parametrize("mode,suffix", [("L", ".png"), ("L", ".jpg"), ("P", ".png"),
-                                         ("CMYK", ".jpg"), ("I;16", ".png"), ("1", ".bmp")])
+@pytest.mark.parametrize(
+    "mode,suffix",
+    [
+        ("L", ".png"),
+        ("L", ".jpg"),
+        ("P", ".png"),
+        ("CMYK", ".jpg"),
+        ("I;16", ".png"),
+        ("1", ".bmp"),
+    ],
+)
 def test_other_modes_convert_to_rgb(tmp_path, mode, suffix):
     gray = 102  # in the web palette that PIL's "P" conversion uses, so it survives exactly
     if mode == "I;16":  # 16-bit: 102/255 of full scale must come out as 102, not clipped to 255
@@ -78,11 +87,14 @@ def test_fit_square_keeps_the_centre(tmp_path):
     assert square.shape == (40, 40, 3) and square.min() == 255
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "empty file"),
-    (b"hello, I am a text file named like a picture\n", "text file"),
-    (bytes(range(256)) * 4, "not a recognised image"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty file"),
+        (b"hello, I am a text file named like a picture\n", "text file"),
+        (bytes(range(256)) * 4, "not a recognised image"),
+    ],
+)
 def test_unusable_files_give_a_reason(tmp_path, content, reason):
     path = tmp_path / "x.jpg"
     path.write_bytes(content)
@@ -94,7 +106,7 @@ def test_unusable_files_give_a_reason(tmp_path, content, reason):
 def test_truncated_and_corrupt_files_give_a_reason(tmp_path, suffix):
     data = write_image(tmp_path / f"ok{suffix}", (64, 64)).read_bytes()
     third = len(data) // 3
-    (tmp_path / f"cut{suffix}").write_bytes(data[:2 * third])
+    (tmp_path / f"cut{suffix}").write_bytes(data[: 2 * third])
     with pytest.raises(BadImage, match="corrupt or truncated"):
         decode_rgb(str(tmp_path / f"cut{suffix}"))
     noise = np.random.default_rng(1).integers(0, 256, len(data) - third, dtype=np.uint8)

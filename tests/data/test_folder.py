@@ -99,7 +99,7 @@ def _folder_with_every_bad_input(root):
     cat = root / "train" / "cat"
     (cat / "zero.jpg").write_bytes(b"")
     good = (cat / "0.png").read_bytes()
-    (cat / "truncated.png").write_bytes(good[:len(good) // 2])
+    (cat / "truncated.png").write_bytes(good[: len(good) // 2])
     (cat / "corrupt.jpg").write_bytes(b"\xff\xd8\xff" + bytes(range(256)) * 3)
     (cat / "text.jpg").write_text("this is not a picture\n")
     (cat / "notes.txt").write_text("a README inside a class folder\n")
@@ -119,12 +119,18 @@ def _folder_with_every_bad_input(root):
 
 
 EXPECTED_REASONS = {
-    "train/cat/zero.jpg": "empty file", "train/cat/truncated.png": "corrupt or truncated",
-    "train/cat/corrupt.jpg": "corrupt", "train/cat/text.jpg": "text file",
-    "train/cat/notes.txt": "not an image file", "train/cat/bomb.png": "decompression bomb",
-    "train/cat/loop.jpg": "symlink loop", "train/cat/dangling.png": "broken symlink",
-    "train/cat/sub/up": "symlink loop", "train/loose.png": "not inside a class",
-    "train/empty": "empty class folder", "val/bird": "not among the training classes",
+    "train/cat/zero.jpg": "empty file",
+    "train/cat/truncated.png": "corrupt or truncated",
+    "train/cat/corrupt.jpg": "corrupt",
+    "train/cat/text.jpg": "text file",
+    "train/cat/notes.txt": "not an image file",
+    "train/cat/bomb.png": "decompression bomb",
+    "train/cat/loop.jpg": "symlink loop",
+    "train/cat/dangling.png": "broken symlink",
+    "train/cat/sub/up": "symlink loop",
+    "train/loose.png": "not inside a class",
+    "train/empty": "empty class folder",
+    "val/bird": "not among the training classes",
     "val/empty": "has no folder here",
 }
 
@@ -141,7 +147,8 @@ def test_bad_inputs_are_skipped_with_one_line_each(tmp_path, cache_dir, caplog):
     # usable: 2 + cmyk + tiny for cat, 2 + the one whose name is not UTF-8 for dog
     assert np.bincount(splits.train.labels).tolist() == [4, 3]
     assert os.fsencode(root / "train" / "dog" / "caf\udce9-latin1.png") in {
-        os.fsencode(f) for f in splits.train.files}
+        os.fsencode(f) for f in splits.train.files
+    }
     assert len(splits.test) == 4  # val/ is the evaluation split; bird is not used
     skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped ")]
     assert len(skipped) == len(EXPECTED_REASONS)
@@ -178,7 +185,8 @@ def test_non_utf8_names_are_used_and_printable(tmp_path, cache_dir):
     splits = open_quietly(root, cache_dir)
     assert len(splits.train) == 2
     assert [str(b) for b in splits.bad_files] == [
-        f"{root}/train/b/\\xff\\xfe.png: empty file (0 bytes)"]
+        f"{root}/train/b/\\xff\\xfe.png: empty file (0 bytes)"
+    ]
     summary = json.dumps(splits.summary(), ensure_ascii=False)
     summary.encode("utf-8")  # no lone surrogate left to fail on a terminal or in a file
     assert "\\\\xff\\\\xfe.png" in summary and "cl\\\\xe4ss" in summary
@@ -228,7 +236,8 @@ def test_unreadable_folders_are_reported(tmp_path, cache_dir, monkeypatch):
     splits = open_quietly(root, cache_dir)
     assert len(splits.train) == 2
     assert [(b.path, b.reason) for b in splits.bad_files[:1]] == [
-        (locked, "cannot read: Permission denied")]
+        (locked, "cannot read: Permission denied")
+    ]
     locked = str(root / "train")
     with pytest.raises(DataError, match="cannot list .*Permission denied"):
         open_quietly(root, cache_dir)

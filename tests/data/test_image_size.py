@@ -20,8 +20,10 @@ def test_96_pixel_images_are_held_whole_at_their_size(tmp_path, cache_dir):
     root = make_folder(tmp_path / "d", per_class=2, size=(96, 96), suffix=".jpg")
     splits = open_source(root, cache_dir=cache_dir, num_workers=0)
     assert (splits.kind, splits.image_size) == ("array", 96)
-    assert splits.pipeline == ("held whole at 96x96 (images of at most 128 pixels; the median "
-                               "of 4 sampled images is 96x96)")
+    assert splits.pipeline == (
+        "held whole at 96x96 (images of at most 128 pixels; the median "
+        "of 4 sampled images is 96x96)"
+    )
     loader = BatchLoader(splits.train, 2, train=True, augment="cifar")
     assert loader.describe_augment() == "pad-crop-flip (CIFAR-style), padding 12"
 
@@ -34,8 +36,9 @@ def test_image_size_chooses_the_size_and_large_images_say_how(tmp_path, cache_di
         BatchLoader(auto.train, 2, train=True, augment="cifar", num_workers=0)
     small = open_source(root, cache_dir=cache_dir, num_workers=0, image_size=48)
     assert (small.kind, small.image_size) == ("array", 48)
-    assert small.pipeline.startswith("held whole at 48x48 (as image_size asks; the median of "
-                                     "4 sampled images is 300x200)")
+    assert small.pipeline.startswith(
+        "held whole at 48x48 (as image_size asks; the median of 4 sampled images is 300x200)"
+    )
     with pytest.raises(DataError, match="image_size 150: .* choose at most 128, or 224"):
         open_source(root, cache_dir=cache_dir, image_size=150)
     with pytest.raises(DataError, match="digits images are 8x8; image_size applies to folders"):
@@ -45,8 +48,19 @@ def test_image_size_chooses_the_size_and_large_images_say_how(tmp_path, cache_di
 def test_a_run_at_its_own_size_is_evaluated_predicted_and_exported_at_it(tmp_path, capsys):
     data = make_color_folder(tmp_path / "photos", per_class=4, test_per_class=2, size=96)
     cache = str(tmp_path / "cache")
-    run = train_run(tmp_path / "run", "--data", str(data), "--iterations", "2", "--set",
-                    "augment=cifar", "--set", "batch_size=8", "--cache-dir", cache)
+    run = train_run(
+        tmp_path / "run",
+        "--data",
+        str(data),
+        "--iterations",
+        "2",
+        "--set",
+        "augment=cifar",
+        "--set",
+        "batch_size=8",
+        "--cache-dir",
+        cache,
+    )
     err = capsys.readouterr().err
     assert "data: held whole at 96x96 (images of at most 128 pixels" in err
     assert "training augmentation: pad-crop-flip (CIFAR-style), padding 12" in err
@@ -59,8 +73,9 @@ def test_a_run_at_its_own_size_is_evaluated_predicted_and_exported_at_it(tmp_pat
     trained = load_model(run)
     assert default_scales(trained.preprocessing) == (96, 110, 165, 206, 274)  # multi-scale
 
-    big = make_color_folder(tmp_path / "big", classes=("red",), per_class=1,
-                            test_per_class=1, size=300)
+    big = make_color_folder(
+        tmp_path / "big", classes=("red",), per_class=1, test_per_class=1, size=300
+    )
     image = big / "train" / "red" / "0.png"
     assert trained.preprocessing.center_views(image).shape == (1, 3, 96, 96)
     assert len(trained.predict(image)) == 4

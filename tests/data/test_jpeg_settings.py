@@ -27,8 +27,10 @@ def test_the_report_note_describes_the_folder_given(tmp_path):
     files.append(_save(tmp_path / "q90" / "x.png"))
     note = data_note(str(tmp_path / "q90"), files)
     assert "3 of the 4 training images" in note
-    assert ("measured from their headers: libjpeg quality 90 (its quantisation tables) with "
-            "4:2:2 chroma subsampling in 3 of 3 sampled JPEG files") in note
+    assert (
+        "measured from their headers: libjpeg quality 90 (its quantisation tables) with "
+        "4:2:2 chroma subsampling in 3 of 3 sampled JPEG files"
+    ) in note
     assert "75" not in note and "4:2:0" not in note
     assert "no JPEG files" in data_note(str(tmp_path), files[3:])
     assert measure_jpegs([str(tmp_path / "missing.jpg")]) is None

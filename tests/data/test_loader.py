@@ -62,7 +62,7 @@ def test_crop_matches_a_per_image_reference():
     out = random_crop_flip(images, offsets, flips, padding=2)
     for k in range(16):
         padded = np.pad(images[k].numpy(), ((0, 0), (2, 2), (2, 2)))
-        view = padded[:, offsets[k, 0]:offsets[k, 0] + 8, offsets[k, 1]:offsets[k, 1] + 8]
+        view = padded[:, offsets[k, 0] : offsets[k, 0] + 8, offsets[k, 1] : offsets[k, 1] + 8]
         expected = view[:, :, ::-1] if flips[k] else view
         assert np.array_equal(out[k].numpy(), expected)
 
@@ -76,11 +76,13 @@ def test_labels_stay_with_their_images():
 
 
 def test_crop_augment_never_flips_and_none_keeps_images_whole():
-    _, _, flipped = decode_views(torch.cat([x for x, _ in BatchLoader(
-        coded_dataset(), 100, train=True, augment="crop")]))
+    _, _, flipped = decode_views(
+        torch.cat([x for x, _ in BatchLoader(coded_dataset(), 100, train=True, augment="crop")])
+    )
     assert not flipped.any()
-    images = torch.cat([x for x, _ in BatchLoader(coded_dataset(), 100, train=True,
-                                                  augment="none")])
+    images = torch.cat(
+        [x for x, _ in BatchLoader(coded_dataset(), 100, train=True, augment="none")]
+    )
     top, left, flipped = decode_views(images)
     assert (top == PAD).all() and (left == PAD).all() and not flipped.any()
 
@@ -145,8 +147,10 @@ def test_ranks_split_each_global_batch():
     dataset = coded_dataset(100)
     dataset.labels = np.arange(100)
     single = [y for _, y in BatchLoader(dataset, 20, train=True, seed=5)]
-    ranks = [[y for _, y in BatchLoader(dataset, 10, train=True, seed=5, rank=r,
-                                        world_size=2)] for r in range(2)]
+    ranks = [
+        [y for _, y in BatchLoader(dataset, 10, train=True, seed=5, rank=r, world_size=2)]
+        for r in range(2)
+    ]
     assert len(ranks[0]) == len(ranks[1]) == 5
     for step, global_batch in enumerate(single):
         shares = torch.cat([ranks[0][step], ranks[1][step]])
@@ -157,8 +161,9 @@ def test_normalisations_use_the_training_statistics():
     splits = open_source("digits")
     pixel = torch.cat([x for x, _ in BatchLoader(splits.train, 256, train=False)])
     assert pixel.mean(0).abs().max() < 1e-5  # the mean image is subtracted, pixel by pixel
-    channel = torch.cat([x for x, _ in BatchLoader(splits.train, 256, train=False,
-                                                   normalize="channel")])
+    channel = torch.cat(
+        [x for x, _ in BatchLoader(splits.train, 256, train=False, normalize="channel")]
+    )
     assert abs(channel.mean().item()) < 1e-4 and abs(channel.std().item() - 1) < 1e-3
     test = torch.cat([x for x, _ in BatchLoader(splits.test, 256, train=False)])
     expected = splits.test.images / 255.0 - splits.mean_image  # train's mean, not test's

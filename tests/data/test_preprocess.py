@@ -7,8 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from deepres.data import (BatchLoader, DataError, Preprocessing, decode_square, open_source,
-                          to_channels)
+from deepres.data import (
+    BatchLoader,
+    DataError,
+    Preprocessing,
+    decode_square,
+    open_source,
+    to_channels,
+)
 
 from .helpers import write_image
 
@@ -32,8 +38,9 @@ def test_large_image_folder_records_the_imagenet_views(tmp_path, cache_dir):
         for n in range(3):
             write_image(tmp_path / "data" / c / f"{n}.jpg", size=(300, 200), seed=n)
     splits = open_source(tmp_path / "data", cache_dir=cache_dir, num_workers=0)
-    prep = Preprocessing.of_loader(BatchLoader(splits.train, 2, train=True, num_workers=0,
-                                               normalize="channel"))
+    prep = Preprocessing.of_loader(
+        BatchLoader(splits.train, 2, train=True, num_workers=0, normalize="channel")
+    )
     assert (prep.kind, prep.resize, prep.crop, prep.in_chans) == ("stream", 256, 224, 3)
     assert (prep.normalize, prep.flip, prep.padding) == ("channel", True, 0)
     assert prep.stats.mean_image.shape == (3, 1, 1)

@@ -12,8 +12,18 @@ import torch
 from deepres.data import BatchLoader, DataError, open_source
 from deepres.train import load_recipe
 
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                   "ship", "truck"]
+CIFAR10_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 def test_digits_are_built_in():
@@ -68,5 +78,7 @@ def test_real_cifar10_jpeg_slice(cifar_jpeg_slice, tmp_path):
 def test_bare_imagenet_asks_for_its_folder():
     # The imagenet-paper preset names the kind of data; where it lives comes from --data.
     assert load_recipe("imagenet-paper").data == "imagenet"
-    with pytest.raises(DataError, match=r"imagenet: say where its folder is, as --data imagenet:PATH"):
+    with pytest.raises(
+        DataError, match=r"imagenet: say where its folder is, as --data imagenet:PATH"
+    ):
         open_source("imagenet")

@@ -9,8 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from deepres.data import (IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, BatchLoader, DataError,
-                          center_crop, load_image, multiscale_views, open_source, ten_crop)
+from deepres.data import (
+    IMAGENET_PCA_EIGVAL,
+    IMAGENET_PCA_EIGVEC,
+    BatchLoader,
+    DataError,
+    center_crop,
+    load_image,
+    multiscale_views,
+    open_source,
+    ten_crop,
+)
 from deepres.data.stream import train_view
 
 from .helpers import make_folder, png_bytes, write_image
@@ -20,8 +29,14 @@ WNIDS = ("n01440764", "n01443537")
 
 @pytest.fixture
 def imagenet(tmp_path):
-    return make_folder(tmp_path / "ilsvrc", classes=WNIDS, per_class=3, splits=("train", "val"),
-                       size=(320, 260), suffix=".JPEG")
+    return make_folder(
+        tmp_path / "ilsvrc",
+        classes=WNIDS,
+        per_class=3,
+        splits=("train", "val"),
+        size=(320, 260),
+        suffix=".JPEG",
+    )
 
 
 def open_imagenet(root, cache_dir, **kwargs):
@@ -79,8 +94,9 @@ def test_train_view_scales_crops_and_flips():
     image[:, :, 0] = np.where(x // 20 % 2 == 0, 255, 0)  # stripes 20 pixels wide
     image[:, :, 1] = x * 255 // 399  # rises left to right
     sides = np.linspace(256, 480, 40).astype(int)
-    views = [train_view(image, side, np.random.default_rng(seed)) for seed, side in
-             enumerate(sides)]
+    views = [
+        train_view(image, side, np.random.default_rng(seed)) for seed, side in enumerate(sides)
+    ]
     assert all(v.shape == (224, 224, 3) for v in views)
     for view, side in zip(views, sides):
         edges = np.flatnonzero(np.diff(view[100, :, 0] > 127))
@@ -91,13 +107,25 @@ def test_train_view_scales_crops_and_flips():
 
 
 def test_pca_colour_shift_follows_alexnet(tmp_path, cache_dir):
-    root = make_folder(tmp_path / "gray", classes=WNIDS, per_class=32, splits=("train", "val"),
-                       size=(260, 260), suffix=".png")
+    root = make_folder(
+        tmp_path / "gray",
+        classes=WNIDS,
+        per_class=32,
+        splits=("train", "val"),
+        size=(260, 260),
+        suffix=".png",
+    )
     splits = open_imagenet(root, cache_dir)
-    plain = next(iter(BatchLoader(splits.train, 64, train=True, augment="none",
-                                  normalize="channel", num_workers=0)))[0]
-    shifted = next(iter(BatchLoader(splits.train, 64, train=True, normalize="channel",
-                                    num_workers=0)))[0]
+    plain = next(
+        iter(
+            BatchLoader(
+                splits.train, 64, train=True, augment="none", normalize="channel", num_workers=0
+            )
+        )
+    )[0]
+    shifted = next(
+        iter(BatchLoader(splits.train, 64, train=True, normalize="channel", num_workers=0))
+    )[0]
     std = torch.tensor(splits.std)
     # Solid-colour images: cropping and flipping change nothing, the colour shift all.
     # Compare each image with itself: same seed, so the same order in both loaders.
@@ -127,8 +155,11 @@ def test_test_time_views(tmp_path):
 def test_header_problems_are_found_before_training(imagenet, cache_dir):
     (imagenet / "train" / WNIDS[0] / "text.JPEG").write_text("not a photo")
     (imagenet / "train" / WNIDS[0] / "bomb.png").write_bytes(
-        png_bytes(100_000, 100_000, 8, 2, b"\0" * 64))
-    with pytest.raises(DataError, match="2 unusable(.|\n)*bomb.png: decompression(.|\n)*text.JPEG: a text"):
+        png_bytes(100_000, 100_000, 8, 2, b"\0" * 64)
+    )
+    with pytest.raises(
+        DataError, match="2 unusable(.|\n)*bomb.png: decompression(.|\n)*text.JPEG: a text"
+    ):
         open_imagenet(imagenet, cache_dir, on_bad_image="error")
     splits = open_imagenet(imagenet, cache_dir)
     assert len(splits.train) == 6 and len(splits.bad_files) == 2
@@ -137,7 +168,7 @@ def test_header_problems_are_found_before_training(imagenet, cache_dir):
 def test_a_file_that_breaks_mid_training_is_replaced_and_reported(imagenet, cache_dir, caplog):
     target = imagenet / "train" / WNIDS[0] / "1.JPEG"
     data = target.read_bytes()
-    target.write_bytes(data[:len(data) // 2])  # the header is intact: only decoding fails
+    target.write_bytes(data[: len(data) // 2])  # the header is intact: only decoding fails
     splits = open_imagenet(imagenet, cache_dir)
     assert splits.bad_files == []
     loader = BatchLoader(splits.train, 6, train=True, num_workers=0)

@@ -42,8 +42,7 @@ def test_auto_times_both_and_keeps_one_that_gives_pytorchs_features(model, image
     assert engine.name in ("torch", "onnxruntime")
     assert "auto:" in engine.choice and "ms per batch of 8" in engine.choice
     assert {"torch", "onnxruntime"} <= set(engine.choice.replace("'s", " ").split())
-    torch.testing.assert_close(engine(images), _eager(model, images, "features"),
-                               rtol=0, atol=1e-4)
+    torch.testing.assert_close(engine(images), _eager(model, images, "features"), rtol=0, atol=1e-4)
 
 
 def test_auto_takes_torch_where_onnxruntime_cannot_run(model):
@@ -58,8 +57,20 @@ def test_auto_takes_torch_where_onnxruntime_cannot_run(model):
 
 def test_commands_take_the_engine_option(color_run, color_folder, capsys):
     image = str(color_folder / "test" / "red" / "0.png")
-    assert main(["predict", color_run.as_posix(), image, "--engine", "onnxruntime",
-                 "--mode", "multi-scale"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                color_run.as_posix(),
+                image,
+                "--engine",
+                "onnxruntime",
+                "--mode",
+                "multi-scale",
+            ]
+        )
+        == 2
+    )
     assert "use --engine torch for multi-scale views" in capsys.readouterr().err
     for command in ("predict", "eval", "embed"):
         with pytest.raises(SystemExit):
@@ -72,8 +83,22 @@ def test_embed_in_onnxruntime_matches_torch(color_run, color_folder, tmp_path, c
 
     folder = str(color_folder / "test" / "green")
     for engine in ("torch", "onnxruntime"):
-        assert main(["embed", str(color_run), folder, "--engine", engine, "--workers", "0",
-                     "--output", str(tmp_path / f"{engine}.npy")]) == 0
+        assert (
+            main(
+                [
+                    "embed",
+                    str(color_run),
+                    folder,
+                    "--engine",
+                    engine,
+                    "--workers",
+                    "0",
+                    "--output",
+                    str(tmp_path / f"{engine}.npy"),
+                ]
+            )
+            == 0
+        )
     assert "note: engine: onnxruntime (as asked)" in capsys.readouterr().err
     eager, ort = np.load(tmp_path / "torch.npy"), np.load(tmp_path / "onnxruntime.npy")
     assert eager.shape == ort.shape == (4, 64)

@@ -32,13 +32,30 @@ def test_run_directory_means_its_best_checkpoint_and_val_is_the_held_out_split(d
     summary = json.loads((digits_run / "summary.json").read_text())
     record = _eval(capsys, str(digits_run), "--split", "val")
     assert record["weights"].endswith("best.pt") and record["modes"]["center"]["images"] == 300
-    assert abs(record["modes"]["center"]["top1_error"] - summary["best_val_error"]) <= 1 / 300 + 1e-9
+    assert (
+        abs(record["modes"]["center"]["top1_error"] - summary["best_val_error"]) <= 1 / 300 + 1e-9
+    )
 
 
 def test_every_mode_writes_its_confusion_matrix(color_run, tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["eval", str(color_run), "--out", str(out), "--mode", "center",
-                 "--mode", "ten-crop", "--mode", "multi-scale"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(color_run),
+                "--out",
+                str(out),
+                "--mode",
+                "center",
+                "--mode",
+                "ten-crop",
+                "--mode",
+                "multi-scale",
+            ]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "ten-crop" in table and "multi-scale" in table and "top-1 error" in table
     record = json.loads((out / "results.json").read_text())
@@ -60,16 +77,20 @@ def test_every_mode_writes_its_confusion_matrix(color_run, tmp_path, capsys):
 
 
 def test_other_data_is_matched_to_the_network_classes_by_name(color_run, tmp_path, capsys):
-    subset = make_color_folder(tmp_path / "two", classes=("gray", "blue"), per_class=2,
-                               test_per_class=3)
-    record = _eval(capsys, str(color_run), "--data", str(subset), "--cache-dir",
-                   str(tmp_path / "cache"))
+    subset = make_color_folder(
+        tmp_path / "two", classes=("gray", "blue"), per_class=2, test_per_class=3
+    )
+    record = _eval(
+        capsys, str(color_run), "--data", str(subset), "--cache-dir", str(tmp_path / "cache")
+    )
     assert record["classes"] == ["blue", "gray", "green", "red"]  # the network's four
     counts = {c["class"]: c["images"] for c in record["modes"]["center"]["per_class"]}
     assert counts == {"blue": 3, "gray": 3, "green": 0, "red": 0}
     alien = make_color_folder(tmp_path / "alien", classes=("cyan",), per_class=2)
-    assert main(["eval", str(color_run), "--data", str(alien), "--cache-dir",
-                 str(tmp_path / "cache")]) == 2
+    assert (
+        main(["eval", str(color_run), "--data", str(alien), "--cache-dir", str(tmp_path / "cache")])
+        == 2
+    )
     assert "class(es) cyan are not among the network's 4 classes" in capsys.readouterr().err
 
 
@@ -79,7 +100,6 @@ def test_bad_checkpoints_and_splits_are_one_line_errors(digits_run, tmp_path, ca
     assert main(["eval", str(cut)]) == 2
     err = capsys.readouterr().err
     assert f"{cut}: damaged or truncated checkpoint" in err and "Traceback" not in err
-
 
 
 def test_a_missing_split_is_named(color_run, color_folder, capsys):

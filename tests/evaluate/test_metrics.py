@@ -6,10 +6,14 @@ import torch
 
 from deepres.evaluate import confusion_matrix, per_class_accuracy, summarize, topk_error
 
-SCORES = torch.tensor([[0.6, 0.3, 0.1, 0.0, 0.0, 0.0],   # true 0: top-1 right
-                       [0.1, 0.2, 0.7, 0.0, 0.0, 0.0],   # true 1: second best
-                       [0.5, 0.1, 0.0, 0.1, 0.1, 0.2],   # true 2: last, so wrong in top-5 too
-                       [0.0, 0.0, 0.1, 0.2, 0.3, 0.4]])  # true 3: fourth best
+SCORES = torch.tensor(
+    [
+        [0.6, 0.3, 0.1, 0.0, 0.0, 0.0],  # true 0: top-1 right
+        [0.1, 0.2, 0.7, 0.0, 0.0, 0.0],  # true 1: second best
+        [0.5, 0.1, 0.0, 0.1, 0.1, 0.2],  # true 2: last, so wrong in top-5 too
+        [0.0, 0.0, 0.1, 0.2, 0.3, 0.4],
+    ]
+)  # true 3: fourth best
 LABELS = torch.tensor([0, 1, 2, 3])
 
 

@@ -11,8 +11,12 @@ from deepres.cli import main
 from deepres.data import Preprocessing
 from deepres.weights import load_model
 
-BAD = {"notes.txt": "not an image file", "red/text.jpg": "a text file, not an image",
-       "red/empty.png": "empty file (0 bytes)", "blue/cut.png": "corrupt or truncated PNG"}
+BAD = {
+    "notes.txt": "not an image file",
+    "red/text.jpg": "a text file, not an image",
+    "red/empty.png": "empty file (0 bytes)",
+    "blue/cut.png": "corrupt or truncated PNG",
+}
 
 
 @pytest.fixture
@@ -45,15 +49,27 @@ def _direct_probabilities(run, path):
 
 
 def test_every_good_file_is_predicted_and_every_bad_one_named(color_run, mixed, capsys):
-    code = main(["predict", str(color_run), str(mixed), str(mixed / "missing.png"),
-                 "--top-k", "2", "--batch-size", "2"])
+    code = main(
+        [
+            "predict",
+            str(color_run),
+            str(mixed),
+            str(mixed / "missing.png"),
+            "--top-k",
+            "2",
+            "--batch-size",
+            "2",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     lines = out.splitlines()
     assert lines[0].split() == ["file", "top-1", "prob", "top-2", "prob"]
     predicted = [line.split()[0] for line in lines[1:]]
-    assert predicted == [str(mixed / p) for p in ("blue/a.png", "blue/b.JPEG", "gray/a.png",
-                                                  "loose.png", "red/a.png", "red/b.jpg")]
+    assert predicted == [
+        str(mixed / p)
+        for p in ("blue/a.png", "blue/b.JPEG", "gray/a.png", "loose.png", "red/a.png", "red/b.jpg")
+    ]
     for name, reason in {**BAD, "missing.png": "no such file or folder"}.items():
         assert f"deepres predict: error: {mixed / name}: {reason}" in err
     assert "5 of 11 inputs could not be read" in err and "Traceback" not in err
@@ -71,7 +87,8 @@ def test_json_lines_hold_the_network_probabilities(color_run, mixed, capsys):
             continue
         top = record["top"]
         assert len(top) == 3 and [t["probability"] for t in top] == sorted(
-            (t["probability"] for t in top), reverse=True)
+            (t["probability"] for t in top), reverse=True
+        )
         direct = _direct_probabilities(color_run, record["file"])
         for t in top:
             assert t["probability"] == pytest.approx(direct[t["class"]], abs=1e-5)

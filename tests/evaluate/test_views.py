@@ -52,9 +52,14 @@ def _normalized(prep, image):
 
 def _by_hand_ten_crop(square, crop, flip):
     h, w = square.shape[-2:]
-    corners = [(0, 0), (0, w - crop), (h - crop, 0), (h - crop, w - crop),
-               ((h - crop) // 2, (w - crop) // 2)]
-    views = [square[:, t:t + crop, l:l + crop] for t, l in corners]
+    corners = [
+        (0, 0),
+        (0, w - crop),
+        (h - crop, 0),
+        (h - crop, w - crop),
+        ((h - crop) // 2, (w - crop) // 2),
+    ]
+    views = [square[:, t : t + crop, l : l + crop] for t, l in corners]
     return views + [v.flip(-1) for v in views] if flip else views
 
 
@@ -64,9 +69,14 @@ def test_ten_crop_of_array_images(model, flip):
     views = ImageViews(prep, "ten-crop", images=images)
     (crops,) = views.views(0)
     assert crops.shape == (10 if flip else 5, 3, SIDE, SIDE)
-    expected = torch.stack([
-        _mean_softmax(model, _by_hand_ten_crop(F.pad(_normalized(prep, im), [PAD] * 4), SIDE,
-                                               flip)) for im in images])
+    expected = torch.stack(
+        [
+            _mean_softmax(
+                model, _by_hand_ten_crop(F.pad(_normalized(prep, im), [PAD] * 4), SIDE, flip)
+            )
+            for im in images
+        ]
+    )
     torch.testing.assert_close(_scores(model, views), expected, atol=1e-5, rtol=1e-4)
 
 
@@ -79,11 +89,18 @@ def test_multi_scale_of_array_images(model):
     expected = []
     for im in images:
         x = _normalized(prep, im)[None]
-        expected.append(_mean_softmax(model, [
-            F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)[0]
-            for s in scales]))
-    torch.testing.assert_close(_scores(model, views, batch_size=4), torch.stack(expected),
-                               atol=1e-5, rtol=1e-4)
+        expected.append(
+            _mean_softmax(
+                model,
+                [
+                    F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)[0]
+                    for s in scales
+                ],
+            )
+        )
+    torch.testing.assert_close(
+        _scores(model, views, batch_size=4), torch.stack(expected), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_center_view_is_the_image_itself_for_array_data(model):
@@ -108,7 +125,9 @@ def photos(tmp_path):
 
 def _stream_prep():
     """ImageNet's recipe in miniature: shorter side 40, centre 32 (as 256 and 224)."""
-    stats = Stats((0.5, 0.4, 0.3), (0.2, 0.25, 0.3), np.array([0.5, 0.4, 0.3], np.float32)[:, None, None])
+    stats = Stats(
+        (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), np.array([0.5, 0.4, 0.3], np.float32)[:, None, None]
+    )
     return Preprocessing("stream", 40, 32, 3, "channel", stats, True, 0)
 
 
@@ -124,19 +143,34 @@ def test_stream_views_of_files(model, photos):
     ten = ImageViews(prep, "ten-crop", files=photos)
     multi = ImageViews(prep, "multi-scale", files=photos, scales=(32, 40, 56))
     assert [v.shape for v in ten.views(0)] == [(10, 3, 32, 32)]
-    assert [tuple(v.shape) for v in multi.views(0)] == [(1, 3, 32, 43), (1, 3, 40, 53),
-                                                       (1, 3, 56, 75)]
+    assert [tuple(v.shape) for v in multi.views(0)] == [
+        (1, 3, 32, 43),
+        (1, 3, 40, 53),
+        (1, 3, 56, 75),
+    ]
     for i, path in enumerate(photos):
         square = _channel_normalized(prep, torch.from_numpy(decode_square(path, 40)))
         torch.testing.assert_close(center.views(i)[0][0], square[:, 4:36, 4:36])
-    expected_ten = torch.stack([
-        _mean_softmax(model, _by_hand_ten_crop(
-            _channel_normalized(prep, torch.from_numpy(decode_square(p, 40))), 32, True))
-        for p in photos])
+    expected_ten = torch.stack(
+        [
+            _mean_softmax(
+                model,
+                _by_hand_ten_crop(
+                    _channel_normalized(prep, torch.from_numpy(decode_square(p, 40))), 32, True
+                ),
+            )
+            for p in photos
+        ]
+    )
     torch.testing.assert_close(_scores(model, ten), expected_ten, atol=1e-5, rtol=1e-4)
-    expected_multi = torch.stack([
-        _mean_softmax(model, [_channel_normalized(prep, load_image(p, s)) for s in (32, 40, 56)])
-        for p in photos])
+    expected_multi = torch.stack(
+        [
+            _mean_softmax(
+                model, [_channel_normalized(prep, load_image(p, s)) for s in (32, 40, 56)]
+            )
+            for p in photos
+        ]
+    )
     torch.testing.assert_close(_scores(model, multi), expected_multi, atol=1e-5, rtol=1e-4)
 
 
@@ -148,8 +182,12 @@ def test_evaluate_agrees_with_the_scores_computed_by_hand(model):
     results = evaluate(trained, prep, dataset, ["center", "ten-crop"], batch_size=5)
     assert results["classes"] == list("abcde")
     for mode in ("center", "ten-crop"):
-        scores = torch.stack([_mean_softmax(model, list(v[0])) for v in
-                              (ImageViews(prep, mode, images=images).views(i) for i in range(12))])
+        scores = torch.stack(
+            [
+                _mean_softmax(model, list(v[0]))
+                for v in (ImageViews(prep, mode, images=images).views(i) for i in range(12))
+            ]
+        )
         top = scores.topk(5, dim=1).indices
         correct = top[:, 0] == torch.from_numpy(labels)
         summary = results["modes"][mode]

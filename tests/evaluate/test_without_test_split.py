@@ -8,8 +8,15 @@ from deepres.cli import main
 
 def test_no_held_out_error_is_said_and_eval_needs_split_train(color_folder, tmp_path, capsys):
     flat = color_folder / "train"  # <class>/<image>: training images only
-    run = train_run(tmp_path / "run", "--data", str(flat), "--iterations", "2",
-                    "--cache-dir", str(tmp_path / "cache"))
+    run = train_run(
+        tmp_path / "run",
+        "--data",
+        str(flat),
+        "--iterations",
+        "2",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
     out = capsys.readouterr().out
     assert f"no held-out error: {flat} has no test or validation split" in out
     assert "--set val_size=N, or put a test/ folder beside train/" in out
@@ -19,9 +26,10 @@ def test_no_held_out_error_is_said_and_eval_needs_split_train(color_folder, tmp_
     assert f"{flat} has no test or val split, only training images" in err
     assert "give --split train" in err and "Traceback" not in err
 
-    assert main(["eval", str(run), "--split", "train", "--cache-dir",
-                 str(tmp_path / "cache")]) == 0
+    assert main(["eval", str(run), "--split", "train", "--cache-dir", str(tmp_path / "cache")]) == 0
     out, err = capsys.readouterr()
-    assert f"note: evaluating on the train split of {flat}: the images the network was " \
-           "trained on" in err
+    assert (
+        f"note: evaluating on the train split of {flat}: the images the network was "
+        "trained on" in err
+    )
     assert "train split: 48 images" in out

@@ -17,13 +17,32 @@ from deepres.experiments.cifar10 import shared_recipe
 from deepres.train import load_recipe
 from deepres.weights import load_checkpoint
 
-TINY = ["reproduce", "cifar10", "--val-size", "200", "--iterations", "4", "--eval-every", "2",
-        "--quiet", "--set", "batch_size=64"]
+TINY = [
+    "reproduce",
+    "cifar10",
+    "--val-size",
+    "200",
+    "--iterations",
+    "4",
+    "--eval-every",
+    "2",
+    "--quiet",
+    "--set",
+    "batch_size=64",
+]
 
 
 def _args(data, out, *extra):
-    return [*TINY, "--data", str(data), "--out", str(out), "--cache-dir",
-            str(out.parent / "cache"), *extra]
+    return [
+        *TINY,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(out.parent / "cache"),
+        *extra,
+    ]
 
 
 def _summary(run_dir):
@@ -48,11 +67,16 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
     assert rows["resnet20"]["paper"] == 8.75 and rows["resnet32"]["paper"] == 7.51
     resnet20 = 100 * _summary(out / "runs" / "resnet20-seed0")["test_error"]
     assert rows["resnet20"]["mean"] == pytest.approx(resnet20)
-    assert results["schedule"] == {"iterations": 4, "milestones": [2, 3],
-                                   "paper_iterations": 64000,
-                                   "paper_milestones": [32000, 48000], "shortened": True,
-                                   "recipe": "cifar-paper", "paper_recipe": True,
-                                   "recipe_iterations": 64000}
+    assert results["schedule"] == {
+        "iterations": 4,
+        "milestones": [2, 3],
+        "paper_iterations": 64000,
+        "paper_milestones": [32000, 48000],
+        "shortened": True,
+        "recipe": "cifar-paper",
+        "paper_recipe": True,
+        "recipe_iterations": 64000,
+    }
 
     report = (out / "report.md").read_text()
     assert "Shortened schedule: not the paper's runs" in report
@@ -67,9 +91,13 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
 def _interrupt_once_checkpointed(args, checkpoint):
     """`deepres ARGS` in a process of its own, sent SIGINT (Ctrl-C) as soon as ``checkpoint``
     exists; its exit status and standard output."""
-    proc = subprocess.Popen([sys.executable, "-m", "deepres", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deepres", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     deadline = time.time() + 300
     while not checkpoint.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
@@ -104,8 +132,9 @@ def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_
 
     longer = [a if a != "4" else "8" for a in args]
     assert main(longer) == 2
-    assert "holds runs made with other settings (iterations: 4 there, 8 now" in \
-        capsys.readouterr().err
+    assert (
+        "holds runs made with other settings (iterations: 4 there, 8 now" in capsys.readouterr().err
+    )
 
 
 def test_short_schedule_keeps_the_paper_proportions():
@@ -123,15 +152,20 @@ def test_queue_finishes_each_depth_before_the_next():
     queue = Cifar10Settings(out=None, depths=(20, 56, 1202)).models()
     assert queue == ["resnet20", "plain20", "resnet56", "plain56", "resnet1202"]
     assert Cifar10Settings(out=None, depths=(56, 20), only="table6").models() == [
-        "resnet56", "resnet20"]
+        "resnet56",
+        "resnet20",
+    ]
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--depths", "21"], "not 21"),
-    (["--parallel", "0"], "--parallel must be at least 1"),
-    (["--set", "seed=3"], "--set seed: use the command's own options"),
-    (["--data", "/no/such/folder"], "unknown data source"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--depths", "21"], "not 21"),
+        (["--parallel", "0"], "--parallel must be at least 1"),
+        (["--set", "seed=3"], "--set seed: use the command's own options"),
+        (["--data", "/no/such/folder"], "unknown data source"),
+    ],
+)
 def test_bad_input_is_one_clear_line(tmp_path, extra, message, capsys):
     code = main(["reproduce", "cifar10", "--out", str(tmp_path / "out"), *extra])
     err = capsys.readouterr().err
@@ -142,16 +176,43 @@ def test_data_without_a_test_split_is_refused(tmp_path, capsys):
     for cls in ("a", "b"):
         (tmp_path / "data" / "train" / cls).mkdir(parents=True)
         for i in range(3):
-            Image.new("RGB", (32, 32), (80 * i, 0, 0)).save(tmp_path / "data" / "train" / cls / f"{i}.png")
-    code = main(["reproduce", "cifar10", "--data", str(tmp_path / "data"), "--val-size", "2",
-                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+            Image.new("RGB", (32, 32), (80 * i, 0, 0)).save(
+                tmp_path / "data" / "train" / cls / f"{i}.png"
+            )
+    code = main(
+        [
+            "reproduce",
+            "cifar10",
+            "--data",
+            str(tmp_path / "data"),
+            "--val-size",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     assert code == 2 and "has no test split" in capsys.readouterr().err
 
 
 def test_another_recipe_is_named_in_every_heading(tmp_path, cifar_jpeg_slice):
     out = tmp_path / "fast"
-    assert main(_args(cifar_jpeg_slice, out, "--depths", "20", "--only", "table6",
-                      "--recipe", "cifar-fast")) == 0
+    assert (
+        main(
+            _args(
+                cifar_jpeg_slice,
+                out,
+                "--depths",
+                "20",
+                "--only",
+                "table6",
+                "--recipe",
+                "cifar-fast",
+            )
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["schedule"]["recipe"] == "cifar-fast"
     assert results["recipe"]["schedule"] == "onecycle" and results["recipe"]["ema_decay"] > 0

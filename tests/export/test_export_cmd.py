@@ -41,7 +41,11 @@ def test_onnx_round_trip_in_onnxruntime(color_run, network, tmp_path, capsys, ba
     out = _export(capsys, color_run, path, "--format", "onnx")
     assert _reported_difference(out) < 1e-4
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert session.get_inputs()[0].name == "images" and session.get_inputs()[0].shape[1:] == [3, 16, 16]
+    assert session.get_inputs()[0].name == "images" and session.get_inputs()[0].shape[1:] == [
+        3,
+        16,
+        16,
+    ]
     images = sample_batch(prep, batch, seed=7)  # not the batch size that export traced
     with torch.no_grad():
         expected = trained.model(images).numpy()
@@ -50,11 +54,17 @@ def test_onnx_round_trip_in_onnxruntime(color_run, network, tmp_path, capsys, ba
     sidecar = json.loads((tmp_path / "net.onnx.json").read_text())
     assert sidecar["classes"] == ["blue", "gray", "green", "red"]
     assert sidecar["input"]["shape"] == ["batch", 3, 16, 16]
-    assert sidecar["preprocessing"]["resize"] == 16 and sidecar["preprocessing"]["normalize"] == "pixel_mean"
-    np.testing.assert_array_equal(np.asarray(sidecar["preprocessing"]["mean_image"], np.float32),
-                                  prep.stats.mean_image)
-    assert "x = pixels / 255 - mean_image (per pixel and channel; mean_image is 3x16x16)" \
+    assert (
+        sidecar["preprocessing"]["resize"] == 16
+        and sidecar["preprocessing"]["normalize"] == "pixel_mean"
+    )
+    np.testing.assert_array_equal(
+        np.asarray(sidecar["preprocessing"]["mean_image"], np.float32), prep.stats.mean_image
+    )
+    assert (
+        "x = pixels / 255 - mean_image (per pixel and channel; mean_image is 3x16x16)"
         in sidecar["preprocessing"]["steps"]
+    )
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # deprecated in recent torch
@@ -83,11 +93,13 @@ def test_safetensors_export_is_exact_and_self_describing(color_run, tmp_path, ca
         assert torch.equal(back.model.state_dict()[key], value), key
 
 
-def test_an_export_that_computes_something_else_is_not_kept(color_run, tmp_path, capsys,
-                                                           monkeypatch):
+def test_an_export_that_computes_something_else_is_not_kept(
+    color_run, tmp_path, capsys, monkeypatch
+):
     write, run, name = formats.FORMATS["torchscript"]
-    monkeypatch.setitem(formats.FORMATS, "torchscript",
-                        (write, lambda path, images: run(path, images) + 1e-3, name))
+    monkeypatch.setitem(
+        formats.FORMATS, "torchscript", (write, lambda path, images: run(path, images) + 1e-3, name)
+    )
     path = tmp_path / "net.ts"
     assert main(["export", str(color_run), "--output", str(path)]) == 2
     err = capsys.readouterr().err

@@ -51,7 +51,9 @@ def test_plain_nets_have_no_shortcut_path():
 def test_option_b_projects_only_where_shape_changes():
     model = create_model("resnet34")
     for block in model.blocks():
-        changes = block.conv1.stride != (1, 1) or block.conv1.in_channels != block.conv2.out_channels
+        changes = (
+            block.conv1.stride != (1, 1) or block.conv1.in_channels != block.conv2.out_channels
+        )
         assert (block.downsample is not None) == changes
         if changes:
             assert isinstance(block.downsample[0], nn.Conv2d)

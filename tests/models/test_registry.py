@@ -70,22 +70,37 @@ def test_any_6n_plus_2_depth():
     assert len(model.blocks()) == 3
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: create_model("resnet21"), "unknown model 'resnet21'.*Did you mean.*resnet20"),
-    (lambda: create_model("vgg16"), "Valid names: resnet20, resnet32"),
-    (lambda: cifar_resnet(21), "6n\\+2 layers.*20, 26"),
-    (lambda: cifar_resnet(2), "6n\\+2 layers"),
-    (lambda: imagenet_resnet(19), "choose one of \\[18, 34, 50, 101, 152\\]"),
-    (lambda: create_model("resnet20", num_classes=0), "num_classes must be .* at least 1, got 0"),
-    (lambda: create_model("resnet20", num_classes=2.5), "num_classes must be"),
-    (lambda: create_model("resnet20", in_chans=0), "in_chans must be"),
-    (lambda: create_model("resnet20").reset_classifier(0), "num_classes must be"),
-    (lambda: create_model("resnet20", num_clases=5), "does not take num_clases; valid overrides:.*num_classes"),
-    (lambda: create_model("resnet20", depth=32), "does not take depth"),
-    (lambda: create_model("resnet20", shortcut="D"), "shortcut must be one of \\('A', 'B', 'C'\\)"),
-    (lambda: create_model("plain20", shortcut="B"), "plain net has no shortcuts"),
-    (lambda: create_model("plain20", zero_init_residual=True), "zero_init_residual needs shortcuts"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: create_model("resnet21"), "unknown model 'resnet21'.*Did you mean.*resnet20"),
+        (lambda: create_model("vgg16"), "Valid names: resnet20, resnet32"),
+        (lambda: cifar_resnet(21), "6n\\+2 layers.*20, 26"),
+        (lambda: cifar_resnet(2), "6n\\+2 layers"),
+        (lambda: imagenet_resnet(19), "choose one of \\[18, 34, 50, 101, 152\\]"),
+        (
+            lambda: create_model("resnet20", num_classes=0),
+            "num_classes must be .* at least 1, got 0",
+        ),
+        (lambda: create_model("resnet20", num_classes=2.5), "num_classes must be"),
+        (lambda: create_model("resnet20", in_chans=0), "in_chans must be"),
+        (lambda: create_model("resnet20").reset_classifier(0), "num_classes must be"),
+        (
+            lambda: create_model("resnet20", num_clases=5),
+            "does not take num_clases; valid overrides:.*num_classes",
+        ),
+        (lambda: create_model("resnet20", depth=32), "does not take depth"),
+        (
+            lambda: create_model("resnet20", shortcut="D"),
+            "shortcut must be one of \\('A', 'B', 'C'\\)",
+        ),
+        (lambda: create_model("plain20", shortcut="B"), "plain net has no shortcuts"),
+        (
+            lambda: create_model("plain20", zero_init_residual=True),
+            "zero_init_residual needs shortcuts",
+        ),
+    ],
+)
 def test_bad_calls_say_what_to_do(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -93,7 +108,10 @@ def test_bad_calls_say_what_to_do(call, message):
 
 def test_wrong_input_channels_at_run_time():
     model = create_model("resnet20")
-    with pytest.raises(ValueError, match=r"expected a batch of shape \(N, 3, H, W\), got \(2, 1, 32, 32\).*in_chans=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a batch of shape \(N, 3, H, W\), got \(2, 1, 32, 32\).*in_chans=1",
+    ):
         model(torch.randn(2, 1, 32, 32))
     with pytest.raises(ValueError, match="expected a batch of shape"):
         model(torch.randn(3, 32, 32))

@@ -10,8 +10,19 @@ from layouts import torchvision_layout
 from deepres.models import create_model
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                                  "resnet50_v1_5", "resnet101_v1_5", "resnet152_v1_5"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+        "resnet50_v1_5",
+        "resnet101_v1_5",
+        "resnet152_v1_5",
+    ],
+)
 def test_state_dict_equals_torchvision_layout(name):
     depth = int(name.removeprefix("resnet").split("_")[0])
     ours = {k: tuple(v.shape) for k, v in create_model(name).state_dict().items()}
@@ -23,8 +34,12 @@ def test_state_dict_equals_torchvision_layout(name):
 def test_torchvision_layout_state_dict_loads_strictly():
     import torch
 
-    weights = {k: torch.randn(shape) if shape else torch.tensor(7)
-               for k, shape in torchvision_layout(18, num_classes=5).items()}
+    weights = {
+        k: torch.randn(shape) if shape else torch.tensor(7)
+        for k, shape in torchvision_layout(18, num_classes=5).items()
+    }
     model = create_model("resnet18", num_classes=5)
     model.load_state_dict(weights, strict=True)
-    assert torch.equal(model.layer3[0].downsample[0].weight, weights["layer3.0.downsample.0.weight"])
+    assert torch.equal(
+        model.layer3[0].downsample[0].weight, weights["layer3.0.downsample.0.weight"]
+    )

@@ -26,12 +26,14 @@ def _forge(tmp_path, weights, info, name="forged.pt"):
     return path
 
 
-def test_preprocessing_sizes_of_100000_are_refused_before_allocation(recorded, tmp_path,
-                                                                     color_folder, capsys):
+def test_preprocessing_sizes_of_100000_are_refused_before_allocation(
+    recorded, tmp_path, color_folder, capsys
+):
     weights, info = recorded
     huge = {**info["preprocessing"], "resize": 100_000, "crop": 100_000}
-    with pytest.raises(DataError, match="resize=100000, crop=100000: expected 1 <= crop <= "
-                                        "resize <= 4096"):
+    with pytest.raises(
+        DataError, match="resize=100000, crop=100000: expected 1 <= crop <= resize <= 4096"
+    ):
         Preprocessing.from_dict(huge, "forged.pt")
     path = _forge(tmp_path, weights, {**info, "preprocessing": huge})
     image = color_folder / "test" / "red" / "0.png"
@@ -40,12 +42,15 @@ def test_preprocessing_sizes_of_100000_are_refused_before_allocation(recorded, t
     assert err[-1].startswith(f"deepres predict: error: {path}: unreadable preprocessing record")
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"mean_image": [[[0.5]]]}, "mean_image of shape (1, 1, 1) for 3-channel"),
-    ({"std": [0.2, 0.0, 0.2]}, "std positive"),
-    ({"in_chans": 7}, "in_chans=7"),
-    ({"kind": "video"}, "kind 'video'"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"mean_image": [[[0.5]]]}, "mean_image of shape (1, 1, 1) for 3-channel"),
+        ({"std": [0.2, 0.0, 0.2]}, "std positive"),
+        ({"in_chans": 7}, "in_chans=7"),
+        ({"kind": "video"}, "kind 'video'"),
+    ],
+)
 def test_other_preprocessing_fields_are_bounded(recorded, change, words):
     _, info = recorded
     with pytest.raises(DataError, match=r"unreadable preprocessing record") as caught:
@@ -56,12 +61,18 @@ def test_other_preprocessing_fields_are_bounded(recorded, change, words):
 def test_model_args_that_clash_with_the_weights_are_one_line(recorded, tmp_path, capsys):
     weights, info = recorded
     path = _forge(tmp_path, weights, {**info, "model_args": {"num_classes": 7}})
-    with pytest.raises(CheckpointError, match=r"model_args say num_classes=7, but its weights "
-                                              r"have 4"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model_args say num_classes=7, but its weights "
+        r"have 4",
+    ):
         load_model(path)
     other = _forge(tmp_path, weights, {**info, "model_args": {"depth": 110}}, "other.pt")
-    with pytest.raises(CheckpointError, match=r"other.pt: the network it records cannot be "
-                                              r"built \(resnet20 does not take depth"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"other.pt: the network it records cannot be "
+        r"built \(resnet20 does not take depth",
+    ):
         load_model(other)
     assert main(["export", str(path), "--output", str(tmp_path / "x.onnx")]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -19,9 +19,27 @@ import torch
 
 from deepres.weights import load_checkpoint
 
-RECIPE = ["--data", "digits", "--model", "resnet20", "--quiet", "--iterations", "40",
-          "--seed", "7", "--set", "batch_size=32", "--set", "log_every=2",
-          "--set", "checkpoint_every=2", "--set", "eval_every=10", "--set", "milestones=[30]"]
+RECIPE = [
+    "--data",
+    "digits",
+    "--model",
+    "resnet20",
+    "--quiet",
+    "--iterations",
+    "40",
+    "--seed",
+    "7",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "log_every=2",
+    "--set",
+    "checkpoint_every=2",
+    "--set",
+    "eval_every=10",
+    "--set",
+    "milestones=[30]",
+]
 
 # Runs `deepres ARGS...` and SIGKILLs itself at the N-th write of a file, at a chosen moment.
 AIMED = """
@@ -70,8 +88,9 @@ sys.exit(main(args))
 
 def python(*args):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def finished(proc, timeout=600):
@@ -132,17 +151,21 @@ def test_sigkill_anywhere_then_resume_ends_bit_identical(tmp_path, uninterrupted
     assert code == 0, err
     assert "Traceback" not in err
 
-    final, expected = (load_checkpoint(run / "checkpoints" / "last.pt")
-                       for run in (out, uninterrupted))
+    final, expected = (
+        load_checkpoint(run / "checkpoints" / "last.pt") for run in (out, uninterrupted)
+    )
     assert final["iteration"] == expected["iteration"] == 40
     for key, tensor in expected["model"].items():
         assert torch.equal(final["model"][key], tensor), key
     for key, state in expected["optimizer"]["state"].items():
-        assert torch.equal(final["optimizer"]["state"][key]["momentum_buffer"],
-                           state["momentum_buffer"]), key
+        assert torch.equal(
+            final["optimizer"]["state"][key]["momentum_buffer"], state["momentum_buffer"]
+        ), key
     assert _iterations(out) == _iterations(uninterrupted)  # none lost, none twice
 
 
 def _iterations(run):
-    return [(r["iteration"], "train_loss" in r)
-            for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())]
+    return [
+        (r["iteration"], "train_loss" in r)
+        for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+    ]

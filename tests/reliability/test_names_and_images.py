@@ -29,8 +29,7 @@ def photos(tmp_path, color_folder):
 
 def test_embed_file_list_stays_aligned_with_rows(color_run, photos, tmp_path, capsys):
     out = tmp_path / "features.npy"
-    assert main(["embed", str(color_run), str(photos), "--output", str(out),
-                 "--workers", "0"]) == 0
+    assert main(["embed", str(color_run), str(photos), "--output", str(out), "--workers", "0"]) == 0
     rows = np.load(out)
     lines = (tmp_path / "features.files.txt").read_text().splitlines()
     assert len(lines) == len(rows) == 3
@@ -43,8 +42,15 @@ def test_predict_table_escapes_file_names_and_class_names(color_run, photos, tmp
     state = load_checkpoint(color_run / "checkpoints" / "last.pt")
     forged = ["\x1b[2J\x1b[31mFAKE", "new\nline", "tab\tbed", "plain"]  # from a checkpoint
     weights = tmp_path / "classes.pt"
-    save_weights(weights, state["model"], {"model_name": state["model_name"], "classes": forged,
-                                           "preprocessing": state["preprocessing"]})
+    save_weights(
+        weights,
+        state["model"],
+        {
+            "model_name": state["model_name"],
+            "classes": forged,
+            "preprocessing": state["preprocessing"],
+        },
+    )
     assert main(["predict", str(weights), str(photos), "--top-k", "4", "--workers", "0"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\t" not in out

@@ -26,12 +26,21 @@ def crashing_at(iteration):
         if len(calls) == iteration:
             raise Crash
         return train_step(*args, **kwargs)
+
     return step
 
 
 def tiny(**changes):
-    fields = dict(model="resnet20", data="digits", iterations=8, batch_size=32, log_every=2,
-                  eval_every=4, checkpoint_every=4, milestones=[30])
+    fields = dict(
+        model="resnet20",
+        data="digits",
+        iterations=8,
+        batch_size=32,
+        log_every=2,
+        eval_every=4,
+        checkpoint_every=4,
+        milestones=[30],
+    )
     return load_recipe("quick").replace(**{**fields, **changes})
 
 
@@ -59,8 +68,9 @@ def test_resume_truncates_metrics_drops_a_cut_line_and_counts_seconds_once(tmp_p
 
     out = tmp_path / "run"
     with pytest.raises(Crash):  # after the checkpoint at 4 and the log point at 6
-        train(tiny(), TrainOptions(out=out, quiet=True), step=crashing_at(7),
-              evaluate=slow_evaluation)
+        train(
+            tiny(), TrainOptions(out=out, quiet=True), step=crashing_at(7), evaluate=slow_evaluation
+        )
     with open(out / "metrics.jsonl", "a") as f:
         f.write('{"iteration": 7, "train_lo')  # the kill came in the middle of an append
     capsys.readouterr()
@@ -76,14 +86,17 @@ def test_resume_truncates_metrics_drops_a_cut_line_and_counts_seconds_once(tmp_p
     assert summary["train_seconds"] == pytest.approx(sum(train_seconds))
 
 
-@pytest.mark.parametrize("text", [
-    "lr: [0.1\n",                      # YAML syntax error
-    "- lr\n- 0.1\n",                   # a list
-    "colour: red\nlr: 0.1\n",          # a key no recipe has
-    "lr: fast\n",                      # a value of the wrong type
-    "milestones: [{a: 1}]\n",          # a value of a foreign shape
-    "1: 2\n",                          # not even names as keys
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lr: [0.1\n",  # YAML syntax error
+        "- lr\n- 0.1\n",  # a list
+        "colour: red\nlr: 0.1\n",  # a key no recipe has
+        "lr: fast\n",  # a value of the wrong type
+        "milestones: [{a: 1}]\n",  # a value of a foreign shape
+        "1: 2\n",  # not even names as keys
+    ],
+)
 def test_an_invalid_or_foreign_recipe_on_resume_is_one_line_naming_it(tmp_path, capsys, text):
     out = tmp_path / "run"
     out.mkdir()

@@ -14,14 +14,33 @@ import pytest
 from deepres.errors import RunDirError
 from deepres.runs import RunDir
 
-TINY = ["--data", "digits", "--model", "resnet20", "--quiet", "--set", "batch_size=32",
-        "--set", "log_every=1", "--set", "checkpoint_every=1000", "--set", "eval_every=1000"]
+TINY = [
+    "--data",
+    "digits",
+    "--model",
+    "resnet20",
+    "--quiet",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "log_every=1",
+    "--set",
+    "checkpoint_every=1000",
+    "--set",
+    "eval_every=1000",
+]
 
 
 def deepres(*args, **popen):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "deepres", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "deepres", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def test_a_second_trainer_is_refused_and_a_killed_ones_lock_is_free(tmp_path):
@@ -36,9 +55,11 @@ def test_a_second_trainer_is_refused_and_a_killed_ones_lock_is_free(tmp_path):
         second = deepres("train", "--resume", str(out))
         _, err = second.communicate(timeout=600)
         assert second.returncode == 2, err
-        assert err.strip() == (f"deepres train: error: {out} is in use: process {holder.pid} is training in "
-                               f"it; wait for it to end (or stop it), then continue with "
-                               f"--resume {out}")
+        assert err.strip() == (
+            f"deepres train: error: {out} is in use: process {holder.pid} is training in "
+            f"it; wait for it to end (or stop it), then continue with "
+            f"--resume {out}"
+        )
         assert holder.poll() is None  # untouched by the refused one
     finally:
         holder.kill()

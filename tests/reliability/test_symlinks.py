@@ -12,8 +12,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from data.helpers import make_folder, write_image
+
 from deepres.data import open_source
 from deepres.data.decode import BadImage, decode_rgb
 from deepres.evaluate import collect_files

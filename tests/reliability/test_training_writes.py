@@ -16,9 +16,25 @@ from deepres.cli import main
 from deepres.runs import RunDir
 from deepres.weights import load_checkpoint
 
-TINY = ["--data", "digits", "--model", "resnet20", "--quiet", "--iterations", "8",
-        "--set", "batch_size=32", "--set", "log_every=2", "--set", "eval_every=4",
-        "--set", "checkpoint_every=4", "--set", "milestones=[30]"]
+TINY = [
+    "--data",
+    "digits",
+    "--model",
+    "resnet20",
+    "--quiet",
+    "--iterations",
+    "8",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "log_every=2",
+    "--set",
+    "eval_every=4",
+    "--set",
+    "checkpoint_every=4",
+    "--set",
+    "milestones=[30]",
+]
 
 
 def failing_on(call, error, real):
@@ -31,6 +47,7 @@ def failing_on(call, error, real):
         if len(calls) == call:
             raise error
         return real(*args, **kwargs)
+
     return fake
 
 
@@ -47,21 +64,24 @@ def break_metrics(monkeypatch, out):
             # the 5th record, the log point at iteration 8
             raise OSError(errno.EACCES, "Permission denied")
         return open(path, mode, *args, **kwargs)
+
     monkeypatch.setattr(deepres.runs.rundir, "open", fake_open, raising=False)
     return "metrics.jsonl: permission denied; write it elsewhere, or get write permission"
 
 
 def break_summary(monkeypatch, out):
     err = write_error(out / "summary.json", OSError(errno.EROFS, "Read-only file system"))
-    monkeypatch.setattr(RunDir, "write_summary",
-                        failing_on(1, err, RunDir.write_summary))
+    monkeypatch.setattr(RunDir, "write_summary", failing_on(1, err, RunDir.write_summary))
     return "summary.json: read-only file system; write it elsewhere"
 
 
-@pytest.mark.parametrize("break_a_file, good_iteration, summary", [
-    (break_checkpoint, 4, True), (break_metrics, 4, True), (break_summary, 8, False)])
+@pytest.mark.parametrize(
+    "break_a_file, good_iteration, summary",
+    [(break_checkpoint, 4, True), (break_metrics, 4, True), (break_summary, 8, False)],
+)
 def test_an_unwritable_file_stops_the_run_in_one_line_and_it_resumes(
-        tmp_path, capsys, monkeypatch, break_a_file, good_iteration, summary):
+    tmp_path, capsys, monkeypatch, break_a_file, good_iteration, summary
+):
     out = tmp_path / "run"
     said = break_a_file(monkeypatch, out)
     assert main(["train", *TINY, "--out", str(out)]) == 2
@@ -69,9 +89,11 @@ def test_an_unwritable_file_stops_the_run_in_one_line_and_it_resumes(
     assert "Traceback" not in err, err
     err = err.strip().splitlines()[-1]  # after the progress lines, the error's one line
     assert err.startswith("deepres train: error: cannot write") and said in err, err
-    assert (f"the last good checkpoint, of iteration {good_iteration}, stays in "
-            f"{out / 'checkpoints' / 'last.pt'}: once that is fixed, continue with "
-            f"--resume {out}") in err
+    assert (
+        f"the last good checkpoint, of iteration {good_iteration}, stays in "
+        f"{out / 'checkpoints' / 'last.pt'}: once that is fixed, continue with "
+        f"--resume {out}"
+    ) in err
     assert load_checkpoint(out / "checkpoints" / "last.pt")["iteration"] == good_iteration
     if summary:  # the disk of summary.json was fine: it says how the run ended
         ended = json.loads((out / "summary.json").read_text())

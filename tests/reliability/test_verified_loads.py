@@ -11,8 +11,13 @@ import pytest
 import torch
 
 from deepres.cli import main
-from deepres.weights import (CheckpointError, load_checkpoint, read_weights, save_checkpoint,
-                             save_weights)
+from deepres.weights import (
+    CheckpointError,
+    load_checkpoint,
+    read_weights,
+    save_checkpoint,
+    save_weights,
+)
 
 
 def _record_bytes(path, member: str) -> tuple[int, int]:
@@ -62,8 +67,13 @@ def test_zeroed_momentum_is_refused_before_resume(tmp_path):
 
 
 def save_checkpoint_like_training(path, momentum):
-    save_checkpoint({"model": {"fc.weight": torch.ones(10, 64)},
-                     "optimizer": {"state": {0: {"momentum_buffer": momentum}}}}, path)
+    save_checkpoint(
+        {
+            "model": {"fc.weight": torch.ones(10, 64)},
+            "optimizer": {"state": {0: {"momentum_buffer": momentum}}},
+        },
+        path,
+    )
 
 
 def test_an_undamaged_checkpoint_still_loads(tmp_path):

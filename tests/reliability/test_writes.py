@@ -47,12 +47,17 @@ def test_a_full_disk_leaves_every_old_file_whole_and_says_so_in_one_line(tmp_pat
     sidecar.write_text("old description")
     big = {"w": torch.zeros(100_000)}
     with pytest.raises(WriteError) as caught:
-        write_together([(sidecar, lambda f: f.write(b"new description")),
-                        (model, lambda f: torch.save(big, _FullDisk(f, 4096)))])
+        write_together(
+            [
+                (sidecar, lambda f: f.write(b"new description")),
+                (model, lambda f: torch.save(big, _FullDisk(f, 4096))),
+            ]
+        )
     # torch.save hides the ENOSPC in a RuntimeError ("unexpected pos"); it is found and said.
     assert caught.value.errno == errno.ENOSPC
-    assert str(caught.value) == (f"cannot write {model}: no space left on the device; free some "
-                                 "space or write elsewhere")
+    assert str(caught.value) == (
+        f"cannot write {model}: no space left on the device; free some space or write elsewhere"
+    )
     assert model.read_bytes() == b"old model" and sidecar.read_text() == "old description"
     assert _leftovers(tmp_path) == []
 
@@ -81,8 +86,15 @@ def test_stale_temporaries_are_removed_only_when_ours_old_and_unlocked(tmp_path)
 
     stale = leftover(".last.pt.k2j4_9xq.tmp")
     fresh = leftover(".last.pt.abcd1234.tmp", age=time.time())
-    other = [leftover(n) for n in (".last.pt.abc.tmp", "last.pt.abcd1234.tmp",
-                                   ".last.pt.abcd1234.tmp.keep", ".best.pt.abcd1234.tmp")]
+    other = [
+        leftover(n)
+        for n in (
+            ".last.pt.abc.tmp",
+            "last.pt.abcd1234.tmp",
+            ".last.pt.abcd1234.tmp.keep",
+            ".best.pt.abcd1234.tmp",
+        )
+    ]
     link = tmp_path / ".last.pt.linkto00.tmp"
     link.symlink_to(other[0])
     os.utime(link, (old, old), follow_symlinks=False)
@@ -100,7 +112,8 @@ def _export(*args):
 
 
 def test_export_writes_nothing_through_a_planted_link_and_describes_itself_first(
-        color_run, tmp_path, capsys):
+    color_run, tmp_path, capsys
+):
     out = tmp_path / "exports"
     out.mkdir()
     victim = tmp_path / "victim.txt"
@@ -129,12 +142,14 @@ def _one_error_line(capsys, command: str) -> str:
 def test_export_output_naming_a_folder_is_one_clear_line(color_run, tmp_path, capsys):
     assert _export(color_run, "--output", tmp_path) == 2
     line = _one_error_line(capsys, "export")
-    assert (f"--output {tmp_path} is a folder; name the file to write, e.g. "
-            f"{tmp_path}/resnet20.onnx") in line
+    assert (
+        f"--output {tmp_path} is a folder; name the file to write, e.g. {tmp_path}/resnet20.onnx"
+    ) in line
 
 
-def test_eval_out_and_embed_output_that_cannot_be_written_are_one_line(color_run, color_folder,
-                                                                     tmp_path, capsys):
+def test_eval_out_and_embed_output_that_cannot_be_written_are_one_line(
+    color_run, color_folder, tmp_path, capsys
+):
     in_the_way = tmp_path / "results"
     in_the_way.write_text("a file where eval wants a folder")
     assert main(["eval", str(color_run), "--out", str(in_the_way), "--workers", "0"]) == 2
@@ -143,8 +158,9 @@ def test_eval_out_and_embed_output_that_cannot_be_written_are_one_line(color_run
     folder = tmp_path / "features.npy"
     folder.mkdir()
     images = color_folder / "test" / "red"
-    assert main(["embed", str(color_run), str(images), "--output", str(folder),
-                 "--workers", "0"]) == 2
+    assert (
+        main(["embed", str(color_run), str(images), "--output", str(folder), "--workers", "0"]) == 2
+    )
     line = _one_error_line(capsys, "embed")
     assert f"cannot write {folder}: it is a folder; name a file inside it instead" in line
     assert sorted(os.listdir(tmp_path)) == ["features.npy", "results"]  # nothing half-written
@@ -167,8 +183,9 @@ write_atomic(Path(sys.argv[1]), write)
 
 def test_what_a_sigkilled_writer_leaves_is_removed_by_the_next_write_and_not_before(tmp_path):
     target = tmp_path / "last.pt"
-    writer = subprocess.Popen([sys.executable, "-c", _WRITER_THEN_HANG, str(target)],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER_THEN_HANG, str(target)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert writer.stdout.readline() == "writing\n"
         (leftover,) = [p for p in tmp_path.iterdir() if p.name.startswith(".last.pt.")]
@@ -192,7 +209,8 @@ def test_a_download_writes_nothing_through_a_planted_link(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "archive.tar.gz.part").symlink_to(victim)  # the old fixed temporary name
-    fetch(f"file://{served}", cache / "archive.tar.gz",
-          hashlib.md5(served.read_bytes()).hexdigest())
+    fetch(
+        f"file://{served}", cache / "archive.tar.gz", hashlib.md5(served.read_bytes()).hexdigest()
+    )
     assert (cache / "archive.tar.gz").read_bytes() == served.read_bytes()
     assert victim.read_text() == "precious"

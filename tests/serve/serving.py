@@ -19,11 +19,25 @@ REQUEST_TIMEOUT = 30
 
 class Server:
     def __init__(self, weights, *options: str):
-        command = [sys.executable, "-m", "deepres", "serve", str(weights), "--port", "0",
-                   "--device", "cpu", *options]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        command = [
+            sys.executable,
+            "-m",
+            "deepres",
+            "serve",
+            str(weights),
+            "--port",
+            "0",
+            "--device",
+            "cpu",
+            *options,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         self.log: list[str] = []
         self.port: int | None = None
         self._ready = threading.Event()
@@ -68,17 +82,21 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
-            raise AssertionError(f"deepres serve did not stop within {timeout} s after "
-                                 "SIGTERM:\n" + self.output())
+            raise AssertionError(
+                f"deepres serve did not stop within {timeout} s after SIGTERM:\n" + self.output()
+            )
 
 
 def multipart(files: list[tuple[str, bytes]], boundary: str = "deepres-test-boundary"):
     """(body, headers) of a multipart/form-data form with ``files`` as file fields."""
     parts = []
     for name, data in files:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
-                     f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                     .encode() + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+            f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 

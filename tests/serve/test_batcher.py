@@ -49,8 +49,9 @@ def test_requests_waiting_together_run_as_one_batch_and_get_their_own_rows():
 
     async def requests():
         # max_wait is long: the batch runs as soon as its 8 images are there, not after 5 s
-        return await asyncio.gather(*(batcher.run(_images(i)) for i in range(4)),
-                                    batcher.run(_images(10, 11, 12, 13)))
+        return await asyncio.gather(
+            *(batcher.run(_images(i)) for i in range(4)), batcher.run(_images(10, 11, 12, 13))
+        )
 
     outputs = _run(batcher, requests)
     assert engine.sizes == [8]

@@ -17,8 +17,9 @@ def browser():
     browser.close()
 
 
-def test_page_shows_the_top_class_of_a_chosen_image(browser, color_run, color_folder, capsys,
-                                                     tmp_path):
+def test_page_shows_the_top_class_of_a_chosen_image(
+    browser, color_run, color_folder, capsys, tmp_path
+):
     image = color_folder / "test" / "blue" / "2.png"
     capsys.readouterr()
     assert main(["predict", str(color_run), str(image), "--json", "--engine", "torch"]) == 0

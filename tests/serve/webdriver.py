@@ -15,9 +15,17 @@ import urllib.request
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the protocol's key for an element reference
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 TIMEOUT = 60
 
 
@@ -25,19 +33,27 @@ def missing() -> str | None:
     """Why the browser cannot run here, or None."""
     absent = [p for p in (CHROMIUM, CHROMEDRIVER) if shutil.which(p) is None]
     if absent:
-        return (f"{' and '.join(absent)} not installed (apt-get install chromium "
-                "chromium-driver; .ci/run installs them where apt-get can)")
+        return (
+            f"{' and '.join(absent)} not installed (apt-get install chromium "
+            "chromium-driver; .ci/run installs them where apt-get can)"
+        )
     return None
 
 
 class Browser:
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="deepres-chromium-")
-        self.driver = subprocess.Popen([CHROMEDRIVER, "--port=0"], stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True)
+        self.driver = subprocess.Popen(
+            [CHROMEDRIVER, "--port=0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.url = self._driver_url()
-        capabilities = {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": CHROMIUM, "args": FLAGS + [f"--user-data-dir={self.profile}"]}}
+        capabilities = {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": FLAGS + [f"--user-data-dir={self.profile}"],
+            },
+        }
         answer = self._call("POST", "/session", {"capabilities": {"alwaysMatch": capabilities}})
         self.session = f"/session/{answer['sessionId']}"
 
@@ -61,8 +77,9 @@ class Browser:
 
     def _call(self, method: str, path: str, payload: dict | None = None):
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 return json.loads(response.read())["value"]
@@ -73,8 +90,9 @@ class Browser:
         self._call("POST", f"{self.session}/url", {"url": url})
 
     def find(self, css: str) -> str:
-        answer = self._call("POST", f"{self.session}/element",
-                            {"using": "css selector", "value": css})
+        answer = self._call(
+            "POST", f"{self.session}/element", {"using": "css selector", "value": css}
+        )
         return answer[ELEMENT]
 
     def send_keys(self, element: str, text: str) -> None:

@@ -12,7 +12,9 @@ from deepres.train.distributed import leave
 from deepres.train.loop import Trainer
 
 out, recipe_json = Path(sys.argv[1]), sys.argv[2]
-trainer = Trainer(Recipe(**json.loads(recipe_json)), TrainOptions(out=out / "run", quiet=True, device="cpu"))
+trainer = Trainer(
+    Recipe(**json.loads(recipe_json)), TrainOptions(out=out / "run", quiet=True, device="cpu")
+)
 trainer.fit()
 torch.save(trainer.model.state_dict(), out / f"rank{trainer.world.rank}.pt")
 leave(trainer.world)

@@ -11,8 +11,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from deepres.models import create_model
 from deepres.train import Recipe
-from deepres.train.distributed import join, leave
 from deepres.train.build import make_optimizer
+from deepres.train.distributed import join, leave
 from deepres.train.step import train_step
 from deepres.train.sync_bn import convert_sync_batchnorm
 

@@ -17,8 +17,16 @@ from deepres.weights import load_checkpoint
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 WORKER = str(Path(__file__).with_name("dist_worker.py"))
 SYNCBN_WORKER = str(Path(__file__).with_name("syncbn_worker.py"))
-RECIPE = {"data": "digits", "model": "resnet20", "batch_size": 64, "iterations": 12,
-          "milestones": [100], "log_every": 4, "eval_every": 6, "checkpoint_every": 4}
+RECIPE = {
+    "data": "digits",
+    "model": "resnet20",
+    "batch_size": 64,
+    "iterations": 12,
+    "milestones": [100],
+    "log_every": 4,
+    "eval_every": 6,
+    "checkpoint_every": 4,
+}
 
 
 def run(cmd, timeout=240):
@@ -80,10 +88,30 @@ def _children(pid: int) -> list[int]:
 
 def test_killed_worker_restarts_and_the_run_completes(tmp_path):
     out = tmp_path / "run"
-    cmd = [*TORCHRUN, "--max-restarts=1", "-m", "deepres", "train", "--data", "digits",
-           "--device", "cpu", "--quiet", "--out", str(out), "--iterations", "60",
-           "--set", "batch_size=64", "--set", "log_every=5", "--set", "checkpoint_every=5",
-           "--set", "eval_every=30"]
+    cmd = [
+        *TORCHRUN,
+        "--max-restarts=1",
+        "-m",
+        "deepres",
+        "train",
+        "--data",
+        "digits",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+        "--iterations",
+        "60",
+        "--set",
+        "batch_size=64",
+        "--set",
+        "log_every=5",
+        "--set",
+        "checkpoint_every=5",
+        "--set",
+        "eval_every=30",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         last, deadline = out / "checkpoints" / "last.pt", time.time() + 180
@@ -100,6 +128,9 @@ def test_killed_worker_restarts_and_the_run_completes(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["iterations"] == 60
     assert "resuming" in output
-    iterations = [json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()
-                  if "train_loss" in json.loads(l)]
+    iterations = [
+        json.loads(l)["iteration"]
+        for l in (out / "metrics.jsonl").read_text().splitlines()
+        if "train_loss" in json.loads(l)
+    ]
     assert iterations == list(range(5, 61, 5))  # every log point once, none lost or repeated

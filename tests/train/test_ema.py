@@ -37,7 +37,7 @@ def test_updates_only_every_k_steps_with_the_decay_of_k_steps():
     average.update(live, iteration=3)
     assert average.model[0].weight[0, 0].item() == 0.0
     average.update(live, iteration=4)
-    assert average.model[0].weight[0, 0].item() == pytest.approx(1 - 0.5 ** 2)
+    assert average.model[0].weight[0, 0].item() == pytest.approx(1 - 0.5**2)
 
 
 def test_state_round_trip_and_bad_settings():

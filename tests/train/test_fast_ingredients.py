@@ -10,10 +10,24 @@ from deepres.train import TrainOptions, load_recipe, train
 from deepres.train.step import train_step
 from deepres.weights import load_checkpoint, load_model
 
-FAST = dict(model="resnet20", data="digits", val_size=200, batch_size=32, iterations=12,
-            schedule="onecycle", lr_rise=3, nesterov=True, label_smoothing=0.1,
-            decay_norm_and_bias=False, ema_decay=0.9, ema_every=2, eval_flip=True,
-            log_every=3, eval_every=6, checkpoint_every=3)
+FAST = dict(
+    model="resnet20",
+    data="digits",
+    val_size=200,
+    batch_size=32,
+    iterations=12,
+    schedule="onecycle",
+    lr_rise=3,
+    nesterov=True,
+    label_smoothing=0.1,
+    decay_norm_and_bias=False,
+    ema_decay=0.9,
+    ema_every=2,
+    eval_flip=True,
+    log_every=3,
+    eval_every=6,
+    checkpoint_every=3,
+)
 
 
 def _recipe():
@@ -42,8 +56,9 @@ def test_a_stopped_run_with_an_average_resumes_exactly(tmp_path):
             os.kill(os.getpid(), signal.SIGTERM)
         return train_step(*args, **kwargs)
 
-    stopped = train(_recipe(), TrainOptions(out=tmp_path / "stopped", quiet=True),
-                    step=stop_after_five)
+    stopped = train(
+        _recipe(), TrainOptions(out=tmp_path / "stopped", quiet=True), step=stop_after_five
+    )
     assert stopped.status == "stopped by SIGTERM" and stopped.iterations == 5
     resumed = train(_recipe(), TrainOptions(out=tmp_path / "stopped", resume=True, quiet=True))
     assert resumed.status == "completed"

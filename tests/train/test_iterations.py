@@ -36,14 +36,17 @@ def _train_recipe(*words):
 
 
 def test_train_and_reproduce_shorten_cifar_paper_alike(capsys):
-    trained = _train_recipe("--recipe", "cifar-paper", "--iterations", "2000",
-                            "--set", "val_size=5000")
+    trained = _train_recipe(
+        "--recipe", "cifar-paper", "--iterations", "2000", "--set", "val_size=5000"
+    )
     reproduced = shared_recipe(Cifar10Settings(out=None, iterations=2000))
     assert trained == reproduced
     assert (trained.milestones, trained.eval_every) == ([1000, 1500], 62)
     note = capsys.readouterr().err
-    assert "--iterations 2000 scales the schedule of 64000 iterations: lr drops at 1000, " \
-           "1500" in note and "--set iterations=2000 would stop there" in note
+    assert (
+        "--iterations 2000 scales the schedule of 64000 iterations: lr drops at 1000, 1500" in note
+        and "--set iterations=2000 would stop there" in note
+    )
 
 
 def test_set_iterations_is_the_raw_field(capsys):

@@ -12,7 +12,12 @@ def test_presets_exist_and_cifar_paper_is_the_paper():
     assert (r.iterations, r.milestones, r.lr_factor) == (64000, [32000, 48000], 0.1)
     assert (r.augment, r.normalize, r.decay_norm_and_bias) == ("cifar", "pixel_mean", True)
     r = load_recipe("imagenet-paper")
-    assert (r.batch_size, r.iterations, r.schedule, r.augment) == (256, 600000, "plateau", "imagenet")
+    assert (r.batch_size, r.iterations, r.schedule, r.augment) == (
+        256,
+        600000,
+        "plateau",
+        "imagenet",
+    )
 
 
 def test_file_with_base_and_overrides(tmp_path):
@@ -35,18 +40,27 @@ def test_epochs_are_converted_to_iterations():
     assert (r.iterations, r.milestones, r.eval_every) == (782, [391, 150], 196)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: Recipe(lr="fast"), "lr must be float, got 'fast'"),
-    (lambda: Recipe(batch_size=0), "batch_size must be at least 1"),
-    (lambda: Recipe(batch_size=True), "batch_size must be int"),
-    (lambda: Recipe(schedule="linear"), r"schedule must be one of \('step', 'plateau', 'cosine'"),
-    (lambda: Recipe(iterations="10 epochs"), "iterations must be iterations .* or epochs"),
-    (lambda: Recipe(schedule="plateau"), "set val_size"),
-    (lambda: Recipe().replace(learning_rate=0.1), "unknown recipe key learning_rate; valid keys: model"),
-    (lambda: parse_overrides(["lr"]), "--set takes key=value"),
-    (lambda: parse_overrides(["lrr=0.1"]), "unknown recipe key lrr"),
-    (lambda: load_recipe("cifar-papr"), "no recipe 'cifar-papr': give a preset"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Recipe(lr="fast"), "lr must be float, got 'fast'"),
+        (lambda: Recipe(batch_size=0), "batch_size must be at least 1"),
+        (lambda: Recipe(batch_size=True), "batch_size must be int"),
+        (
+            lambda: Recipe(schedule="linear"),
+            r"schedule must be one of \('step', 'plateau', 'cosine'",
+        ),
+        (lambda: Recipe(iterations="10 epochs"), "iterations must be iterations .* or epochs"),
+        (lambda: Recipe(schedule="plateau"), "set val_size"),
+        (
+            lambda: Recipe().replace(learning_rate=0.1),
+            "unknown recipe key learning_rate; valid keys: model",
+        ),
+        (lambda: parse_overrides(["lr"]), "--set takes key=value"),
+        (lambda: parse_overrides(["lrr=0.1"]), "unknown recipe key lrr"),
+        (lambda: load_recipe("cifar-papr"), "no recipe 'cifar-papr': give a preset"),
+    ],
+)
 def test_bad_recipes_say_what_is_valid(make, message):
     with pytest.raises(ValueError, match=message):
         make()

@@ -11,8 +11,9 @@ from deepres.train.build import make_schedule
 def test_cifar_paper_schedule():
     schedule = make_schedule(load_recipe("cifar-paper"))  # ResNet-20: no warm-up
     lrs = {i: schedule.lr(i) for i in (0, 400, 31999, 32000, 48000, 63999)}
-    assert lrs == pytest.approx({0: 0.1, 400: 0.1, 31999: 0.1, 32000: 0.01, 48000: 0.001,
-                                 63999: 0.001})
+    assert lrs == pytest.approx(
+        {0: 0.1, 400: 0.1, 31999: 0.1, 32000: 0.01, 48000: 0.001, 63999: 0.001}
+    )
 
 
 def test_resnet110_warms_up_until_training_error_below_80_percent():
@@ -28,7 +29,9 @@ def test_resnet110_warms_up_until_training_error_below_80_percent():
 
 
 def test_warmup_can_be_forced_on_or_off():
-    assert make_schedule(load_recipe("cifar-paper").replace(warmup="on")).lr(0) == pytest.approx(0.01)
+    assert make_schedule(load_recipe("cifar-paper").replace(warmup="on")).lr(0) == pytest.approx(
+        0.01
+    )
     off = load_recipe("cifar-paper").replace(model="resnet110", warmup="off")
     assert make_schedule(off).lr(0) == pytest.approx(0.1)
 
@@ -58,8 +61,9 @@ def test_annealed_schedules_rise_then_fall_to_zero(shape):
     assert schedule.lr(0) == pytest.approx(0.001) and schedule.lr(99) == pytest.approx(0.1)
     middle = 0.05 if shape == "onecycle" else 0.5 * 0.1 * (1 + math.cos(math.pi * 0.5))
     assert schedule.lr(600) == pytest.approx(middle)
-    assert schedule.lr(1099) == pytest.approx(0.1 * (1 / 1000 if shape == "onecycle" else
-                                                     0.5 * (1 + math.cos(math.pi * 0.999))))
+    assert schedule.lr(1099) == pytest.approx(
+        0.1 * (1 / 1000 if shape == "onecycle" else 0.5 * (1 + math.cos(math.pi * 0.999)))
+    )
     lrs = [schedule.lr(i) for i in range(100, 1100)]
     assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # falls all the way, milestones ignored
 

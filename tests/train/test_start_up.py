@@ -17,26 +17,65 @@ from deepres.runs.plots import plot_run_curves
 from deepres.train import loop
 from deepres.train.progress import Progress
 
-FAST = ["--quiet", "--set", "log_every=2", "--set", "eval_every=4", "--set",
-        "checkpoint_every=4", "--set", "milestones=[6]"]
+FAST = [
+    "--quiet",
+    "--set",
+    "log_every=2",
+    "--set",
+    "eval_every=4",
+    "--set",
+    "checkpoint_every=4",
+    "--set",
+    "milestones=[6]",
+]
 
 
 @pytest.fixture(scope="module")
 def small_folder(tmp_path_factory):
     """12 training images (3 in each of 4 classes) and 8 test images: fewer than any batch."""
-    return make_color_folder(tmp_path_factory.mktemp("small") / "data", per_class=3,
-                             test_per_class=2, size=8)
+    return make_color_folder(
+        tmp_path_factory.mktemp("small") / "data", per_class=3, test_per_class=2, size=8
+    )
 
 
-def test_a_batch_larger_than_the_data_fails_cleanly_and_the_retry_runs(tmp_path, capsys, small_folder):
+def test_a_batch_larger_than_the_data_fails_cleanly_and_the_retry_runs(
+    tmp_path, capsys, small_folder
+):
     out = tmp_path / "run"
-    code = main(["train", *FAST, "--data", str(small_folder), "--set", "batch_size=64",
-                 "--iterations", "2", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            *FAST,
+            "--data",
+            str(small_folder),
+            "--set",
+            "batch_size=64",
+            "--iterations",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "batch_size 64 is more than the 12 training images" in err
     assert "Traceback" not in err and not out.exists()
-    assert main(["train", *FAST, "--data", str(small_folder), "--set", "batch_size=4",
-                 "--iterations", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *FAST,
+                "--data",
+                str(small_folder),
+                "--set",
+                "batch_size=4",
+                "--iterations",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "already holds files" not in capsys.readouterr().err
 
 
@@ -69,10 +108,25 @@ def test_folders_without_files_from_a_killed_start_are_no_run_to_keep(tmp_path):
         RunDir(run.path / "checkpoints" / "last.pt").create()
 
 
-def test_a_presets_batch_shrinks_to_a_small_training_set_and_says_so(tmp_path, capsys, small_folder):
+def test_a_presets_batch_shrinks_to_a_small_training_set_and_says_so(
+    tmp_path, capsys, small_folder
+):
     out = tmp_path / "run"
-    assert main(["train", "--quiet", "--data", str(small_folder), "--iterations", "2",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--quiet",
+                "--data",
+                str(small_folder),
+                "--iterations",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "batch_size 64 is more than the 12 training images" in err
     assert "batch of 12, the whole training set" in err
@@ -84,10 +138,16 @@ def test_the_banner_says_what_runs_where_and_a_resume_from_where(tmp_path, capsy
     args = ["train", *FAST, "--data", str(small_folder), "--set", "batch_size=4", "--out", str(out)]
     assert main([*args, "--iterations", "4"]) == 0
     err = capsys.readouterr().err
-    for words in ("resnet20 (", " parameters) on ", "12 training, 8 test images, 4 classes",
-                  "device cpu, ", " thread", ", float32, channels_last",
-                  "recipe quick: 4 iterations of batch 4, lr 0.1 (x0.1 at 6), evaluation every 4",
-                  f"run directory {out}"):
+    for words in (
+        "resnet20 (",
+        " parameters) on ",
+        "12 training, 8 test images, 4 classes",
+        "device cpu, ",
+        " thread",
+        ", float32, channels_last",
+        "recipe quick: 4 iterations of batch 4, lr 0.1 (x0.1 at 6), evaluation every 4",
+        f"run directory {out}",
+    ):
         assert words in err, words
     assert main(["train", "--resume", str(out), "--iterations", "8", "--quiet"]) == 0
     err = capsys.readouterr().err
@@ -121,8 +181,23 @@ def test_every_run_draws_its_curves_at_each_evaluation(tmp_path, capsys, small_f
 
     monkeypatch.setattr(loop, "plot_run_curves", counted)
     out = tmp_path / "run"
-    assert main(["train", *FAST, "--data", str(small_folder), "--set", "batch_size=4",
-                 "--iterations", "8", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *FAST,
+                "--data",
+                str(small_folder),
+                "--set",
+                "batch_size=4",
+                "--iterations",
+                "8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert drawn == [4, 8]
     with Image.open(out / "curves.png") as image:
@@ -137,8 +212,15 @@ def test_drawing_the_curves_of_a_long_run_takes_well_under_a_second(tmp_path):
     for i in range(100, 64_001, 100):
         records.append({"iteration": i, "train_loss": 1 / i, "train_error": 0.1, "lr": 0.1})
         if i % 400 == 0:
-            records.append({"iteration": i, "val_error": 0.1, "val_loss": 0.3,
-                            "test_error": 0.1, "test_loss": 0.3})
+            records.append(
+                {
+                    "iteration": i,
+                    "val_error": 0.1,
+                    "val_loss": 0.3,
+                    "test_error": 0.1,
+                    "test_loss": 0.3,
+                }
+            )
     plot_run_curves(records, tmp_path / "curves.png", "first: loads matplotlib")
     started = time.process_time()  # CPU time: the wall clock of a shared CPU says little
     plot_run_curves(records, tmp_path / "curves.png", "second")

@@ -16,23 +16,50 @@ from deepres.train import TrainOptions, load_recipe, train
 from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint
 
-TINY = ["--data", "digits", "--model", "resnet20", "--quiet",
-        "--set", "log_every=5", "--set", "eval_every=20", "--set", "checkpoint_every=5",
-        "--set", "batch_size=32", "--set", "milestones=[30]"]
+TINY = [
+    "--data",
+    "digits",
+    "--model",
+    "resnet20",
+    "--quiet",
+    "--set",
+    "log_every=5",
+    "--set",
+    "eval_every=20",
+    "--set",
+    "checkpoint_every=5",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "milestones=[30]",
+]
 
 
 def deepres(*args, timeout=300):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "deepres", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "deepres", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_one_step_writes_a_complete_run_directory(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *TINY, "--iterations", "1", "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"recipe.yaml", "meta.json", "classes.json", "metrics.jsonl", "summary.json",
-            "checkpoints", "tensorboard", "bad_files.txt"} <= names
+    assert {
+        "recipe.yaml",
+        "meta.json",
+        "classes.json",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoints",
+        "tensorboard",
+        "bad_files.txt",
+    } <= names
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["iterations"] == 1
     assert 0 <= summary["test_error"] <= 1
@@ -69,7 +96,9 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, capsys):
     assert summary["status"] == "diverged"
     if (out / "checkpoints" / "last.pt").exists():
         state = load_checkpoint(out / "checkpoints" / "last.pt")
-        assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+        assert all(
+            torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()
+        )
 
 
 def _weights(run_dir):
@@ -95,9 +124,25 @@ def uninterrupted(tmp_path_factory):
 
 def _start(out):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "deepres", "train", *TINY, "--iterations", "60",
-                             "--seed", "3", "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deepres",
+            "train",
+            *TINY,
+            "--iterations",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for_checkpoint(proc, out, min_iteration):
@@ -129,8 +174,13 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, uninterrupted, kill_afte
     assert result.returncode == 0, result.stderr
     assert f"resuming {out} at iteration {killed_at}" in result.stderr
     _assert_same_final_state(out, uninterrupted)
-    iterations = [json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()]
-    expected = [json.loads(l)["iteration"] for l in (uninterrupted / "metrics.jsonl").read_text().splitlines()]
+    iterations = [
+        json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()
+    ]
+    expected = [
+        json.loads(l)["iteration"]
+        for l in (uninterrupted / "metrics.jsonl").read_text().splitlines()
+    ]
     assert iterations == expected  # no record lost or written twice
 
 
@@ -160,10 +210,30 @@ def test_resume_rejects_a_changed_recipe(tmp_path, uninterrupted, capsys):
 
 def test_resnet20_learns_real_cifar10_jpegs(tmp_path, cifar_jpeg_3000):
     out = tmp_path / "run"
-    code = main(["train", "--model", "resnet20", "--data", str(cifar_jpeg_3000), "--quiet",
-                 "--recipe", "cifar-paper", "--iterations", "200", "--out", str(out),
-                 "--cache-dir", str(tmp_path / "cache"), "--set", "batch_size=64",
-                 "--set", "eval_every=200", "--set", "log_every=50"])
+    code = main(
+        [
+            "train",
+            "--model",
+            "resnet20",
+            "--data",
+            str(cifar_jpeg_3000),
+            "--quiet",
+            "--recipe",
+            "cifar-paper",
+            "--iterations",
+            "200",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--set",
+            "batch_size=64",
+            "--set",
+            "eval_every=200",
+            "--set",
+            "log_every=50",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     # 1,000 held-out test images: chance is 90% +- 1% error, so 75% is far above chance.
@@ -172,8 +242,23 @@ def test_resnet20_learns_real_cifar10_jpegs(tmp_path, cifar_jpeg_3000):
 
 def test_best_checkpoint_is_chosen_on_the_validation_split(tmp_path):
     out = tmp_path / "run"
-    assert main(["train", *TINY, "--iterations", "40", "--set", "val_size=300",
-                 "--set", "eval_every=10", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--iterations",
+                "40",
+                "--set",
+                "val_size=300",
+                "--set",
+                "eval_every=10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in records if "val_error" in r]
     assert len(evals) == 4 and all("test_error" in r for r in evals)
@@ -196,9 +281,16 @@ def test_training_speed_leaves_out_evaluation_time(tmp_path):
         return evaluation_sums(*args, **kwargs)
 
     out = tmp_path / "run"
-    recipe = load_recipe("quick").replace(model="resnet20", data="digits", iterations=20,
-                                          eval_every=10, log_every=10, batch_size=32,
-                                          checkpoint_every=5, milestones=[30])
+    recipe = load_recipe("quick").replace(
+        model="resnet20",
+        data="digits",
+        iterations=20,
+        eval_every=10,
+        log_every=10,
+        batch_size=32,
+        checkpoint_every=5,
+        milestones=[30],
+    )
     summary = train(recipe, TrainOptions(out=out, quiet=True), evaluate=slow_evaluation)
     assert summary.status == "completed"
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]

@@ -35,9 +35,20 @@ def test_best_is_the_lowest_validation_error_and_ties_keep_the_first():
 
 
 def _state(iteration):
-    return CheckpointState(iteration, {"w": torch.zeros(1)}, "resnet20", {}, ["a"], {},
-                           optimizer={}, schedule={}, data={},
-                           window=WindowTotals(Sums(), 0.0), best=Best(), rng={"cuda": []})
+    return CheckpointState(
+        iteration,
+        {"w": torch.zeros(1)},
+        "resnet20",
+        {},
+        ["a"],
+        {},
+        optimizer={},
+        schedule={},
+        data={},
+        window=WindowTotals(Sums(), 0.0),
+        best=Best(),
+        rng={"cuda": []},
+    )
 
 
 def test_checkpoints_are_written_by_the_main_process_only(tmp_path):
@@ -55,10 +66,12 @@ def test_checkpoints_are_written_by_the_main_process_only(tmp_path):
 
 
 def test_summary_figures_come_from_the_metrics_records():
-    records = [{"iteration": 5, "train_loss": 2.0, "images": 100, "seconds": 1.0},
-               {"iteration": 5, "val_error": 0.4, "test_error": 0.5},
-               {"iteration": 10, "train_loss": 1.0, "images": 100, "seconds": 3.0},
-               {"iteration": 10, "val_error": 0.3, "test_error": 0.35}]
+    records = [
+        {"iteration": 5, "train_loss": 2.0, "images": 100, "seconds": 1.0},
+        {"iteration": 5, "val_error": 0.4, "test_error": 0.5},
+        {"iteration": 10, "train_loss": 1.0, "images": 100, "seconds": 3.0},
+        {"iteration": 10, "val_error": 0.3, "test_error": 0.35},
+    ]
     summary = summarize(records, "completed", iterations=10)
     assert (summary.test_error, summary.val_error) == (0.35, 0.3)
     assert summary.train_seconds == 4.0 and summary.images_per_s == 50.0
@@ -67,9 +80,16 @@ def test_summary_figures_come_from_the_metrics_records():
 
 @pytest.fixture
 def recipe():
-    return load_recipe("quick").replace(model="resnet20", data="digits", iterations=6,
-                                        log_every=5, eval_every=20, checkpoint_every=20,
-                                        batch_size=32, milestones=[30])
+    return load_recipe("quick").replace(
+        model="resnet20",
+        data="digits",
+        iterations=6,
+        log_every=5,
+        eval_every=20,
+        checkpoint_every=20,
+        batch_size=32,
+        milestones=[30],
+    )
 
 
 def test_a_stop_request_ends_the_loop_after_the_step_with_a_checkpoint(tmp_path, recipe):

@@ -38,14 +38,19 @@ class RunsCode:
 def test_code_carrying_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": "deepres-checkpoint-1", "payload": RunsCode()}, path)
-    with pytest.raises(CheckpointError, match="evil.pt: refused to load: the file holds Python objects"):
+    with pytest.raises(
+        CheckpointError, match="evil.pt: refused to load: the file holds Python objects"
+    ):
         load_checkpoint(path)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "damaged or truncated"),
-    (b"not a checkpoint at all", "damaged or truncated"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "damaged or truncated"),
+        (b"not a checkpoint at all", "damaged or truncated"),
+    ],
+)
 def test_damaged_checkpoint_is_named(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)

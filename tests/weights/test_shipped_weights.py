@@ -26,17 +26,29 @@ spec = importlib.util.spec_from_file_location("ship_weights", SCRIPT)
 ship_weights = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ship_weights)
 
-CARD_FIELDS = {"data", "recipe", "iterations", "test_error", "test_error_float32",
-               "best_val_error", "hardware", "training_seconds", "code_commit", "precision",
-               "storage", "sha256"}
+CARD_FIELDS = {
+    "data",
+    "recipe",
+    "iterations",
+    "test_error",
+    "test_error_float32",
+    "best_val_error",
+    "hardware",
+    "training_seconds",
+    "code_commit",
+    "precision",
+    "storage",
+    "sha256",
+}
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, digits_run):
     """digits_run shipped as resnet20-digits into a temporary checkout: (repo, model card)."""
     repo = tmp_path_factory.mktemp("checkout")
-    code = ship_weights.main([str(digits_run), "--name", "resnet20-digits", "--data", "digits",
-                              "--repo", str(repo)])
+    code = ship_weights.main(
+        [str(digits_run), "--name", "resnet20-digits", "--data", "digits", "--repo", str(repo)]
+    )
     assert code == 0
     folder = repo / ship_weights.SHIPPED
     return repo, json.loads((folder / "resnet20-digits.json").read_text())
@@ -60,8 +72,11 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped, digits_run):
     assert card["test_images"] == 359 and card["data"]["name"] == "digits"
     # float16 is shipped only because it left the test error as it was in float32
     assert card["test_error"] == card["test_error_float32"]
-    assert (repo / ship_weights.SHIPPED / "resnet20-digits.md").read_text().startswith(
-        "# resnet20-digits")
+    assert (
+        (repo / ship_weights.SHIPPED / "resnet20-digits.md")
+        .read_text()
+        .startswith("# resnet20-digits")
+    )
     results = repo / "docs/runs/resnet20-digits"
     assert sorted(p.name for p in results.iterdir()) == sorted(ship_weights.RUN_RECORDS)
     assert not list(repo.rglob("*.pt"))  # never an optimiser checkpoint
@@ -88,14 +103,31 @@ def test_eval_export_predict_embed_take_the_name(by_name, tmp_path, capsys):
     Image.fromarray(np.full((8, 8), 200, np.uint8)).save(tmp_path / "digit.png")
     assert main(["predict", "resnet20-digits", str(tmp_path / "digit.png"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["file"].endswith("digit.png")
-    assert main(["embed", "resnet20-digits", str(tmp_path / "digit.png"),
-                 "--output", str(tmp_path / "f.npy")]) == 0
+    assert (
+        main(
+            [
+                "embed",
+                "resnet20-digits",
+                str(tmp_path / "digit.png"),
+                "--output",
+                str(tmp_path / "f.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "f.npy").shape == (1, 64)
 
 
 def test_train_init_from_the_name(by_name, tmp_path, capsys):
-    run = train_run(tmp_path / "tuned", "--init-from", "resnet20-digits", "--data", "digits",
-                    "--iterations", "2")
+    run = train_run(
+        tmp_path / "tuned",
+        "--init-from",
+        "resnet20-digits",
+        "--data",
+        "digits",
+        "--iterations",
+        "2",
+    )
     assert "loaded" in capsys.readouterr().err
     assert yaml.safe_load((run / "recipe.yaml").read_text())["init_from"] == "resnet20-digits"
 
@@ -132,15 +164,33 @@ def test_unfinished_run_is_refused(digits_run, tmp_path, capsys):
     run = shutil.copytree(digits_run, tmp_path / "run")
     summary = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps({**summary, "status": "stopped by SIGTERM"}))
-    code = ship_weights.main([str(run), "--name", "resnet20-digits", "--data", "digits",
-                              "--repo", str(tmp_path / "repo")])
+    code = ship_weights.main(
+        [
+            str(run),
+            "--name",
+            "resnet20-digits",
+            "--data",
+            "digits",
+            "--repo",
+            str(tmp_path / "repo"),
+        ]
+    )
     assert code == 2 and "has not finished" in capsys.readouterr().err
     assert not (tmp_path / "repo").exists()
 
 
 def test_other_data_than_the_runs_is_refused(digits_run, color_folder, tmp_path, capsys):
-    code = ship_weights.main([str(digits_run), "--name", "resnet20-digits", "--data",
-                              str(color_folder), "--repo", str(tmp_path / "repo")])
+    code = ship_weights.main(
+        [
+            str(digits_run),
+            "--name",
+            "resnet20-digits",
+            "--data",
+            str(color_folder),
+            "--repo",
+            str(tmp_path / "repo"),
+        ]
+    )
     assert code == 2
     assert "its test split has 16 images, the run was tested on 359" in capsys.readouterr().err
 
@@ -152,13 +202,21 @@ def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path,
     checkpoint = load_checkpoint(run / "checkpoints" / "last.pt")
     checkpoint["model"]["fc.weight"] *= 1e6
     save_checkpoint(checkpoint, run / "checkpoints" / "last.pt")
-    args = [str(run), "--name", "resnet20-digits", "--data", "digits", "--repo",
-            str(tmp_path / "repo")]
+    args = [
+        str(run),
+        "--name",
+        "resnet20-digits",
+        "--data",
+        "digits",
+        "--repo",
+        str(tmp_path / "repo"),
+    ]
     assert ship_weights.main(args) == 2
     assert "ship them with --dtype float32" in capsys.readouterr().err
     assert ship_weights.main([*args, "--dtype", "float32"]) == 0
-    card = json.loads((tmp_path / "repo" / ship_weights.SHIPPED / "resnet20-digits.json")
-                      .read_text())
+    card = json.loads(
+        (tmp_path / "repo" / ship_weights.SHIPPED / "resnet20-digits.json").read_text()
+    )
     assert card["storage"] == "float32" and card["test_error"] == card["test_error_float32"]
 
 

@@ -14,8 +14,9 @@ from deepres.models import create_model
 from deepres.weights import UnnamedClasses, load_model, save_weights
 
 
-def test_save_weights_of_a_trained_model_is_a_file_predict_takes(color_run, color_folder,
-                                                                  tmp_path, capsys):
+def test_save_weights_of_a_trained_model_is_a_file_predict_takes(
+    color_run, color_folder, tmp_path, capsys
+):
     trained = load_model(color_run)
     path = tmp_path / "net.safetensors"
     save_weights(path, trained)  # as the README shows it
@@ -33,10 +34,12 @@ def test_save_weights_of_a_trained_model_is_a_file_predict_takes(color_run, colo
 
 def test_a_file_without_classes_says_so(tmp_path):
     path = tmp_path / "bare.pt"
-    save_weights(path, create_model("resnet20", num_classes=3).state_dict(),
-                 {"model_name": "resnet20"})
-    with pytest.warns(UnnamedClasses, match="bare.pt names no classes: they are the indices "
-                                            "0 to 2"):
+    save_weights(
+        path, create_model("resnet20", num_classes=3).state_dict(), {"model_name": "resnet20"}
+    )
+    with pytest.warns(
+        UnnamedClasses, match="bare.pt names no classes: they are the indices 0 to 2"
+    ):
         trained = load_model(path)
     assert not trained.classes_named
 
@@ -46,8 +49,14 @@ def test_predict_and_embed_take_paths_pil_numpy_and_tensors(color_run, color_fol
     path = color_folder / "test" / "blue" / "1.png"
     pil = Image.open(path)
     pixels = np.array(pil.convert("RGB"))
-    forms = [str(path), path, pil, pixels, torch.from_numpy(pixels).permute(2, 0, 1),
-             torch.from_numpy(pixels).permute(2, 0, 1) / 255.0]
+    forms = [
+        str(path),
+        path,
+        pil,
+        pixels,
+        torch.from_numpy(pixels).permute(2, 0, 1),
+        torch.from_numpy(pixels).permute(2, 0, 1) / 255.0,
+    ]
     expected = trained.predict(str(path), top_k=2)
     assert [c for c, _ in expected] == [c for c, _ in trained.predict(forms[2], top_k=2)]
     for form in forms:
@@ -71,7 +80,7 @@ def test_predict_applies_the_network_preprocessing(color_run, color_folder):
     x = prep.normalizer()(prep.read(str(path)))[None]
     with torch.no_grad():
         direct = trained.model(x).softmax(1)[0]
-    (top_class, p), = trained.predict(path, top_k=1)
+    ((top_class, p),) = trained.predict(path, top_k=1)
     assert p == pytest.approx(float(direct.max()), abs=1e-6)
     assert top_class == trained.classes[int(direct.argmax())]
 
@@ -90,6 +99,8 @@ def test_reprs_are_short(color_run):
     trained = load_model(color_run)
     text = repr(trained.preprocessing)
     assert len(text) < 200, text
-    assert text == ("Preprocessing(array, 16x16, 3 channels, pixel_mean (mean image 3x16x16), "
-                    "flip=True, padding=2)")
+    assert text == (
+        "Preprocessing(array, 16x16, 3 channels, pixel_mean (mean image 3x16x16), "
+        "flip=True, padding=2)"
+    )
     assert len(repr(trained)) < 400 and "blue, gray, green, red" in repr(trained)

@@ -8,8 +8,14 @@ import torch
 from layouts import torchvision_layout
 
 from deepres.models import create_model
-from deepres.weights import (CheckpointError, guess_model_name, load_model, load_strictly,
-                             read_weights, save_weights)
+from deepres.weights import (
+    CheckpointError,
+    guess_model_name,
+    load_model,
+    load_strictly,
+    read_weights,
+    save_weights,
+)
 
 
 def _random_state(model):
@@ -54,7 +60,9 @@ def test_safetensors_round_trip_is_exact(tmp_path):
 
 def test_pytorch_weights_round_trip_with_their_description(tmp_path):
     state = _random_state(create_model("resnet20", shortcut="B", in_chans=1))
-    save_weights(tmp_path / "w.pt", state, {"model_name": "resnet20", "model_args": {"shortcut": "B"}})
+    save_weights(
+        tmp_path / "w.pt", state, {"model_name": "resnet20", "model_args": {"shortcut": "B"}}
+    )
     trained = load_model(tmp_path / "w.pt")
     assert trained.model.shortcut == "B" and trained.model.in_chans == 1
     assert torch.equal(trained.model.conv1.weight, state["conv1.weight"])
@@ -84,7 +92,9 @@ def test_guess_reads_depth_block_and_plainness_from_the_keys():
     assert guess_model_name(create_model("resnet34").state_dict()) == "resnet34"
     assert guess_model_name(create_model("resnet152").state_dict()) == "resnet152_v1_5"
     assert guess_model_name(create_model("plain18").state_dict()) == "plain18"
-    assert guess_model_name(create_model("resnet20").state_dict()) is None  # 3x3 stem: plain or not?
+    assert (
+        guess_model_name(create_model("resnet20").state_dict()) is None
+    )  # 3x3 stem: plain or not?
 
 
 def test_legacy_format_and_wrapper_prefixes_load(tmp_path):
@@ -101,15 +111,24 @@ def test_another_architecture_names_the_first_mismatching_keys(tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_model(path, model_name="resnet34")
     message = str(err.value)
-    assert message.startswith(f"{path}: its weights do not fit resnet34: missing keys: "
-                              "layer1.2.conv1.weight, layer1.2.bn1.weight, layer1.2.bn1.bias and")
+    assert message.startswith(
+        f"{path}: its weights do not fit resnet34: missing keys: "
+        "layer1.2.conv1.weight, layer1.2.bn1.weight, layer1.2.bn1.bias and"
+    )
     torch.save(create_model("resnet32").state_dict(), tmp_path / "r32.pth")
     with pytest.raises(CheckpointError, match="r32.pth: its weights do not fit resnet56: missing"):
         load_model(tmp_path / "r32.pth", model_name="resnet56")
-    with pytest.raises(CheckpointError, match=r"w.pt: its weights do not fit resnet20: other "
-                       r"shapes: fc.weight \(5x64 in the file, 10x64 in the network\), fc.bias"):
-        load_strictly(create_model("resnet20"), create_model("resnet20", num_classes=5)
-                      .state_dict(), Path("w.pt"), "resnet20")
+    with pytest.raises(
+        CheckpointError,
+        match=r"w.pt: its weights do not fit resnet20: other "
+        r"shapes: fc.weight \(5x64 in the file, 10x64 in the network\), fc.bias",
+    ):
+        load_strictly(
+            create_model("resnet20"),
+            create_model("resnet20", num_classes=5).state_dict(),
+            Path("w.pt"),
+            "resnet20",
+        )
 
 
 class RunsCode:
@@ -117,16 +136,21 @@ class RunsCode:
         return (os.system, ("echo pwned > /dev/null",))
 
 
-@pytest.mark.parametrize("payload", [
-    lambda state: {**state, "extra": RunsCode()},  # a torchvision-style file with a payload
-    lambda state: {"state_dict": state, "trainer": RunsCode()},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        lambda state: {**state, "extra": RunsCode()},  # a torchvision-style file with a payload
+        lambda state: {"state_dict": state, "trainer": RunsCode()},
+    ],
+)
 def test_code_carrying_weight_files_are_refused(tmp_path, payload):
     path = tmp_path / "evil.pth"
     torch.save(payload(create_model("resnet18").state_dict()), path)
     for read in (read_weights, load_model):
-        with pytest.raises(CheckpointError, match="evil.pth: refused to load: the file holds "
-                           "Python objects that would run code"):
+        with pytest.raises(
+            CheckpointError,
+            match="evil.pth: refused to load: the file holds Python objects that would run code",
+        ):
             read(path)
 
 
@@ -153,8 +177,11 @@ def test_damaged_foreign_and_anonymous_files_are_named(tmp_path):
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # deprecated in recent torch
 def test_exported_networks_are_told_apart_from_checkpoints(tmp_path):
     torch.jit.script(torch.nn.Linear(2, 2)).save(str(tmp_path / "net.pt"))
-    with pytest.raises(CheckpointError, match="net.pt: a TorchScript archive, written for other "
-                       "programs; deepres reads the run directory or checkpoint"):
+    with pytest.raises(
+        CheckpointError,
+        match="net.pt: a TorchScript archive, written for other "
+        "programs; deepres reads the run directory or checkpoint",
+    ):
         load_model(tmp_path / "net.pt")
     (tmp_path / "net.onnx").write_bytes(b"\x08\x07\x12\x07pytorch")
     with pytest.raises(CheckpointError, match="net.onnx: an ONNX model, written for other"):

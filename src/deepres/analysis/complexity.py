@@ -35,8 +35,11 @@ def count_multiply_adds(model: nn.Module, input_size: int, in_chans: int = 3) ->
         elif isinstance(module, nn.Linear):
             total += output.numel() * module.in_features
 
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     param = next(model.parameters())
     x = torch.zeros(1, in_chans, input_size, input_size, device=param.device, dtype=param.dtype)
     was_training = model.training

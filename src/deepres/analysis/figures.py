@@ -31,8 +31,9 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
             colour = colours[run.depth]
             train, test = run.curves["train_error"], run.curves["test_error"]
             ax.plot(*_percent(train), "--", color=colour, linewidth=0.8)
-            ax.plot(*_percent(test), "-", color=colour, linewidth=1.8,
-                    label=f"{family}-{run.depth}")
+            ax.plot(
+                *_percent(test), "-", color=colour, linewidth=1.8, label=f"{family}-{run.depth}"
+            )
         _finish_axes(ax, family, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
@@ -50,16 +51,23 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
     for residual, family in FAMILIES:
         for run in _by_depth(runs, residual):
             stds = [layer["std"] for layer in run.response_std]
-            style = dict(color=colours[run.depth], linestyle="-" if residual else "--",
-                         linewidth=1.2, label=f"{family}-{run.depth}")
+            style = dict(
+                color=colours[run.depth],
+                linestyle="-" if residual else "--",
+                linewidth=1.2,
+                label=f"{family}-{run.depth}",
+            )
             top.plot(range(1, len(stds) + 1), stds, **style)
             bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
     for ax, title in ((top, "original order"), (bottom, "sorted by magnitude")):
         _finish_axes(ax, title, "layer index" + " (sorted)" * (ax is bottom), "std")
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    figure.suptitle(f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
-                    f"addition and ReLU)\n{subtitle}", fontsize=10)
+    figure.suptitle(
+        f"CIFAR-10: std of the 3x3 layers' responses (after BN, before "
+        f"addition and ReLU)\n{subtitle}",
+        fontsize=10,
+    )
     save_png(figure, path)
 
 

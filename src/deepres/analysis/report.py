@@ -21,8 +21,8 @@ import statistics
 import time
 from pathlib import Path
 
-from deepres.runs import RunRecord
 from deepres.atomic import write_text_atomic
+from deepres.runs import RunRecord
 
 from .figures import plot_response_stds, plot_training_curves
 
@@ -32,21 +32,28 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
     test errors in %, their mean and sample std over seeds, and the paper's error (by depth,
     residual nets only: the paper gives none for plain nets)."""
     rows = []
-    for residual, depth in sorted({(r.residual, r.depth) for r in runs},
-                                  key=lambda key: (not key[0], key[1])):
-        group = sorted((r for r in runs if (r.residual, r.depth) == (residual, depth)),
-                       key=lambda r: r.seed)
+    for residual, depth in sorted(
+        {(r.residual, r.depth) for r in runs}, key=lambda key: (not key[0], key[1])
+    ):
+        group = sorted(
+            (r for r in runs if (r.residual, r.depth) == (residual, depth)), key=lambda r: r.seed
+        )
         done = [r for r in group if r.status == "completed"]
         errors = [100 * r.test_error for r in done]
-        rows.append({
-            "model": group[0].model, "residual": residual, "depth": depth,
-            "params": group[0].params, "seeds": [r.seed for r in done],
-            "test_errors": errors,
-            "mean": statistics.fmean(errors) if errors else None,
-            "std": statistics.stdev(errors) if len(errors) > 1 else None,
-            "paper": paper_test_error.get(depth) if residual else None,
-            "not_completed": [f"{r.name} ({r.status})" for r in group if r not in done],
-        })
+        rows.append(
+            {
+                "model": group[0].model,
+                "residual": residual,
+                "depth": depth,
+                "params": group[0].params,
+                "seeds": [r.seed for r in done],
+                "test_errors": errors,
+                "mean": statistics.fmean(errors) if errors else None,
+                "std": statistics.stdev(errors) if len(errors) > 1 else None,
+                "paper": paper_test_error.get(depth) if residual else None,
+                "not_completed": [f"{r.name} ({r.status})" for r in group if r not in done],
+            }
+        )
     return rows
 
 
@@ -58,18 +65,25 @@ def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
     with_responses = [r for r in first_seeds if r.response_std]
     if with_responses:
         plot_response_stds(with_responses, out / "figure7.png", subtitle)
-    results = {"experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
-               **context, "table6": table_rows(runs, context["paper_test_error"]),
-               "runs": [r.to_dict() for r in runs],
-               "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    results = {
+        "experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
+        **context,
+        "table6": table_rows(runs, context["paper_test_error"]),
+        "runs": [r.to_dict() for r in runs],
+        "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
     write_text_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
     write_text_atomic(out / "report.md", render_markdown(results, figure7=bool(with_responses)))
     return results
 
 
 def recipe_label(schedule: dict) -> str:
-    """"" for the paper's recipe; else the words that go into every heading and figure."""
-    return "" if schedule.get("paper_recipe", True) else f"recipe {schedule['recipe']}, NOT the paper's"
+    """ "" for the paper's recipe; else the words that go into every heading and figure."""
+    return (
+        ""
+        if schedule.get("paper_recipe", True)
+        else f"recipe {schedule['recipe']}, NOT the paper's"
+    )
 
 
 def schedule_label(schedule: dict) -> str:
@@ -78,18 +92,25 @@ def schedule_label(schedule: dict) -> str:
         return f"{recipe_label(schedule)}: {shortened}{schedule['iterations']:,} iterations"
     if not schedule["shortened"]:
         return f"the paper's schedule: {schedule['iterations']:,} iterations"
-    return (f"SHORTENED schedule: {schedule['iterations']:,} of the paper's "
-            f"{schedule['paper_iterations']:,} iterations")
+    return (
+        f"SHORTENED schedule: {schedule['iterations']:,} of the paper's "
+        f"{schedule['paper_iterations']:,} iterations"
+    )
 
 
 def render_markdown(results: dict, figure7: bool) -> str:
     """report.md from the contents of results.json."""
     runs = [RunRecord.from_dict(r) for r in results["runs"]]
-    parts = ["# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
-             _banner(results["schedule"]),
-             _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
-             _trends(results["table6"]), _figure6(), _figure7(runs, figure7),
-             _runs(runs), _provenance(results, runs)]
+    parts = [
+        "# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
+        _banner(results["schedule"]),
+        _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
+        _trends(results["table6"]),
+        _figure6(),
+        _figure7(runs, figure7),
+        _runs(runs),
+        _provenance(results, runs),
+    ]
     text = "\n".join(part for part in parts if part)
     label = recipe_label(results["schedule"])
     # Another recipe's numbers must never pass for the paper's: every heading says whose.
@@ -98,38 +119,53 @@ def render_markdown(results: dict, figure7: bool) -> str:
 
 def _banner(schedule: dict) -> str:
     if recipe_label(schedule):
-        return (f"> **Recipe {schedule['recipe']}: not the paper's.** The paper's networks, "
-                f"unchanged, trained for {schedule['iterations']:,} iterations (the paper: "
-                f"{schedule['paper_iterations']:,}) with the recipe's own schedule and the "
-                "changes listed under 'How these numbers were made'. The paper's column is "
-                "there for comparison; these runs do not reproduce its recipe.\n")
+        return (
+            f"> **Recipe {schedule['recipe']}: not the paper's.** The paper's networks, "
+            f"unchanged, trained for {schedule['iterations']:,} iterations (the paper: "
+            f"{schedule['paper_iterations']:,}) with the recipe's own schedule and the "
+            "changes listed under 'How these numbers were made'. The paper's column is "
+            "there for comparison; these runs do not reproduce its recipe.\n"
+        )
     if not schedule["shortened"]:
-        return (f"Schedule: the paper's, {schedule['iterations']:,} iterations, learning rate "
-                f"divided by 10 at {_iterations(schedule['milestones'])}.\n")
-    return (f"> **Shortened schedule: not the paper's runs.** Every run here trained for "
-            f"{schedule['iterations']:,} iterations, the learning rate divided by 10 at "
-            f"{_iterations(schedule['milestones'])}, against the paper's "
-            f"{schedule['paper_iterations']:,} (at {_iterations(schedule['paper_milestones'])}). "
-            f"These errors show the report's format and the trends at this length only; "
-            f"they cannot be compared with the paper's numbers.\n")
+        return (
+            f"Schedule: the paper's, {schedule['iterations']:,} iterations, learning rate "
+            f"divided by 10 at {_iterations(schedule['milestones'])}.\n"
+        )
+    return (
+        f"> **Shortened schedule: not the paper's runs.** Every run here trained for "
+        f"{schedule['iterations']:,} iterations, the learning rate divided by 10 at "
+        f"{_iterations(schedule['milestones'])}, against the paper's "
+        f"{schedule['paper_iterations']:,} (at {_iterations(schedule['paper_milestones'])}). "
+        f"These errors show the report's format and the trends at this length only; "
+        f"they cannot be compared with the paper's numbers.\n"
+    )
 
 
 def _table6(rows: list[dict], test_images: int) -> str:
-    lines = [f"## Table 6: test error on the {test_images:,} CIFAR-10 test images\n",
-             "| network | layers | params | seeds | test error (%) | paper (%) | "
-             "measured - paper |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## Table 6: test error on the {test_images:,} CIFAR-10 test images\n",
+        "| network | layers | params | seeds | test error (%) | paper (%) | measured - paper |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         measured = "-" if row["mean"] is None else f"{row['mean']:.2f}"
         if row["std"] is not None:
             measured += f" ± {row['std']:.2f}"
         paper = "-" if row["paper"] is None else f"{row['paper']:.2f}"
-        gap = ("-" if row["paper"] is None or row["mean"] is None
-               else f"{row['mean'] - row['paper']:+.2f}")
-        lines.append(f"| {_display_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
-                     f"{len(row['seeds'])} | {measured} | {paper} | {gap} |")
-    lines.append("\nTest error of the final model (last iteration), mean ± sample standard "
-                 "deviation over seeds where there are several. The paper's Table 6 gives no "
-                 "plain-net errors; its Fig. 6 plots them.")
+        gap = (
+            "-"
+            if row["paper"] is None or row["mean"] is None
+            else f"{row['mean'] - row['paper']:+.2f}"
+        )
+        lines.append(
+            f"| {_display_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
+            f"{len(row['seeds'])} | {measured} | {paper} | {gap} |"
+        )
+    lines.append(
+        "\nTest error of the final model (last iteration), mean ± sample standard "
+        "deviation over seeds where there are several. The paper's Table 6 gives no "
+        "plain-net errors; its Fig. 6 plots them."
+    )
     missing = [name for row in rows for name in row["not_completed"]]
     if missing:
         lines.append(f"Not in the table (did not complete): {', '.join(missing)}.")
@@ -140,73 +176,103 @@ def _trends(rows: list[dict]) -> str:
     """The paper's claim, as measured: plain nets degrade with depth, residual nets improve."""
     lines = []
     for residual, family, direction in ((False, "Plain", "rises"), (True, "Residual", "falls")):
-        points = [(row["depth"], row["mean"]) for row in rows
-                  if row["residual"] == residual and row["mean"] is not None]
+        points = [
+            (row["depth"], row["mean"])
+            for row in rows
+            if row["residual"] == residual and row["mean"] is not None
+        ]
         if len(points) < 2:
             continue
         steps = [b - a for (_, a), (_, b) in zip(points, points[1:])]
         holds = all(s > 0 for s in steps) if direction == "rises" else all(s < 0 for s in steps)
         by_depth = ", ".join(f"{depth}: {error:.2f}%" for depth, error in points)
-        lines.append(f"- {family} nets, test error by depth ({by_depth}): "
-                     f"{direction} with every step in depth: {'yes' if holds else 'no'}.")
+        lines.append(
+            f"- {family} nets, test error by depth ({by_depth}): "
+            f"{direction} with every step in depth: {'yes' if holds else 'no'}."
+        )
     return "\n".join(lines) + "\n" if lines else ""
 
 
 def _figure6() -> str:
-    return ("## Figure 6: training curves\n\n![Figure 6](figure6.png)\n\n"
-            "Dashed: training error, the mean over the batches since the previous log point, "
-            "with augmentation, as the network trained on them. Solid: test error of the model "
-            "in eval mode. Plain nets left, residual nets right, as in the paper.\n")
+    return (
+        "## Figure 6: training curves\n\n![Figure 6](figure6.png)\n\n"
+        "Dashed: training error, the mean over the batches since the previous log point, "
+        "with augmentation, as the network trained on them. Solid: test error of the model "
+        "in eval mode. Plain nets left, residual nets right, as in the paper.\n"
+    )
 
 
 def _figure7(runs: list[RunRecord], drawn: bool) -> str:
     if not drawn:
-        return ("## Figure 7: layer responses\n\nNo layer responses were computed for these "
-                "runs (`--only table6` and `--only figure6` leave them out).\n")
-    lines = ["## Figure 7: layer responses\n", "![Figure 7](figure7.png)\n",
-             "Standard deviation of each 3x3 layer's response (the output of its batch norm, "
-             "before the ReLU and the addition; the stem's 3x3 layer included), over every "
-             "element of the response on the test images, with the trained model in eval "
-             "mode.\n", "| network | seed | 3x3 layers | mean std | largest std |",
-             "|---|---:|---:|---:|---:|"]
+        return (
+            "## Figure 7: layer responses\n\nNo layer responses were computed for these "
+            "runs (`--only table6` and `--only figure6` leave them out).\n"
+        )
+    lines = [
+        "## Figure 7: layer responses\n",
+        "![Figure 7](figure7.png)\n",
+        "Standard deviation of each 3x3 layer's response (the output of its batch norm, "
+        "before the ReLU and the addition; the stem's 3x3 layer included), over every "
+        "element of the response on the test images, with the trained model in eval "
+        "mode.\n",
+        "| network | seed | 3x3 layers | mean std | largest std |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for run in runs:
         if run.response_std:
             stds = [layer["std"] for layer in run.response_std]
-            lines.append(f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
-                         f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |")
+            lines.append(
+                f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
+                f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def _runs(runs: list[RunRecord]) -> str:
-    lines = ["## Runs\n", "| run | status | iterations | test error (%) | "
-             "best val error (%) at iteration | training time | images/s |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Runs\n",
+        "| run | status | iterations | test error (%) | "
+        "best val error (%) at iteration | training time | images/s |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for run in sorted(runs, key=lambda r: r.name):
-        best = ("-" if run.best_val_error is None
-                else f"{100 * run.best_val_error:.2f} at {run.best_iteration:,}")
+        best = (
+            "-"
+            if run.best_val_error is None
+            else f"{100 * run.best_val_error:.2f} at {run.best_iteration:,}"
+        )
         test = "-" if run.test_error is None else f"{100 * run.test_error:.2f}"
         speed = "-" if not run.images_per_s else f"{run.images_per_s:,.0f}"
-        lines.append(f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "
-                     f"{best} | {duration(run.train_seconds)} | {speed} |")
+        lines.append(
+            f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "
+            f"{best} | {duration(run.train_seconds)} | {speed} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def _provenance(results: dict, runs: list[RunRecord]) -> str:
     env, data = results["environment"], results["data"]
-    lines = ["## How these numbers were made\n", "Commands (each continues the runs in this "
-             "folder where they stopped):\n"]
+    lines = [
+        "## How these numbers were made\n",
+        "Commands (each continues the runs in this folder where they stopped):\n",
+    ]
     for call in results["invocations"]:
-        lines.append(f"- `{shlex.join(call['command'])}` started {call['started']}, "
-                     f"took {duration(call['seconds'])}")
-    lines += ["", f"- Code version: runs trained by git commit {', '.join(env['git_commits'])}; "
-              f"report written by {env['report_git_commit'] or 'unknown'} "
-              f"(deepres {env['deepres_version']}, torch {env['torch_version']}, "
-              f"Python {env['python_version']})",
-              f"- Hardware: {'; '.join(env['devices'])}; {env['host']}",
-              f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training "
-              f"summed over {len(runs)} runs",
-              f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
-              "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(results["recipe_changes"])]
+        lines.append(
+            f"- `{shlex.join(call['command'])}` started {call['started']}, "
+            f"took {duration(call['seconds'])}"
+        )
+    lines += [
+        "",
+        f"- Code version: runs trained by git commit {', '.join(env['git_commits'])}; "
+        f"report written by {env['report_git_commit'] or 'unknown'} "
+        f"(deepres {env['deepres_version']}, torch {env['torch_version']}, "
+        f"Python {env['python_version']})",
+        f"- Hardware: {'; '.join(env['devices'])}; {env['host']}",
+        f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training "
+        f"summed over {len(runs)} runs",
+        f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
+        "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(results["recipe_changes"]),
+    ]
     return "\n".join(lines) + "\n"
 
 

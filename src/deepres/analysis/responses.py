@@ -25,8 +25,11 @@ def response_layers(model: ResNet) -> list[tuple[str, nn.BatchNorm2d]]:
     names = {module: name for name, module in model.named_modules()}
     pairs = [(model.conv1, model.bn1)]
     for block in model.blocks():
-        pairs += [(getattr(block, f"conv{i}"), getattr(block, f"bn{i}"))
-                  for i in (1, 2, 3) if hasattr(block, f"conv{i}")]
+        pairs += [
+            (getattr(block, f"conv{i}"), getattr(block, f"bn{i}"))
+            for i in (1, 2, 3)
+            if hasattr(block, f"conv{i}")
+        ]
     return [(names[bn], bn) for conv, bn in pairs if conv.kernel_size == (3, 3)]
 
 
@@ -53,8 +56,9 @@ class _RunningMoments:
 
 
 @torch.no_grad()
-def response_stds(model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
-                  ) -> list[dict]:
+def response_stds(
+    model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+) -> list[dict]:
     """``[{"layer": name, "std": float}, ...]`` for every 3x3 layer of ``model`` over the
     images of ``batches`` (labels are ignored), in the order of ``response_layers``."""
     layers = response_layers(model)

@@ -10,15 +10,21 @@ import traceback
 from types import ModuleType
 from typing import Callable
 
-from deepres.errors import DeepresError
-
 import deepres
+from deepres.errors import DeepresError
 
 # Command -> its module. A module is imported only when its command runs (or for help), so
 # that `deepres models` does not wait for torch.
-COMMANDS = {"models": "models_cmd", "train": "train_cmd", "eval": "eval_cmd",
-            "predict": "predict_cmd", "embed": "embed_cmd", "export": "export_cmd",
-            "serve": "serve_cmd", "reproduce": "reproduce_cmd"}
+COMMANDS = {
+    "models": "models_cmd",
+    "train": "train_cmd",
+    "eval": "eval_cmd",
+    "predict": "predict_cmd",
+    "embed": "embed_cmd",
+    "export": "export_cmd",
+    "serve": "serve_cmd",
+    "reproduce": "reproduce_cmd",
+}
 
 
 def command_module(name: str) -> ModuleType:
@@ -43,8 +49,9 @@ def build_parser(only: str | None = None, commands: bool = True) -> argparse.Arg
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     first = next((a for a in argv if not a.startswith("-")), None)  # the command, if any
-    parser = build_parser(first if first in COMMANDS else None,
-                          commands=first is not None or "--version" not in argv)
+    parser = build_parser(
+        first if first in COMMANDS else None, commands=first is not None or "--version" not in argv
+    )
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -52,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(args.command, command_module(args.command).run, args)
 
 
-def run_command(name: str, run: Callable[[argparse.Namespace], int | None],
-                args: argparse.Namespace) -> int:
+def run_command(
+    name: str, run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace
+) -> int:
     """``run(args)``'s exit status, with the errors it raises turned into what a person reads."""
     try:
         return run(args) or 0
@@ -69,6 +77,9 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int | None],
     except Exception:
         # Anything else is a bug: keep the whole traceback, and say what to do with it.
         traceback.print_exc()
-        print(f"deepres {name}: this is a bug in deepres, not a problem with your "
-              "input; please report it with the traceback above", file=sys.stderr)
+        print(
+            f"deepres {name}: this is a bug in deepres, not a problem with your "
+            "input; please report it with the traceback above",
+            file=sys.stderr,
+        )
         return 1

@@ -22,22 +22,44 @@ SPLITS = ("test", "val", "train")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "eval", help="evaluate a trained network: top-1/top-5 error, per-class accuracy, "
-        "confusion matrix", description="Evaluate a trained network on a labelled data set "
+        "eval",
+        help="evaluate a trained network: top-1/top-5 error, per-class accuracy, confusion matrix",
+        description="Evaluate a trained network on a labelled data set "
         "(by default the test split of the data it was trained on). Writes results.json and, "
-        "per mode, a confusion matrix as CSV and PNG.")
+        "per mode, a confusion matrix as CSV and PNG.",
+    )
     add_network_arguments(p, batch_size=128)
-    p.add_argument("--data", help="data source (as for `deepres train --data`); default: the "
-                   "one the network was trained on")
-    p.add_argument("--split", choices=SPLITS, help="default: test, else val; train only when "
-                   "asked for (a folder without splits has only training images)")
-    p.add_argument("--mode", action="append", choices=MODES, help="test-time views: centre "
-                   "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
-                   "default center)")
-    p.add_argument("--scales", type=_sides, help="shorter sides for multi-scale, e.g. "
-                   "224,256,384,480,640 (default: those, in proportion to the network's crop)")
-    p.add_argument("--out", type=Path, help="folder for the results (default: eval-DATA-SPLIT "
-                   "in the run directory or beside the weight file)")
+    p.add_argument(
+        "--data",
+        help="data source (as for `deepres train --data`); default: the "
+        "one the network was trained on",
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        help="default: test, else val; train only when "
+        "asked for (a folder without splits has only training images)",
+    )
+    p.add_argument(
+        "--mode",
+        action="append",
+        choices=MODES,
+        help="test-time views: centre "
+        "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
+        "default center)",
+    )
+    p.add_argument(
+        "--scales",
+        type=_sides,
+        help="shorter sides for multi-scale, e.g. "
+        "224,256,384,480,640 (default: those, in proportion to the network's crop)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the results (default: eval-DATA-SPLIT "
+        "in the run directory or beside the weight file)",
+    )
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
     p.add_argument("--json", action="store_true", help="print results.json instead of a table")
@@ -49,11 +71,23 @@ def run(args: argparse.Namespace) -> int:
     modes = list(dict.fromkeys(args.mode or ["center"]))
     # Made now: a folder that cannot be written is said before the evaluation, not after it.
     out = make_folder(args.out or _default_out(Path(args.weights), source, split))
-    results = evaluate(trained, prep, dataset, modes, batch_size=args.batch_size,
-                       device=args.device, workers=args.workers, scales=args.scales,
-                       engine=args.engine)
-    header = {"model": trained.model_name, "weights": str(trained.path), "data": source,
-              "split": split}
+    results = evaluate(
+        trained,
+        prep,
+        dataset,
+        modes,
+        batch_size=args.batch_size,
+        device=args.device,
+        workers=args.workers,
+        scales=args.scales,
+        engine=args.engine,
+    )
+    header = {
+        "model": trained.model_name,
+        "weights": str(trained.path),
+        "data": source,
+        "split": split,
+    }
     record = write_report(out, header, results)
     for mode, summary in record["modes"].items():
         for path, reason in summary["unreadable"]:
@@ -71,25 +105,38 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
     recipe = trained.recipe or {}
     source = args.data or recipe.get("data")
     if source is None:
-        raise UsageError(f"{trained.path} does not record its training data; name the data to "
-                         "evaluate on with --data")
+        raise UsageError(
+            f"{trained.path} does not record its training data; name the data to "
+            "evaluate on with --data"
+        )
     own = source == recipe.get("data")
-    splits = open_source(source, cache_dir=args.cache_dir, download=args.download,
-                         val_size=recipe.get("val_size", 0) if own else 0,
-                         seed=recipe.get("seed", 0) if own else 0,
-                         image_size=recipe.get("image_size") if own else None)
+    splits = open_source(
+        source,
+        cache_dir=args.cache_dir,
+        download=args.download,
+        val_size=recipe.get("val_size", 0) if own else 0,
+        seed=recipe.get("seed", 0) if own else 0,
+        image_size=recipe.get("image_size") if own else None,
+    )
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
         raise UsageError(f"{source} has no {split} split (it has {', '.join(available)})")
     if split == "train" and args.split is None:
-        raise UsageError(f"{source} has no test or val split, only training images, whose "
-                         "error says little about new images; evaluate on other data with "
-                         "--data, or give --split train to measure the training error anyway")
+        raise UsageError(
+            f"{source} has no test or val split, only training images, whose "
+            "error says little about new images; evaluate on other data with "
+            "--data, or give --split train to measure the training error anyway"
+        )
     if split == "train" or (split == "val" and own and recipe.get("val_size")):
-        note(f"evaluating on the {split} split of {source}: "
-             + ("the images the network was trained on" if split == "train" else
-                f"the {recipe['val_size']} training images the run held out"))
+        note(
+            f"evaluating on the {split} split of {source}: "
+            + (
+                "the images the network was trained on"
+                if split == "train"
+                else f"the {recipe['val_size']} training images the run held out"
+            )
+        )
     return getattr(splits, split), source, split
 
 
@@ -106,13 +153,17 @@ def _default_out(weights: Path, source: str, split: str) -> Path:
 
 def _print_table(record: dict, out: Path) -> None:
     first = next(iter(record["modes"].values()))
-    print(f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
-          f"split: {first['images']:,} images")
+    print(
+        f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
+        f"split: {first['images']:,} images"
+    )
     print(f"{'mode':<12} {'top-1 error':>11} {'top-5 error':>11}")
     for mode, summary in record["modes"].items():
         print(f"{mode:<12} {pct(summary['top1_error']):>11} {pct(summary['top5_error']):>11}")
-    print(f"results: {show_path(out / 'results.json')} (per-class accuracy; confusion "
-          f"matrices as confusion-MODE.csv and .png)")
+    print(
+        f"results: {show_path(out / 'results.json')} (per-class accuracy; confusion "
+        f"matrices as confusion-MODE.csv and .png)"
+    )
 
 
 def _sides(text: str) -> list[int]:

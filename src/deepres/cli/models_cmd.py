@@ -12,17 +12,28 @@ import json
 from deepres.catalog import model_cards, model_sizes
 from deepres.errors import UsageError
 
-COLUMNS = ("name", "family", "depth", "block", "shortcut", "params", "mult-adds", "input",
-           "weights")
+COLUMNS = (
+    "name",
+    "family",
+    "depth",
+    "block",
+    "shortcut",
+    "params",
+    "mult-adds",
+    "input",
+    "weights",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list the registered networks with their sizes and "
-                       "trained weights",
-                       description="List every registered network; parameter counts and "
-                       "multiply-adds are counted from the built network, not typed in. "
-                       "'weights' names the trained weights shipped with deepres (use them "
-                       "as NETWORK-DATA, e.g. resnet20-cifar10) with their measured test error.")
+    p = sub.add_parser(
+        "models",
+        help="list the registered networks with their sizes and trained weights",
+        description="List every registered network; parameter counts and "
+        "multiply-adds are counted from the built network, not typed in. "
+        "'weights' names the trained weights shipped with deepres (use them "
+        "as NETWORK-DATA, e.g. resnet20-cifar10) with their measured test error.",
+    )
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'plain*'")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -38,15 +49,28 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             print(json.dumps(row))
         return 0
-    cells = [[row["name"], row["family"], str(row["depth"]), row["block"], row["shortcut"],
-              f"{row['params']:,}", _giga_or_mega(row["multiply_adds"]),
-              f"{row['input_size']}x{row['input_size']}", _weights_cell(row["weights"])]
-             for row in rows]
+    cells = [
+        [
+            row["name"],
+            row["family"],
+            str(row["depth"]),
+            row["block"],
+            row["shortcut"],
+            f"{row['params']:,}",
+            _giga_or_mega(row["multiply_adds"]),
+            f"{row['input_size']}x{row['input_size']}",
+            _weights_cell(row["weights"]),
+        ]
+        for row in rows
+    ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(COLUMNS)]
     right = {"depth", "params", "mult-adds"}
     for line in [list(COLUMNS), *cells]:
-        print("  ".join(c.rjust(w) if h in right else c.ljust(w)
-                        for c, w, h in zip(line, widths, COLUMNS)).rstrip())
+        print(
+            "  ".join(
+                c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(line, widths, COLUMNS)
+            ).rstrip()
+        )
     return 0
 
 
@@ -55,14 +79,14 @@ def _shipped_weights() -> dict[str, list[dict]]:
     by_model: dict[str, list[dict]] = {}
     for card in model_cards():
         by_model.setdefault(card["model"], []).append(
-            {"name": card["name"], "data": card["data"]["name"], "test_error": card["test_error"]})
+            {"name": card["name"], "data": card["data"]["name"], "test_error": card["test_error"]}
+        )
     return by_model
 
 
 def _weights_cell(weights: list[dict]) -> str:
     """e.g. "cifar10 8.61% test error", or "-" when none are shipped."""
-    return ", ".join(f"{w['data']} {100 * w['test_error']:.2f}% test error"
-                     for w in weights) or "-"
+    return ", ".join(f"{w['data']} {100 * w['test_error']:.2f}% test error" for w in weights) or "-"
 
 
 def _giga_or_mega(n: int) -> str:

@@ -18,10 +18,12 @@ from .trained_args import add_file_arguments, add_network_arguments, open_networ
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "predict", help="top-k classes of image files with their probabilities",
+        "predict",
+        help="top-k classes of image files with their probabilities",
         description="Predict the classes of image files with a trained network. Folders are "
         "searched for images. A file that is not a usable image gets an error line and makes "
-        "the exit status 1; every other file is still predicted.")
+        "the exit status 1; every other file is still predicted.",
+    )
     add_network_arguments(p, batch_size=64)
     add_file_arguments(p, averaged="scores")
     p.add_argument("--top-k", type=int, default=5, help="classes per image (default 5)")
@@ -31,20 +33,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     files, bad = collect_files(args.paths)
     trained, prep = open_network(args)
-    show = _json_line if args.json else _Table(files, min(args.top_k, len(trained.classes)),
-                                               trained.classes).line
+    show = (
+        _json_line
+        if args.json
+        else _Table(files, min(args.top_k, len(trained.classes)), trained.classes).line
+    )
     failed = 0
     for b in bad:
         failed += 1
         show(Prediction(b.path, [], b.reason))
-    for result in predict(trained, prep, files, top_k=args.top_k, mode=args.mode,
-                          batch_size=args.batch_size, device=args.device, workers=args.workers,
-                          engine=args.engine):
+    for result in predict(
+        trained,
+        prep,
+        files,
+        top_k=args.top_k,
+        mode=args.mode,
+        batch_size=args.batch_size,
+        device=args.device,
+        workers=args.workers,
+        engine=args.engine,
+    ):
         failed += result.error is not None
         show(result)
     if failed:
-        print(f"deepres predict: {failed} of {len(files) + len(bad)} inputs could not be "
-              "read (see the error lines)", file=sys.stderr)
+        print(
+            f"deepres predict: {failed} of {len(files) + len(bad)} inputs could not be "
+            "read (see the error lines)",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

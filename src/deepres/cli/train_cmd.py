@@ -12,9 +12,9 @@ from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
-from deepres.train.recipe import load_run_recipe
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.train.finetune import model_of_weights
+from deepres.train.recipe import load_run_recipe
 
 from .text import pct
 
@@ -23,47 +23,93 @@ DEFAULT_RECIPE = "quick"
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a network (with no arguments: ResNet-20 on the built-in digits)",
+        "train",
+        help="train a network (with no arguments: ResNet-20 on the built-in digits)",
         description="Train a network with one of the paper's recipes. With no arguments, trains "
-        "ResNet-20 on the built-in 8x8 digits with the 'quick' recipe (offline, minutes on a CPU).")
+        "ResNet-20 on the built-in 8x8 digits with the 'quick' recipe (offline, minutes on a CPU).",
+    )
     p.add_argument("--model", help="registered network (see `deepres models`)")
-    p.add_argument("--data", help="'digits' (built in), 'cifar10', 'cifar100', 'imagenet:PATH', "
-                   "or a folder of class subfolders")
-    p.add_argument("--recipe", help=f"a preset ({', '.join(preset_names())}) or a YAML file; "
-                   f"default {DEFAULT_RECIPE}")
-    p.add_argument("--iterations", type=int, help="the length of the run: the recipe's lr "
-                   "drops and evaluations move with it, keeping their proportions (--set "
-                   "iterations=N stops at N without moving them)")
-    p.add_argument("--image-size", type=int, metavar="N", help="side of the square images "
-                   "the network sees, for folders: up to 128 they are held whole at N pixels "
-                   "and trained CIFAR-style; 224 streams them through the ImageNet views "
-                   "(default: from the images' own size)")
+    p.add_argument(
+        "--data",
+        help="'digits' (built in), 'cifar10', 'cifar100', 'imagenet:PATH', "
+        "or a folder of class subfolders",
+    )
+    p.add_argument(
+        "--recipe",
+        help=f"a preset ({', '.join(preset_names())}) or a YAML file; default {DEFAULT_RECIPE}",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        help="the length of the run: the recipe's lr "
+        "drops and evaluations move with it, keeping their proportions (--set "
+        "iterations=N stops at N without moving them)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        metavar="N",
+        help="side of the square images "
+        "the network sees, for folders: up to 128 they are held whole at N pixels "
+        "and trained CIFAR-style; 224 streams them through the ImageNet views "
+        "(default: from the images' own size)",
+    )
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]")
-    p.add_argument("--init-from", metavar="WEIGHTS", help="start from trained weights (a run "
-                   "directory, a weight file, torchvision's too, or the name of weights "
-                   "shipped with deepres such as resnet20-cifar10); the classifier is replaced "
-                   "when the number of classes differs; --model defaults to the weights' own")
-    p.add_argument("--freeze", metavar="PART", help="do not train 'stem', the stages up to "
-                   "one ('layer1', 'layer2', ...) or all but the classifier ('features')")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change any recipe field, e.g. --set lr=0.05 --set milestones=[100,200]",
+    )
+    p.add_argument(
+        "--init-from",
+        metavar="WEIGHTS",
+        help="start from trained weights (a run "
+        "directory, a weight file, torchvision's too, or the name of weights "
+        "shipped with deepres such as resnet20-cifar10); the classifier is replaced "
+        "when the number of classes differs; --model defaults to the weights' own",
+    )
+    p.add_argument(
+        "--freeze",
+        metavar="PART",
+        help="do not train 'stem', the stages up to "
+        "one ('layer1', 'layer2', ...) or all but the classifier ('features')",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--scale-lr", action="store_true",
-                   help="scale lr linearly with the global batch (from the recipe's lr_batch)")
-    p.add_argument("--sync-bn", action="store_true",
-                   help="under torchrun: batch norm statistics over the global batch")
-    p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME; "
-                   "required under torchrun)")
-    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                   help="continue a run from its last checkpoint")
+    p.add_argument(
+        "--scale-lr",
+        action="store_true",
+        help="scale lr linearly with the global batch (from the recipe's lr_batch)",
+    )
+    p.add_argument(
+        "--sync-bn",
+        action="store_true",
+        help="under torchrun: batch norm statistics over the global batch",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="run directory (default runs/MODEL-DATA-TIME; required under torchrun)",
+    )
+    p.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
-    p.add_argument("--on-bad-image", choices=("skip", "error"), default="skip",
-                   help="skip unusable images with one line each (default), or stop before "
-                   "training with the full list")
-    p.add_argument("--quiet", action="store_true", help="one log line per log point, no bar "
-                   "(the default when stderr is not a terminal)")
+    p.add_argument(
+        "--on-bad-image",
+        choices=("skip", "error"),
+        default="skip",
+        help="skip unusable images with one line each (default), or stop before "
+        "training with the full list",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="one log line per log point, no bar (the default when stderr is not a terminal)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,12 +120,19 @@ def run(args: argparse.Namespace) -> int:
     # A preset's batch size is a default, not the user's choice: it shrinks to fit a small
     # training set; one from --set or a recipe file does not.
     chosen_batch = "batch_size" in parse_overrides(args.set) or (
-        args.recipe is not None and args.recipe not in preset_names())
-    options = TrainOptions(out=out, resume=resume, device=args.device,
-                           quiet=args.quiet, cache_dir=args.cache_dir,
-                           on_bad_image=args.on_bad_image, download=args.download,
-                           recipe_name=None if args.resume else args.recipe or DEFAULT_RECIPE,
-                           fit_batch=not chosen_batch)
+        args.recipe is not None and args.recipe not in preset_names()
+    )
+    options = TrainOptions(
+        out=out,
+        resume=resume,
+        device=args.device,
+        quiet=args.quiet,
+        cache_dir=args.cache_dir,
+        on_bad_image=args.on_bad_image,
+        download=args.download,
+        recipe_name=None if args.resume else args.recipe or DEFAULT_RECIPE,
+        fit_batch=not chosen_batch,
+    )
     summary = train(recipe, options)
     if summary.rank == 0:
         _print_summary(summary)
@@ -93,17 +146,22 @@ def run(args: argparse.Namespace) -> int:
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     fields = parse_overrides(args.set)  # raw recipe fields, never scaled
-    options = {key: getattr(args, key) for key in ("model", "data", "seed", "init_from",
-                                                   "freeze", "image_size")
-               if getattr(args, key) is not None}
-    options.update((flag, True) for flag in ("compile", "scale_lr", "sync_bn")
-                   if getattr(args, flag))
+    options = {
+        key: getattr(args, key)
+        for key in ("model", "data", "seed", "init_from", "freeze", "image_size")
+        if getattr(args, key) is not None
+    }
+    options.update(
+        (flag, True) for flag in ("compile", "scale_lr", "sync_bn") if getattr(args, flag)
+    )
     if args.resume is not None:
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
         if args.recipe or options or set(fields) - {"iterations"}:
-            raise UsageError("--resume continues the run's own recipe; only --iterations may "
-                             "change (start a new run for anything else)")
+            raise UsageError(
+                "--resume continues the run's own recipe; only --iterations may "
+                "change (start a new run for anything else)"
+            )
         recipe = load_run_recipe(run_dir.path / RECIPE)
         return _with_length(recipe, args.iterations, fields), args.resume
     if options.get("init_from") and "model" not in options:
@@ -111,9 +169,15 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
     recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)
     recipe = _with_length(recipe, args.iterations, fields)
     if args.out is None and launched_by_torchrun():
-        raise UsageError("under torchrun, give --out: every process, and every restart, must "
-                         "use the same run directory")
-    out = args.out or Path("runs") / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        raise UsageError(
+            "under torchrun, give --out: every process, and every restart, must "
+            "use the same run directory"
+        )
+    out = (
+        args.out
+        or Path("runs")
+        / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     return recipe, out
 
 
@@ -129,21 +193,29 @@ def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe
 
 
 def _print_summary(summary: RunSummary) -> None:
-    lines = [f"{summary.status} after {summary.iterations:,} of "
-             f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"]
+    lines = [
+        f"{summary.status} after {summary.iterations:,} of "
+        f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"
+    ]
     if summary.test_error is not None:
-        lines.append(f"test error {pct(summary.test_error)} "
-                     f"(accuracy {pct(1 - summary.test_error)})")
+        lines.append(
+            f"test error {pct(summary.test_error)} (accuracy {pct(1 - summary.test_error)})"
+        )
     if summary.best_val_error is not None:
-        lines.append(f"best validation error {pct(summary.best_val_error)} "
-                     f"at iteration {summary.best_iteration:,}")
+        lines.append(
+            f"best validation error {pct(summary.best_val_error)} "
+            f"at iteration {summary.best_iteration:,}"
+        )
     if summary.test_error is None and summary.best_val_error is None:
-        lines.append(f"no held-out error: {summary.data} has no test or validation split, "
-                     "and the training error says little about new images; hold out training "
-                     "images with --set val_size=N, or put a test/ folder beside train/")
+        lines.append(
+            f"no held-out error: {summary.data} has no test or validation split, "
+            "and the training error says little about new images; hold out training "
+            "images with --set val_size=N, or put a test/ folder beside train/"
+        )
     if summary.images_per_s:
-        lines.append(f"{summary.train_seconds:.0f} s of training, "
-                     f"{summary.images_per_s:,.0f} images/s")
+        lines.append(
+            f"{summary.train_seconds:.0f} s of training, {summary.images_per_s:,.0f} images/s"
+        )
     if summary.bad_files:
         lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
     lines.append(f"run directory: {summary.run_dir}")

@@ -14,46 +14,72 @@ from deepres.evaluate import MODES
 from deepres.train.distributed import pick_device
 from deepres.weights import TrainedModel, UnnamedClasses, load_model
 
-WEIGHTS_HELP = ("a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
-                ".safetensors file, a bare state_dict such as torchvision's resnet50-*.pth, or "
-                "the name of weights shipped with deepres, e.g. resnet20-cifar10 (`deepres "
-                "models` lists them)")
+WEIGHTS_HELP = (
+    "a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
+    ".safetensors file, a bare state_dict such as torchvision's resnet50-*.pth, or "
+    "the name of weights shipped with deepres, e.g. resnet20-cifar10 (`deepres "
+    "models` lists them)"
+)
 
 
 def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:
     """The network and how it runs over files: ``predict``, ``embed`` and ``eval``."""
     add_weights_arguments(p)
     add_engine_argument(p, default="torch")
-    p.add_argument("--batch-size", type=int, default=batch_size,
-                   help=f"images per batch (default {batch_size})")
-    p.add_argument("--workers", type=int, default=min(4, cpu_count()),
-                   help="processes that decode image files (default: one per core, up to 4)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=batch_size,
+        help=f"images per batch (default {batch_size})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, cpu_count()),
+        help="processes that decode image files (default: one per core, up to 4)",
+    )
 
 
 def add_weights_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("weights", metavar="RUN_DIR_OR_CHECKPOINT", help=WEIGHTS_HELP)
-    p.add_argument("--model", help="the registered network the weights belong to (needed only "
-                   "for bare state_dicts that are not in torchvision's ImageNet layout)")
+    p.add_argument(
+        "--model",
+        help="the registered network the weights belong to (needed only "
+        "for bare state_dicts that are not in torchvision's ImageNet layout)",
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
 
 
 def add_engine_argument(p: argparse.ArgumentParser, default: str) -> None:
-    p.add_argument("--engine", choices=ENGINES, default=default,
-                   help="eager PyTorch, onnxruntime (CPU only; converted in memory at start-up, "
-                   "a few seconds), or auto: whichever runs a batch faster here, measured at "
-                   f"start-up (default {default})")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=default,
+        help="eager PyTorch, onnxruntime (CPU only; converted in memory at start-up, "
+        "a few seconds), or auto: whichever runs a batch faster here, measured at "
+        f"start-up (default {default})",
+    )
 
 
 def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
     """The image files to use the network on, and the test-time views of each."""
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
-                   help="image files, and folders to search for them")
-    p.add_argument("--mode", choices=MODES, default="center",
-                   help=f"test-time views whose {averaged} are averaged (default center)")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="FILE_OR_FOLDER",
+        help="image files, and folders to search for them",
+    )
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="center",
+        help=f"test-time views whose {averaged} are averaged (default center)",
+    )
 
 
-def open_network(args: argparse.Namespace,
-                 engine_notes: bool = True) -> tuple[TrainedModel, Preprocessing]:
+def open_network(
+    args: argparse.Namespace, engine_notes: bool = True
+) -> tuple[TrainedModel, Preprocessing]:
     """The network named on the command line, on its device, with its preprocessing.
     ``engine_notes``: print the engine that ``--engine auto`` chooses as a note."""
     args.device = pick_device(args.device)
@@ -64,8 +90,10 @@ def open_network(args: argparse.Namespace,
         trained = load_model(args.weights, args.model, args.device)
     prep = trained.image_preprocessing()
     if trained.preprocessing is None:
-        note(f"{trained.path} records no preprocessing: using torchvision's ImageNet one "
-             "(shorter side 256, centre 224, its channel mean and std)")
+        note(
+            f"{trained.path} records no preprocessing: using torchvision's ImageNet one "
+            "(shorter side 256, centre 224, its channel mean and std)"
+        )
     if not trained.classes_named:
         note(f"{trained.path} names no classes: classes are shown as indices")
     return trained, prep

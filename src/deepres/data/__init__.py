@@ -8,8 +8,16 @@ file that is not a good image.
 Imports nothing from deepres.models, train or cli (see DESIGN.md, "Layers").
 """
 
-from .augment import (IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, Normalize, center_crop,
-                      default_padding, pca_rgb_shift, random_crop_flip, ten_crop)
+from .augment import (
+    IMAGENET_PCA_EIGVAL,
+    IMAGENET_PCA_EIGVEC,
+    Normalize,
+    center_crop,
+    default_padding,
+    pca_rgb_shift,
+    random_crop_flip,
+    ten_crop,
+)
 from .cache import default_cache_dir
 from .cifar import RELEASES as CIFAR_RELEASES
 from .datasets import ArrayDataset, Stats
@@ -19,15 +27,52 @@ from .loader import BatchLoader
 from .preprocess import Preprocessing, to_channels
 from .scan import list_images
 from .sources import DataSplits, hold_out, open_source
-from .stream import (CROP, EVAL_SIDE, MULTISCALE_SIDES, TRAIN_SIDES, StreamDataset, eval_view,
-                     load_image, multiscale_views)
+from .stream import (
+    CROP,
+    EVAL_SIDE,
+    MULTISCALE_SIDES,
+    TRAIN_SIDES,
+    StreamDataset,
+    eval_view,
+    load_image,
+    multiscale_views,
+)
 
 __all__ = [
-    "open_source", "DataSplits", "hold_out", "BatchLoader", "DataError", "BadFile", "BadImage",
-    "ArrayDataset", "StreamDataset", "Stats", "Normalize", "random_crop_flip", "pca_rgb_shift",
-    "center_crop", "ten_crop", "load_image", "multiscale_views", "eval_view", "decode_rgb",
-    "default_cache_dir", "show_path", "CIFAR_RELEASES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
-    "IMAGENET_PCA_EIGVAL", "IMAGENET_PCA_EIGVEC", "CROP", "EVAL_SIDE", "MULTISCALE_SIDES",
-    "TRAIN_SIDES", "Preprocessing", "to_channels", "list_images", "default_padding",
-    "decode_square", "first_names",
+    "open_source",
+    "DataSplits",
+    "hold_out",
+    "BatchLoader",
+    "DataError",
+    "BadFile",
+    "BadImage",
+    "ArrayDataset",
+    "StreamDataset",
+    "Stats",
+    "Normalize",
+    "random_crop_flip",
+    "pca_rgb_shift",
+    "center_crop",
+    "ten_crop",
+    "load_image",
+    "multiscale_views",
+    "eval_view",
+    "decode_rgb",
+    "default_cache_dir",
+    "show_path",
+    "CIFAR_RELEASES",
+    "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "IMAGENET_PCA_EIGVAL",
+    "IMAGENET_PCA_EIGVEC",
+    "CROP",
+    "EVAL_SIDE",
+    "MULTISCALE_SIDES",
+    "TRAIN_SIDES",
+    "Preprocessing",
+    "to_channels",
+    "list_images",
+    "default_padding",
+    "decode_square",
+    "first_names",
 ]

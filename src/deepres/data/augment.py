@@ -17,9 +17,11 @@ NORMALIZATIONS = ("pixel_mean", "channel")
 # colour augmentation" (Krizhevsky et al. 2012) that the paper adopts: eigenvalues and the
 # matching eigenvectors (columns).
 IMAGENET_PCA_EIGVAL = (0.2175, 0.0188, 0.0045)
-IMAGENET_PCA_EIGVEC = ((-0.5675, 0.7192, 0.4009),
-                       (-0.5808, -0.0045, -0.8140),
-                       (-0.5836, -0.6948, 0.4203))
+IMAGENET_PCA_EIGVEC = (
+    (-0.5675, 0.7192, 0.4009),
+    (-0.5808, -0.0045, -0.8140),
+    (-0.5836, -0.6948, 0.4203),
+)
 
 
 class Normalize:
@@ -56,8 +58,9 @@ def default_padding(side: int) -> int:
     return max(1, side // 8)
 
 
-def random_crop_flip(images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor,
-                     padding: int) -> torch.Tensor:
+def random_crop_flip(
+    images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, padding: int
+) -> torch.Tensor:
     """Zero-pad by ``padding``, then cut each image's own window, mirrored where ``flips``.
 
     ``images``: (B, C, H, W) normalised float; ``offsets``: (B, 2) top/left in [0, 2*padding];
@@ -86,7 +89,7 @@ def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     """The centred ``size`` x ``size`` window of (..., C, H, W) images."""
     h, w = images.shape[-2:]
     top, left = (h - size) // 2, (w - size) // 2
-    return images[..., top:top + size, left:left + size]
+    return images[..., top : top + size, left : left + size]
 
 
 def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -97,8 +100,12 @@ def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     h, w = images.shape[-2:]
     if size > min(h, w):
         raise DataError(f"crop {size} is larger than the image ({h}x{w})")
-    corners = [images[..., :size, :size], images[..., :size, w - size:],
-               images[..., h - size:, :size], images[..., h - size:, w - size:],
-               center_crop(images, size)]
+    corners = [
+        images[..., :size, :size],
+        images[..., :size, w - size :],
+        images[..., h - size :, :size],
+        images[..., h - size :, w - size :],
+        center_crop(images, size),
+    ]
     views = corners + [v.flip(-1) for v in corners]
     return torch.stack(views, dim=-4)

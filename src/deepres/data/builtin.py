@@ -30,7 +30,12 @@ def load_digits():
 
     def part(rows, name):
         # Mirror images of digits are not digits: crop augmentation only, no flips.
-        return ArrayDataset(images[rows], labels[rows], classes=classes, default_augment="crop",
-                            name=f"digits {name}")
+        return ArrayDataset(
+            images[rows],
+            labels[rows],
+            classes=classes,
+            default_augment="crop",
+            name=f"digits {name}",
+        )
 
     return part(train, "train"), part(test, "test"), classes

@@ -73,8 +73,11 @@ class Cache:
             text = json.dumps(meta)
             write_atomic(meta_path, lambda f: f.write(text.encode()))
         except OSError as err:
-            log.warning("could not write the data cache in %s (%s); the next run decodes "
-                        "again", self.folder, err.strerror or err)
+            log.warning(
+                "could not write the data cache in %s (%s); the next run decodes again",
+                self.folder,
+                err.strerror or err,
+            )
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.json", self.folder / f"{key}.npy"

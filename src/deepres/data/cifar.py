@@ -46,14 +46,27 @@ class CifarRelease:
 
 RELEASES = {
     "cifar10": CifarRelease(
-        "CIFAR-10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
-        tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",),
-        b"labels", "batches.meta", b"label_names"),
+        "CIFAR-10",
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        "cifar-10-batches-py",
+        tuple(f"data_batch_{i}" for i in range(1, 6)),
+        ("test_batch",),
+        b"labels",
+        "batches.meta",
+        b"label_names",
+    ),
     "cifar100": CifarRelease(
-        "CIFAR-100", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python", ("train",), ("test",),
-        b"fine_labels", "meta", b"fine_label_names"),
+        "CIFAR-100",
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        "cifar-100-python",
+        ("train",),
+        ("test",),
+        b"fine_labels",
+        "meta",
+        b"fine_label_names",
+    ),
 }
 
 
@@ -79,8 +92,10 @@ def _read_members(release: CifarRelease, cache_dir: Path, download: bool) -> dic
         try:
             return {m: (folder / m).read_bytes() for m in needed}
         except OSError as err:
-            raise DataError(f"incomplete {release.title} folder {show_path(folder)}: {err}; "
-                            "delete it to use the archive instead") from None
+            raise DataError(
+                f"incomplete {release.title} folder {show_path(folder)}: {err}; "
+                "delete it to use the archive instead"
+            ) from None
     archive = cache_dir / release.archive
     if not archive.exists():
         if not download:
@@ -95,27 +110,37 @@ def _read_members(release: CifarRelease, cache_dir: Path, download: bool) -> dic
 
 
 def _where_to_put(release: CifarRelease, cache_dir: Path, what: str) -> str:
-    return (f"{release.title} {what}. Put the official archive at "
-            f"{show_path(cache_dir / release.archive)} (from {release.url}, md5 {release.md5}), "
-            f"or its unpacked folder at {show_path(cache_dir / release.folder)}, or allow the "
-            "download (`--download` on the command line, download=True in Python).")
+    return (
+        f"{release.title} {what}. Put the official archive at "
+        f"{show_path(cache_dir / release.archive)} (from {release.url}, md5 {release.md5}), "
+        f"or its unpacked folder at {show_path(cache_dir / release.folder)}, or allow the "
+        "download (`--download` on the command line, download=True in Python)."
+    )
 
 
 def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> None:
     """Download ``url`` to ``dest`` with a progress bar; keep it only if its MD5 matches."""
+
     def download(f) -> None:
         digest = hashlib.md5()
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}",
-                      mininterval=0.5) as bar:
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"downloading {dest.name}",
+                mininterval=0.5,
+            ) as bar:
                 while chunk := response.read(1 << 20):
                     f.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
         if digest.hexdigest() != md5:
-            raise DataError(f"the download from {url} is corrupt: md5 {digest.hexdigest()}, "
-                            f"expected {md5}. Download it again.")
+            raise DataError(
+                f"the download from {url} is corrupt: md5 {digest.hexdigest()}, "
+                f"expected {md5}. Download it again."
+            )
 
     try:
         write_atomic(dest, download)  # a random temporary name: nothing planted is written
@@ -123,8 +148,10 @@ def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> None:
         raise
     except (OSError, http.client.HTTPException) as err:  # URLError is an OSError
         reason = getattr(err, "reason", None) or err
-        raise DataError(f"could not download {url} ({reason}). Without network, fetch it on "
-                        f"another machine (md5 {md5}) and put it at {show_path(dest)}.") from None
+        raise DataError(
+            f"could not download {url} ({reason}). Without network, fetch it on "
+            f"another machine (md5 {md5}) and put it at {show_path(dest)}."
+        ) from None
 
 
 def _check_md5(path: Path, expected: str, problem: str) -> None:
@@ -133,13 +160,19 @@ def _check_md5(path: Path, expected: str, problem: str) -> None:
         while block := f.read(1 << 22):
             digest.update(block)
     if digest.hexdigest() != expected:
-        raise DataError(f"{problem}: md5 {digest.hexdigest()}, expected {expected}. Delete it "
-                        "and download it again.")
+        raise DataError(
+            f"{problem}: md5 {digest.hexdigest()}, expected {expected}. Delete it "
+            "and download it again."
+        )
 
 
 # What numpy arrays pickle to, taken from the running numpy (its module path changed in 2.0).
-_ARRAY_PARTS = {"_reconstruct": np.ndarray((0,)).__reduce__()[0], "ndarray": np.ndarray,
-                "dtype": np.dtype, "scalar": np.float64(0).__reduce__()[0]}
+_ARRAY_PARTS = {
+    "_reconstruct": np.ndarray((0,)).__reduce__()[0],
+    "ndarray": np.ndarray,
+    "dtype": np.dtype,
+    "scalar": np.float64(0).__reduce__()[0],
+}
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -155,5 +188,6 @@ def _unpickle(data: bytes, release: CifarRelease) -> dict:
     try:
         return _ArraysOnly(io.BytesIO(data), encoding="bytes").load()
     except Exception as err:  # pickle raises many types on damaged data
-        raise DataError(f"a {release.title} batch is damaged ({err}); delete the files and "
-                        "download them again") from None
+        raise DataError(
+            f"a {release.title} batch is damaged ({err}); delete the files and download them again"
+        ) from None

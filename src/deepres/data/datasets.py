@@ -27,14 +27,17 @@ def array_stats(images: np.ndarray, chunk: int = 4096) -> Stats:
     pixel_sum = np.zeros(images.shape[1:], np.float64)
     square_sum = np.zeros(c, np.float64)
     for start in range(0, n, chunk):
-        block = np.asarray(images[start:start + chunk], np.float64)
+        block = np.asarray(images[start : start + chunk], np.float64)
         pixel_sum += block.sum(axis=0)
         square_sum += np.einsum("nchw,nchw->c", block, block)
     count = n * images.shape[2] * images.shape[3]
     mean = pixel_sum.sum(axis=(1, 2)) / count
     std = np.sqrt(np.maximum(square_sum / count - mean**2, 0.0))
-    return Stats(tuple(float(m) for m in mean / 255), tuple(float(s) for s in std / 255),
-                 (pixel_sum / n / 255).astype(np.float32))
+    return Stats(
+        tuple(float(m) for m in mean / 255),
+        tuple(float(s) for s in std / 255),
+        (pixel_sum / n / 255).astype(np.float32),
+    )
 
 
 class ArrayDataset(Dataset):
@@ -46,8 +49,16 @@ class ArrayDataset(Dataset):
 
     kind = "array"
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, *, classes: list[str],
-                 default_augment: str = "cifar", name: str = "", files: list[str] | None = None):
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        classes: list[str],
+        default_augment: str = "cifar",
+        name: str = "",
+        files: list[str] | None = None,
+    ):
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images = images
@@ -73,8 +84,14 @@ class ArrayDataset(Dataset):
         """A new dataset of the given rows (copied into memory)."""
         rows = np.sort(indices)
         files = None if self.files is None else [self.files[i] for i in rows]
-        return ArrayDataset(self.images[rows], self.labels[rows], classes=self.classes,
-                            default_augment=self.default_augment, name=name, files=files)
+        return ArrayDataset(
+            self.images[rows],
+            self.labels[rows],
+            classes=self.classes,
+            default_augment=self.default_augment,
+            name=name,
+            files=files,
+        )
 
     def compute_stats(self) -> Stats:
         return array_stats(self.images)

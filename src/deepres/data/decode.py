@@ -26,8 +26,11 @@ MAX_PIXELS = 89_478_485
 # Above this many bytes a file is opened lazily by PIL instead of being read whole.
 _MAX_READ_BYTES = 64 << 20
 _JPEG_MAGIC = b"\xff\xd8\xff"
-_HARMLESS_JPEG_WARNINGS = ("extraneous bytes before marker", "unknown JFIF revision",
-                           "Invalid SOS parameters")
+_HARMLESS_JPEG_WARNINGS = (
+    "extraneous bytes before marker",
+    "unknown JFIF revision",
+    "Invalid SOS parameters",
+)
 # Composite transparent images onto white, as image viewers show them.
 _BACKGROUND = (255, 255, 255)
 
@@ -40,8 +43,9 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def decode_rgb(source: str | bytes, *, min_side: int | None = None,
-               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def decode_rgb(
+    source: str | bytes, *, min_side: int | None = None, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """The image file at path ``source``, or the encoded image ``source`` itself (bytes), as a
     (H, W, 3) uint8 array.
 
@@ -82,7 +86,7 @@ def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
 
 
 def crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
-    return image[top:top + size, left:left + size]
+    return image[top : top + size, left : left + size]
 
 
 def fit_square(image: np.ndarray, side: int) -> np.ndarray:
@@ -97,6 +101,7 @@ def decode_square(source: str | bytes, side: int, max_pixels: int = MAX_PIXELS) 
     scaled, centre cut."""
     image = fit_square(decode_rgb(source, min_side=side, max_pixels=max_pixels), side)
     return np.ascontiguousarray(image.transpose(2, 0, 1))
+
 
 def _read_head(source: str | bytes) -> bytes:
     if isinstance(source, bytes):
@@ -147,8 +152,10 @@ def _decode_jpeg_fast(data: bytes, min_side: int | None, max_pixels: int) -> np.
 
 def _check_pixels(w: int, h: int, max_pixels: int) -> None:
     if w * h > max_pixels:
-        raise BadImage(f"decompression bomb: header claims {w}x{h} pixels, more than the "
-                       f"limit of {max_pixels:,}")
+        raise BadImage(
+            f"decompression bomb: header claims {w}x{h} pixels, more than the "
+            f"limit of {max_pixels:,}"
+        )
     if w <= 0 or h <= 0:
         raise BadImage(f"header claims an empty image ({w}x{h})")
 
@@ -224,7 +231,7 @@ def _orientation(im: Image.Image) -> int:
 
 def _jpeg_orientation(data: bytes) -> int:
     """The EXIF orientation of a JPEG; most have no EXIF block, found without parsing."""
-    if _EXIF_HEADER not in data[:1 << 18]:  # EXIF sits in the first segments, before pixels
+    if _EXIF_HEADER not in data[: 1 << 18]:  # EXIF sits in the first segments, before pixels
         return 1
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -252,4 +259,3 @@ def _wide_gray_to_rgb(values: np.ndarray, sixteen_bit: bool) -> np.ndarray:
         values = values / 257.0  # 65535 -> 255
     gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     return np.repeat(gray[:, :, None], 3, axis=2)
-

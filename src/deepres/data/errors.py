@@ -88,8 +88,10 @@ def apply_bad_file_policy(bad: list[BadFile], on_bad_image: str, what: str) -> N
         return
     if on_bad_image == "error":
         lines = "\n".join(f"  {b}" for b in bad)
-        raise DataError(f"{len(bad)} unusable input(s) in {what} (on_bad_image='error'; "
-                        f"use 'skip' to train without them):\n{lines}")
+        raise DataError(
+            f"{len(bad)} unusable input(s) in {what} (on_bad_image='error'; "
+            f"use 'skip' to train without them):\n{lines}"
+        )
     for b in bad:
         log.warning("skipped %s", b)
     log.warning("%s: %d unusable input(s) skipped", what, len(bad))

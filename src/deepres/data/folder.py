@@ -42,8 +42,15 @@ class FolderSplits:
     pipeline: str  # which kind, at what size, and why, for a person to read
 
 
-def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
-                imagenet: bool = False, image_size: int | None = None) -> FolderSplits:
+def open_folder(
+    root: str,
+    *,
+    kind: str,
+    cache: Cache,
+    workers: int | None,
+    imagenet: bool = False,
+    image_size: int | None = None,
+) -> FolderSplits:
     """The splits of an image folder (see the module docstring for the layouts).
     ``image_size``: the side of the square the network sees (None: from the images)."""
     if kind not in KINDS:
@@ -55,8 +62,11 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
     visited = Visited(os.path.expanduser(root), *dirs.values())
     train_files = scan_split(dirs["train"], visited=visited)
     scanned = {"train": train_files}
-    scanned.update((name, scan_split(d, train_files.classes, visited)) for name, d in
-                   dirs.items() if name != "train")
+    scanned.update(
+        (name, scan_split(d, train_files.classes, visited))
+        for name, d in dirs.items()
+        if name != "train"
+    )
     if not train_files.files:
         listing = "".join(f"\n  {b}" for b in train_files.bad)
         raise DataError(f"no image files in {show_path(dirs['train'])}/<class>/{listing}")
@@ -68,8 +78,9 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
     side = None
     if kind == "array":
         side = image_size or (int(np.median([min(s) for s in sizes])) if sizes else None)
-    pipeline = _describe(kind, side, sizes, why=("image_size" if image_size else
-                                                 "imagenet" if imagenet else chosen))
+    pipeline = _describe(
+        kind, side, sizes, why=("image_size" if image_size else "imagenet" if imagenet else chosen)
+    )
     datasets, bad = {}, []
     for name, split in scanned.items():
         title = show_path(split.root)
@@ -78,20 +89,30 @@ def open_folder(root: str, *, kind: str, cache: Cache, workers: int | None,
         else:
             datasets[name], split_bad = _stream_split(split, cache, workers, title)
         bad += split_bad
-    return FolderSplits(datasets["train"], datasets.get("val"), datasets.get("test"),
-                        train_files.classes, bad, pipeline)
+    return FolderSplits(
+        datasets["train"],
+        datasets.get("val"),
+        datasets.get("test"),
+        train_files.classes,
+        bad,
+        pipeline,
+    )
 
 
 def _kind_of_size(image_size: int, kind: str, imagenet: bool) -> str:
     """The dataset kind that serves ``image_size``: arrays up to ARRAY_MAX_SIDE, streams at
     the ImageNet views' 224."""
     if imagenet and image_size != CROP:
-        raise DataError(f"image_size {image_size}: the ImageNet layout streams through the "
-                        f"ImageNet views at {CROP}; choose {CROP} or leave image_size out")
+        raise DataError(
+            f"image_size {image_size}: the ImageNet layout streams through the "
+            f"ImageNet views at {CROP}; choose {CROP} or leave image_size out"
+        )
     if ARRAY_MAX_SIDE < image_size != CROP:
-        raise DataError(f"image_size {image_size}: images up to {ARRAY_MAX_SIDE} pixels are "
-                        "held whole and trained at that size, larger ones stream through the "
-                        f"ImageNet views at {CROP}; choose at most {ARRAY_MAX_SIDE}, or {CROP}")
+        raise DataError(
+            f"image_size {image_size}: images up to {ARRAY_MAX_SIDE} pixels are "
+            "held whole and trained at that size, larger ones stream through the "
+            f"ImageNet views at {CROP}; choose at most {ARRAY_MAX_SIDE}, or {CROP}"
+        )
     wanted = "array" if image_size <= ARRAY_MAX_SIDE else "stream"
     if kind not in ("auto", wanted):
         raise DataError(f"image_size {image_size} needs kind {wanted!r}, not {kind!r}")
@@ -110,12 +131,18 @@ def _describe(kind: str, side: int | None, sizes: list[tuple[int, int]], why: st
         held = f"held whole at {side}x{side}"
     else:
         held = f"streamed through the ImageNet views at {CROP}x{CROP}"
-    reason = {"image_size": "as image_size asks",
-              "imagenet": "the ImageNet layout",
-              "array": "as kind='array' asks", "stream": "as kind='stream' asks",
-              "auto": (f"images of at most {ARRAY_MAX_SIDE} pixels" if kind == "array" else
-                       f"images larger than {ARRAY_MAX_SIDE} pixels; image_size N (at most "
-                       f"{ARRAY_MAX_SIDE}) would hold them whole at N")}[why]
+    reason = {
+        "image_size": "as image_size asks",
+        "imagenet": "the ImageNet layout",
+        "array": "as kind='array' asks",
+        "stream": "as kind='stream' asks",
+        "auto": (
+            f"images of at most {ARRAY_MAX_SIDE} pixels"
+            if kind == "array"
+            else f"images larger than {ARRAY_MAX_SIDE} pixels; image_size N (at most "
+            f"{ARRAY_MAX_SIDE}) would hold them whole at N"
+        ),
+    }[why]
     return f"{held} ({reason}; {seen})"
 
 
@@ -126,9 +153,11 @@ def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:
     path = {name: os.path.join(root, name) for name in ("train", "val", "test")}
     exists = {name: os.path.isdir(p) for name, p in path.items()}
     if imagenet and not (exists["train"] and exists["val"]):
-        raise DataError(f"{show_path(root)} is not in the ImageNet layout: expected "
-                        f"{show_path(path['train'])}/<wnid>/*.JPEG and "
-                        f"{show_path(path['val'])}/<wnid>/*.JPEG")
+        raise DataError(
+            f"{show_path(root)} is not in the ImageNet layout: expected "
+            f"{show_path(path['train'])}/<wnid>/*.JPEG and "
+            f"{show_path(path['val'])}/<wnid>/*.JPEG"
+        )
     if not exists["train"]:
         return {"train": root}  # root/<class>/<image>: training images only
     dirs = {"train": path["train"]}
@@ -163,18 +192,28 @@ def _array_split(split: SplitFiles, side: int, cache: Cache, workers: int | None
     if hit is not None and hit[0] is not None:
         images, meta = hit
     else:
-        results = map_files(decode_square, split.files, desc=f"decoding {title}",
-                            workers=workers, side=side)
+        results = map_files(
+            decode_square, split.files, desc=f"decoding {title}", workers=workers, side=side
+        )
         good = [image for image, _ in results if image is not None]
         images = np.stack(good) if good else np.zeros((0, 3, side, side), np.uint8)
-        meta = {"kept": [i for i, (image, _) in enumerate(results) if image is not None],
-                "bad": [(path, reason) for path, (_, reason) in zip(split.files, results)
-                        if reason is not None]}
+        meta = {
+            "kept": [i for i, (image, _) in enumerate(results) if image is not None],
+            "bad": [
+                (path, reason)
+                for path, (_, reason) in zip(split.files, results)
+                if reason is not None
+            ],
+        }
         cache.save(key, meta, images)
     kept = meta["kept"]
-    dataset = ArrayDataset(images, np.asarray(split.labels, np.int64)[kept],
-                           classes=split.classes, name=title,
-                           files=[split.files[i] for i in kept])
+    dataset = ArrayDataset(
+        images,
+        np.asarray(split.labels, np.int64)[kept],
+        classes=split.classes,
+        name=title,
+        files=[split.files[i] for i in kept],
+    )
     return dataset, split.bad + [BadFile(*b) for b in meta["bad"]]
 
 
@@ -185,11 +224,20 @@ def _stream_split(split: SplitFiles, cache: Cache, workers: int | None, title: s
         meta = hit[1]
     else:
         results = map_files(probe_size, split.files, desc=f"checking {title}", workers=workers)
-        meta = {"bad": [(path, reason) for path, (_, reason) in zip(split.files, results)
-                        if reason is not None]}
+        meta = {
+            "bad": [
+                (path, reason)
+                for path, (_, reason) in zip(split.files, results)
+                if reason is not None
+            ]
+        }
         cache.save(key, meta)
     unusable = {path for path, _ in meta["bad"]}
     kept = [i for i, path in enumerate(split.files) if path not in unusable]
-    dataset = StreamDataset([split.files[i] for i in kept], [split.labels[i] for i in kept],
-                            classes=split.classes, name=title)
+    dataset = StreamDataset(
+        [split.files[i] for i in kept],
+        [split.labels[i] for i in kept],
+        classes=split.classes,
+        name=title,
+    )
     return dataset, split.bad + [BadFile(*b) for b in meta["bad"]]

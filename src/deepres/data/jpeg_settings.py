@@ -57,8 +57,10 @@ def measure_jpegs(files: list[str], sample: int = 100) -> str | None:
     total = sum(found.values())
     if not total:
         return None
-    parts = [f"{_quality_words(q)} with {s} chroma subsampling in {n} of {total}"
-             for (q, s), n in found.most_common()]
+    parts = [
+        f"{_quality_words(q)} with {s} chroma subsampling in {n} of {total}"
+        for (q, s), n in found.most_common()
+    ]
     return "; ".join(parts) + " sampled JPEG files"
 
 

@@ -23,9 +23,12 @@ from .decode import BadImage
 from .errors import BadFile, DataError, log
 
 AUGMENTS = {"array": ("cifar", "crop", "none"), "stream": ("imagenet", "none")}
-_AUGMENT_WORDS = {"cifar": "pad-crop-flip (CIFAR-style)", "crop": "pad-crop, no flip",
-                  "imagenet": "scale 256-480, 224 crop, flip, PCA colour (ImageNet-style)",
-                  "none": "none"}
+_AUGMENT_WORDS = {
+    "cifar": "pad-crop-flip (CIFAR-style)",
+    "crop": "pad-crop, no flip",
+    "imagenet": "scale 256-480, 224 crop, flip, PCA colour (ImageNet-style)",
+    "none": "none",
+}
 
 
 class BatchLoader:
@@ -43,35 +46,61 @@ class BatchLoader:
     ``num_workers``: decoding processes for stream datasets (default: one per core, up to 8).
     """
 
-    def __init__(self, dataset, batch_size: int, *, train: bool, device="cpu", seed: int = 0,
-                 augment: str | None = None, normalize: str = "pixel_mean",
-                 drop_last: bool | None = None, padding: int | None = None,
-                 num_workers: int | None = None, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        *,
+        train: bool,
+        device="cpu",
+        seed: int = 0,
+        augment: str | None = None,
+        normalize: str = "pixel_mean",
+        drop_last: bool | None = None,
+        padding: int | None = None,
+        num_workers: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if batch_size < 1 or seed < 0 or not 0 <= rank < world_size:
-            raise ValueError(f"need batch_size >= 1, seed >= 0 and 0 <= rank < world_size; got "
-                             f"{batch_size}, {seed}, {rank}, {world_size}")
+            raise ValueError(
+                f"need batch_size >= 1, seed >= 0 and 0 <= rank < world_size; got "
+                f"{batch_size}, {seed}, {rank}, {world_size}"
+            )
         if dataset.stats is None:
-            raise DataError("the dataset has no training statistics to normalise with; open it "
-                            "with deepres.data.open_source")
+            raise DataError(
+                "the dataset has no training statistics to normalise with; open it "
+                "with deepres.data.open_source"
+            )
         self.dataset, self.batch_size, self.train, self.seed = dataset, batch_size, train, seed
         self.rank, self.world_size = rank, world_size
         self.device = torch.device(device)
         self.augment = (augment or dataset.default_augment) if train else "none"
         if self.augment not in AUGMENTS[dataset.kind]:
-            hint = (" (large images stream through the ImageNet views; image_size N, at most "
-                    "128, holds them whole at N pixels, where 'cifar' and 'crop' apply)"
-                    if dataset.kind == "stream" else "")
-            raise DataError(f"augment={self.augment!r} does not apply to {dataset.kind} datasets "
-                            f"(choose from {AUGMENTS[dataset.kind]}){hint}")
+            hint = (
+                " (large images stream through the ImageNet views; image_size N, at most "
+                "128, holds them whole at N pixels, where 'cifar' and 'crop' apply)"
+                if dataset.kind == "stream"
+                else ""
+            )
+            raise DataError(
+                f"augment={self.augment!r} does not apply to {dataset.kind} datasets "
+                f"(choose from {AUGMENTS[dataset.kind]}){hint}"
+            )
         self.drop_last = train if drop_last is None else drop_last
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
         self.bad_files: list[BadFile] = []  # found while streaming (arrays are checked up front)
         if len(self) == 0:
-            raise DataError(f"no batch of {batch_size} in {len(dataset)} images (per rank, with "
-                            f"drop_last={self.drop_last}); use a smaller batch size")
-        self._batches = (_ArrayBatches(self, padding) if dataset.kind == "array"
-                         else _StreamBatches(self, num_workers))
+            raise DataError(
+                f"no batch of {batch_size} in {len(dataset)} images (per rank, with "
+                f"drop_last={self.drop_last}); use a smaller batch size"
+            )
+        self._batches = (
+            _ArrayBatches(self, padding)
+            if dataset.kind == "array"
+            else _StreamBatches(self, num_workers)
+        )
 
     def describe_augment(self) -> str:
         """The training augmentation in words, e.g. "pad-crop-flip (CIFAR-style), padding 4"."""
@@ -100,18 +129,25 @@ class BatchLoader:
         return {"epoch": self.epoch, "position": self.position, **self._identity()}
 
     def load_state_dict(self, state: dict) -> None:
-        mismatch = {k: (v, state.get(k)) for k, v in self._identity().items()
-                    if state.get(k) != v}
+        mismatch = {k: (v, state.get(k)) for k, v in self._identity().items() if state.get(k) != v}
         if mismatch:
-            raise DataError("the loader state comes from a different set-up (this loader's "
-                            f"value, the state's): {mismatch}")
+            raise DataError(
+                "the loader state comes from a different set-up (this loader's "
+                f"value, the state's): {mismatch}"
+            )
         if not 0 <= state["position"] <= len(self):
             raise DataError(f"position {state['position']} is outside an epoch of {len(self)}")
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
     def _identity(self) -> dict:
-        return {"seed": self.seed, "batch_size": self.batch_size, "size": len(self.dataset),
-                "world_size": self.world_size, "rank": self.rank, "augment": self.augment}
+        return {
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "size": len(self.dataset),
+            "world_size": self.world_size,
+            "rank": self.rank,
+            "augment": self.augment,
+        }
 
     def _shard_size(self) -> int:
         n = len(self.dataset)
@@ -125,11 +161,11 @@ class BatchLoader:
         generator = epoch_generator(self.seed, epoch)
         n = len(self.dataset)
         order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
-        return generator, order[self.rank::self.world_size][:self._shard_size()]
+        return generator, order[self.rank :: self.world_size][: self._shard_size()]
 
     def batch_rows(self, order: torch.Tensor, i: int) -> torch.Tensor:
         """The dataset rows of batch ``i`` of an epoch whose order is ``order``."""
-        return order[i * self.batch_size:(i + 1) * self.batch_size]
+        return order[i * self.batch_size : (i + 1) * self.batch_size]
 
     def to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":
@@ -179,9 +215,13 @@ class _StreamBatches:
         self.sampler = _EpochSampler(loader)
         workers = min(8, os.cpu_count() or 1) if num_workers is None else num_workers
         self.dataloader = DataLoader(
-            _Samples(loader.dataset, loader.augment == "imagenet"), batch_sampler=self.sampler,
-            num_workers=workers, collate_fn=_collate, persistent_workers=workers > 0,
-            pin_memory=loader.device.type == "cuda")
+            _Samples(loader.dataset, loader.augment == "imagenet"),
+            batch_sampler=self.sampler,
+            num_workers=workers,
+            collate_fn=_collate,
+            persistent_workers=workers > 0,
+            pin_memory=loader.device.type == "cuda",
+        )
 
     def epoch(self, epoch: int, start: int):
         self.sampler.epoch, self.sampler.start = epoch, start
@@ -190,8 +230,11 @@ class _StreamBatches:
             for images, labels, alphas, bad in self.dataloader:
                 self._note(bad)
                 images = images.to(loader.device, non_blocking=True)
-                shift = (pca_rgb_shift(alphas.to(loader.device, non_blocking=True))
-                         if loader.augment == "imagenet" else None)
+                shift = (
+                    pca_rgb_shift(alphas.to(loader.device, non_blocking=True))
+                    if loader.augment == "imagenet"
+                    else None
+                )
                 yield loader.normalize(images, shift), labels.to(loader.device, non_blocking=True)
         except BadImage as err:
             raise DataError(f"stopped: {err}") from None
@@ -237,5 +280,9 @@ class _Samples(Dataset):
 
 def _collate(samples):
     images, labels, alphas, bad = zip(*samples)
-    return (torch.stack(images), torch.tensor(labels), torch.stack(alphas),
-            [b for found in bad for b in found])
+    return (
+        torch.stack(images),
+        torch.tensor(labels),
+        torch.stack(alphas),
+        [b for found in bad for b in found],
+    )

@@ -36,7 +36,7 @@ def map_files(fn, files: list[str], *, desc: str, workers: int | None = None, **
     unusable file by raising ``BadImage``.
     """
     workers = cpu_count() if workers is None else workers
-    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
     job = partial(_run_chunk, fn, kwargs)
     results = []
     small = len(files) < _INLINE_BELOW  # done before a bar would show anything
@@ -52,8 +52,9 @@ def map_files(fn, files: list[str], *, desc: str, workers: int | None = None, **
                     results += done
                     bar.update(len(done))
         except BrokenProcessPool:
-            raise DataError(f"{desc}: a decoding process died (out of memory?); try again with "
-                            "fewer workers") from None
+            raise DataError(
+                f"{desc}: a decoding process died (out of memory?); try again with fewer workers"
+            ) from None
     return results
 
 

@@ -45,13 +45,21 @@ class Preprocessing:
 
     def __repr__(self) -> str:
         """One line: the mean image's numbers stay in ``stats`` (``to_dict`` has them all)."""
-        view = (f"{self.crop}x{self.crop}" if self.resize == self.crop else
-                f"centre {self.crop}x{self.crop} of {self.resize}")
-        mean = ("mean image " + "x".join(map(str, np.shape(self.stats.mean_image)))
-                if self.normalize == "pixel_mean" else "channel mean/std")
-        return (f"Preprocessing({self.kind}, {view}, {self.in_chans} channel"
-                f"{'s' * (self.in_chans > 1)}, {self.normalize} ({mean}), "
-                f"flip={self.flip}, padding={self.padding})")
+        view = (
+            f"{self.crop}x{self.crop}"
+            if self.resize == self.crop
+            else f"centre {self.crop}x{self.crop} of {self.resize}"
+        )
+        mean = (
+            "mean image " + "x".join(map(str, np.shape(self.stats.mean_image)))
+            if self.normalize == "pixel_mean"
+            else "channel mean/std"
+        )
+        return (
+            f"Preprocessing({self.kind}, {view}, {self.in_chans} channel"
+            f"{'s' * (self.in_chans > 1)}, {self.normalize} ({mean}), "
+            f"flip={self.flip}, padding={self.padding})"
+        )
 
     @classmethod
     def of_loader(cls, loader) -> Preprocessing:
@@ -60,20 +68,36 @@ class Preprocessing:
         c, side, _ = dataset.image_shape
         stream = dataset.kind == "stream"
         crops = loader.augment != "none" and not stream
-        return cls(dataset.kind, EVAL_SIDE if stream else side, side, c, loader.normalize.mode,
-                   dataset.stats, loader.augment in FLIPPING_AUGMENTS,
-                   default_padding(side) if crops else 0)
+        return cls(
+            dataset.kind,
+            EVAL_SIDE if stream else side,
+            side,
+            c,
+            loader.normalize.mode,
+            dataset.stats,
+            loader.augment in FLIPPING_AUGMENTS,
+            default_padding(side) if crops else 0,
+        )
 
     @classmethod
     def torchvision_imagenet(cls) -> Preprocessing:
         """torchvision's: shorter side 256, centre 224, per-channel mean and std."""
         mean_image = np.asarray(TORCHVISION_MEAN, np.float32)[:, None, None]
-        return cls("stream", EVAL_SIDE, CROP, 3, "channel",
-                   Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image), True, 0)
+        return cls(
+            "stream",
+            EVAL_SIDE,
+            CROP,
+            3,
+            "channel",
+            Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image),
+            True,
+            0,
+        )
 
     @classmethod
-    def from_record(cls, record: Preprocessing | dict | None, source: str,
-                    input_size: int) -> Preprocessing:
+    def from_record(
+        cls, record: Preprocessing | dict | None, source: str, input_size: int
+    ) -> Preprocessing:
         """From a weight file's record; a bare file (None) of a 224-pixel network is taken to
         be torchvision's, since that is where bare ResNet weight files come from."""
         if isinstance(record, Preprocessing):
@@ -82,28 +106,43 @@ class Preprocessing:
             return cls.from_dict(record, source)
         if input_size == CROP:
             return cls.torchvision_imagenet()
-        raise DataError(f"{show_path(source)} records no preprocessing (image size, training "
-                        "mean): a bare state_dict, or a checkpoint from before deepres recorded "
-                        "it; use a checkpoint that a current `deepres train` wrote")
+        raise DataError(
+            f"{show_path(source)} records no preprocessing (image size, training "
+            "mean): a bare state_dict, or a checkpoint from before deepres recorded "
+            "it; use a checkpoint that a current `deepres train` wrote"
+        )
 
     @classmethod
     def from_dict(cls, record: dict, source: str = "preprocessing") -> Preprocessing:
         if not isinstance(record, dict) or record.get("format") != FORMAT:
-            raise DataError(f"{show_path(source)}: not a deepres preprocessing record (no "
-                            f"'{FORMAT}' marker)")
+            raise DataError(
+                f"{show_path(source)}: not a deepres preprocessing record (no '{FORMAT}' marker)"
+            )
         try:
             if record["normalize"] not in NORMALIZATIONS:
                 raise ValueError(f"normalize {record['normalize']!r}")
-            stats = Stats(tuple(map(float, record["mean"])), tuple(map(float, record["std"])),
-                          np.asarray(record["mean_image"], np.float32))
-            prep = cls(record["kind"], int(record["resize"]), int(record["crop"]),
-                       int(record["in_chans"]), record["normalize"], stats,
-                       bool(record["flip"]), int(record["padding"]))
+            stats = Stats(
+                tuple(map(float, record["mean"])),
+                tuple(map(float, record["std"])),
+                np.asarray(record["mean_image"], np.float32),
+            )
+            prep = cls(
+                record["kind"],
+                int(record["resize"]),
+                int(record["crop"]),
+                int(record["in_chans"]),
+                record["normalize"],
+                stats,
+                bool(record["flip"]),
+                int(record["padding"]),
+            )
             prep._check_bounds()
             return prep
         except (KeyError, TypeError, ValueError) as err:
-            raise DataError(f"{show_path(source)}: unreadable preprocessing record "
-                            f"({type(err).__name__}: {err})") from None
+            raise DataError(
+                f"{show_path(source)}: unreadable preprocessing record "
+                f"({type(err).__name__}: {err})"
+            ) from None
 
     def _check_bounds(self) -> None:
         """Refuse values that no training run writes, before anything is sized by them (a
@@ -111,36 +150,59 @@ class Preprocessing:
         if self.kind not in ("array", "stream"):
             raise ValueError(f"kind {self.kind!r}")
         if not 1 <= self.crop <= self.resize <= MAX_SIDE:
-            raise ValueError(f"sizes resize={self.resize}, crop={self.crop}: expected "
-                             f"1 <= crop <= resize <= {MAX_SIDE}")
+            raise ValueError(
+                f"sizes resize={self.resize}, crop={self.crop}: expected "
+                f"1 <= crop <= resize <= {MAX_SIDE}"
+            )
         if self.in_chans not in (1, 3) or not 0 <= self.padding <= self.crop:
             raise ValueError(f"in_chans={self.in_chans}, padding={self.padding}")
         shape = np.shape(self.stats.mean_image)
         planes = ((1, 1), (self.crop, self.crop))  # per channel, or per pixel and channel
         if len(shape) != 3 or shape[0] != self.in_chans or shape[1:] not in planes:
-            raise ValueError(f"mean_image of shape {shape} for {self.in_chans}-channel "
-                             f"{self.crop}x{self.crop} images")
+            raise ValueError(
+                f"mean_image of shape {shape} for {self.in_chans}-channel "
+                f"{self.crop}x{self.crop} images"
+            )
         mean, std = np.asarray(self.stats.mean), np.asarray(self.stats.std)
-        if mean.shape != (self.in_chans,) or std.shape != (self.in_chans,) or not (
-                np.isfinite(mean).all() and np.isfinite(self.stats.mean_image).all()
-                and (std > 0).all() and np.isfinite(std).all()):
-            raise ValueError(f"mean {self.stats.mean}, std {self.stats.std}: expected "
-                             f"{self.in_chans} finite values, std positive")
+        if (
+            mean.shape != (self.in_chans,)
+            or std.shape != (self.in_chans,)
+            or not (
+                np.isfinite(mean).all()
+                and np.isfinite(self.stats.mean_image).all()
+                and (std > 0).all()
+                and np.isfinite(std).all()
+            )
+        ):
+            raise ValueError(
+                f"mean {self.stats.mean}, std {self.stats.std}: expected "
+                f"{self.in_chans} finite values, std positive"
+            )
 
     def to_dict(self) -> dict:
         """JSON-ready (and readable by ``torch.load(weights_only=True)``)."""
-        return {"format": FORMAT, "kind": self.kind, "resize": self.resize, "crop": self.crop,
-                "in_chans": self.in_chans, "normalize": self.normalize,
-                "mean": list(self.stats.mean), "std": list(self.stats.std),
-                "mean_image": np.asarray(self.stats.mean_image, np.float32).tolist(),
-                "flip": self.flip, "padding": self.padding}
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "resize": self.resize,
+            "crop": self.crop,
+            "in_chans": self.in_chans,
+            "normalize": self.normalize,
+            "mean": list(self.stats.mean),
+            "std": list(self.stats.std),
+            "mean_image": np.asarray(self.stats.mean_image, np.float32).tolist(),
+            "flip": self.flip,
+            "padding": self.padding,
+        }
 
     def steps(self) -> list[str]:
         """The single view in words, for programs that feed an exported network."""
         c, h, w = np.shape(self.stats.mean_image)
-        steps = ["decode the image to 8-bit RGB (transparent pixels onto white)",
-                 f"scale it so that its shorter side is {self.resize} pixels (bilinear)",
-                 f"cut the centre {self.crop}x{self.crop} square"]
+        steps = [
+            "decode the image to 8-bit RGB (transparent pixels onto white)",
+            f"scale it so that its shorter side is {self.resize} pixels (bilinear)",
+            f"cut the centre {self.crop}x{self.crop} square",
+        ]
         if self.in_chans == 1:
             steps.append("convert to gray: round(0.299 R + 0.587 G + 0.114 B)")
         if self.normalize == "pixel_mean":
@@ -180,8 +242,9 @@ class Preprocessing:
             except BadImage as err:
                 raise DataError(f"{show_path(image)}: {err}") from None
         square = fit_square(_rgb_pixels(image), self.resize)
-        return to_channels(torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1))),
-                           self.in_chans)
+        return to_channels(
+            torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1))), self.in_chans
+        )
 
 
 def _rgb_pixels(image) -> np.ndarray:
@@ -193,15 +256,19 @@ def _rgb_pixels(image) -> np.ndarray:
             raise DataError(f"an image tensor is C x H x W, not {tuple(image.shape)}")
         if image.is_floating_point():
             if image.numel() and not 0 <= float(image.min()) <= float(image.max()) <= 1:
-                raise DataError("a float image tensor holds values in [0, 1] (as torchvision's "
-                                "ToTensor gives); this one is outside, normalised already?")
+                raise DataError(
+                    "a float image tensor holds values in [0, 1] (as torchvision's "
+                    "ToTensor gives); this one is outside, normalised already?"
+                )
             image = (image * 255).round()
         image = image.to(torch.uint8).permute(1, 2, 0).numpy()
     array = np.asarray(image)
     if array.dtype != np.uint8 or array.ndim not in (2, 3):
-        raise DataError(f"expected an image: a path, a PIL image, a uint8 array H x W (x 3) or "
-                        f"a tensor C x H x W; got {type(image).__name__} {array.dtype} "
-                        f"{array.shape}")
+        raise DataError(
+            f"expected an image: a path, a PIL image, a uint8 array H x W (x 3) or "
+            f"a tensor C x H x W; got {type(image).__name__} {array.dtype} "
+            f"{array.shape}"
+        )
     if array.ndim == 2 or array.shape[2] == 1:
         return np.repeat(array.reshape(*array.shape[:2], 1), 3, axis=2)
     if array.shape[2] not in (3, 4):
@@ -220,5 +287,6 @@ def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
         return (images.float() * luma).sum(-3, keepdim=True).round().to(torch.uint8)
     if (have, channels) == (1, 3):
         return images.expand(*images.shape[:-3], 3, *images.shape[-2:]).contiguous()
-    raise DataError(f"cannot turn {have}-channel images into the {channels} channels the "
-                    "network takes")
+    raise DataError(
+        f"cannot turn {have}-channel images into the {channels} channels the network takes"
+    )

@@ -34,8 +34,9 @@ class SplitFiles:
     bad: list[BadFile] = field(default_factory=list)
 
 
-def scan_split(root: str, classes: list[str] | None = None,
-               visited: Visited | None = None) -> SplitFiles:
+def scan_split(
+    root: str, classes: list[str] | None = None, visited: Visited | None = None
+) -> SplitFiles:
     """The images under ``root/<class>/``; ``classes`` fixes the label order (train's).
 
     ``visited``: the record shared by every split of one data folder (default: this split's
@@ -50,8 +51,12 @@ def scan_split(root: str, classes: list[str] | None = None,
         class_dir = os.path.join(root, name)
         if name not in label_of:
             count = len(_walk_images(class_dir, [], Visited(class_dir)))
-            split.bad.append(BadFile(class_dir, f"class {name!r} is not among the training "
-                                     f"classes ({count} image(s) not used)"))
+            split.bad.append(
+                BadFile(
+                    class_dir,
+                    f"class {name!r} is not among the training classes ({count} image(s) not used)",
+                )
+            )
             continue
         if _usable(class_dir, visited, split.bad) is None:
             continue
@@ -64,8 +69,12 @@ def scan_split(root: str, classes: list[str] | None = None,
             split.entries.append((path, st.st_size, st.st_mtime_ns))
     for name in split.classes:
         if name not in found:
-            split.bad.append(BadFile(os.path.join(root, name),
-                                     f"class {name!r} of the training set has no folder here"))
+            split.bad.append(
+                BadFile(
+                    os.path.join(root, name),
+                    f"class {name!r} of the training set has no folder here",
+                )
+            )
     _report_loose_files(root, split.bad)
     return split
 
@@ -80,24 +89,29 @@ def list_images(folder: str) -> tuple[list[str], list[BadFile]]:
 
 def _class_folders(root: str) -> list[str]:
     if not os.path.isdir(root):
-        raise DataError(f"{show_path(root)} is not a folder; expected class subfolders of "
-                        f"images: {show_path(root)}/<class>/<image>")
+        raise DataError(
+            f"{show_path(root)} is not a folder; expected class subfolders of "
+            f"images: {show_path(root)}/<class>/<image>"
+        )
     try:
         entries = _listing(root)
     except OSError as err:
         raise DataError(f"cannot list {show_path(root)}: {os_error_reason(err)}") from None
     names = [e.name for e in entries if e.is_dir()]
     if not names:
-        raise DataError(f"no class folders in {show_path(root)}; expected "
-                        f"{show_path(root)}/<class>/<image> (extensions "
-                        f"{', '.join(IMAGE_EXTENSIONS)})")
+        raise DataError(
+            f"no class folders in {show_path(root)}; expected "
+            f"{show_path(root)}/<class>/<image> (extensions "
+            f"{', '.join(IMAGE_EXTENSIONS)})"
+        )
     return names
 
 
 def _listing(folder: str) -> list[os.DirEntry]:
     """The entries of ``folder`` that are not hidden, sorted by name."""
-    return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")),
-                  key=lambda e: e.name)
+    return sorted(
+        (e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name
+    )
 
 
 def _report_loose_files(root: str, bad: list[BadFile]) -> None:
@@ -163,8 +177,12 @@ def _walk_images(folder: str, bad: list[BadFile], visited: Visited):
         if stat.S_ISDIR(st.st_mode):
             found += _walk_images(entry.path, bad, visited)
         elif not is_image_name(entry.name):
-            bad.append(BadFile(entry.path, "not an image file (extension is not one of "
-                               f"{', '.join(IMAGE_EXTENSIONS)})"))
+            bad.append(
+                BadFile(
+                    entry.path,
+                    f"not an image file (extension is not one of {', '.join(IMAGE_EXTENSIONS)})",
+                )
+            )
         elif st.st_size == 0:
             bad.append(BadFile(entry.path, "empty file (0 bytes)"))
         else:
@@ -188,8 +206,13 @@ def _usable(path: str, visited: Visited, bad: list[BadFile]) -> os.stat_result |
     first = visited.take(path, st)
     if first is not None:
         kind = "folder" if stat.S_ISDIR(st.st_mode) else "file"
-        bad.append(BadFile(path, f"the same {kind} as {show_path(first)} (a link to it, or a "
-                           "hard link): not used twice, so no image gets two labels"))
+        bad.append(
+            BadFile(
+                path,
+                f"the same {kind} as {show_path(first)} (a link to it, or a "
+                "hard link): not used twice, so no image gets two labels",
+            )
+        )
         return None
     return st
 
@@ -198,6 +221,8 @@ def _inside_link_reason(path: str, root: str) -> str:
     real = os.path.realpath(path)
     if _within(os.path.realpath(os.path.dirname(path)), real):
         return "symlink loop (to a folder that encloses it): not followed"
-    return (f"symlink to {show_path(os.path.relpath(real, root))} inside the data folder "
-            f"{show_path(root)}: not followed (the images there are taken where they lie, so "
-            "none is counted twice or under another class)")
+    return (
+        f"symlink to {show_path(os.path.relpath(real, root))} inside the data folder "
+        f"{show_path(root)}: not followed (the images there are taken where they lie, so "
+        "none is counted twice or under another class)"
+    )

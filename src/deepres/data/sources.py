@@ -43,19 +43,37 @@ class DataSplits:
     def summary(self) -> dict:
         """A JSON-ready description for a run's records, the class mapping included (names
         that are not UTF-8 show their bytes as \\xNN, so any JSON writer accepts them)."""
-        sizes = {name: len(d) for name, d in
-                 (("train", self.train), ("val", self.val), ("test", self.test)) if d is not None}
-        return {"source": self.source, "kind": self.kind, "sizes": sizes,
-                "classes": [show_path(c) for c in self.classes], "image_size": self.image_size,
-                "in_chans": self.in_chans, "pipeline": self.pipeline,
-                "mean": list(self.mean), "std": list(self.std),
-                "bad_files": [[show_path(b.path), b.reason] for b in self.bad_files]}
+        sizes = {
+            name: len(d)
+            for name, d in (("train", self.train), ("val", self.val), ("test", self.test))
+            if d is not None
+        }
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "sizes": sizes,
+            "classes": [show_path(c) for c in self.classes],
+            "image_size": self.image_size,
+            "in_chans": self.in_chans,
+            "pipeline": self.pipeline,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "bad_files": [[show_path(b.path), b.reason] for b in self.bad_files],
+        }
 
 
-def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
-                val_size: int = 0, seed: int = 0, on_bad_image: str = "skip",
-                download: bool = False, kind: str = "auto",
-                num_workers: int | None = None, image_size: int | None = None) -> DataSplits:
+def open_source(
+    spec: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    val_size: int = 0,
+    seed: int = 0,
+    on_bad_image: str = "skip",
+    download: bool = False,
+    kind: str = "auto",
+    num_workers: int | None = None,
+    image_size: int | None = None,
+) -> DataSplits:
     """Open a data source by name.
 
     ``spec``: "digits" (built in, offline), "cifar10" or "cifar100" (official Python
@@ -77,28 +95,44 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
     if image_size is not None and image_size < 1:
         raise DataError(f"image_size must be at least 1 pixel, not {image_size}")
     if spec == "digits" or spec in RELEASES:
-        train, test, classes = (load_digits() if spec == "digits"
-                                else load_cifar(spec, cache_root, download))
+        train, test, classes = (
+            load_digits() if spec == "digits" else load_cifar(spec, cache_root, download)
+        )
         val, bad = None, []
         side = train.image_shape[-1]
         if image_size not in (None, side):
-            raise DataError(f"{spec} images are {side}x{side}; image_size applies to folders "
-                            "of your own images")
+            raise DataError(
+                f"{spec} images are {side}x{side}; image_size applies to folders of your own images"
+            )
         pipeline = f"{spec}, held whole at {side}x{side}"
     elif spec.startswith("imagenet:") or os.path.isdir(os.path.expanduser(spec)):
         imagenet = spec.startswith("imagenet:")
-        folder = open_folder(spec.removeprefix("imagenet:"), kind=kind, imagenet=imagenet,
-                             cache=Cache(cache_root / "decoded"), workers=num_workers,
-                             image_size=image_size)
-        train, val, test, classes, bad = (folder.train, folder.val, folder.test,
-                                          folder.classes, folder.bad)
+        folder = open_folder(
+            spec.removeprefix("imagenet:"),
+            kind=kind,
+            imagenet=imagenet,
+            cache=Cache(cache_root / "decoded"),
+            workers=num_workers,
+            image_size=image_size,
+        )
+        train, val, test, classes, bad = (
+            folder.train,
+            folder.val,
+            folder.test,
+            folder.classes,
+            folder.bad,
+        )
         pipeline = folder.pipeline
     elif spec == "imagenet":
-        raise DataError("imagenet: say where its folder is, as --data imagenet:PATH (with "
-                        "PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG)")
+        raise DataError(
+            "imagenet: say where its folder is, as --data imagenet:PATH (with "
+            "PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG)"
+        )
     else:
-        raise DataError(f"unknown data source {spec!r}: expected digits, cifar10, cifar100, "
-                        "imagenet:PATH or the path of an existing image folder")
+        raise DataError(
+            f"unknown data source {spec!r}: expected digits, cifar10, cifar100, "
+            "imagenet:PATH or the path of an existing image folder"
+        )
     apply_bad_file_policy(bad, on_bad_image, spec)
     if not len(train):
         raise DataError(f"{spec}: no usable training image (every file was unusable)")
@@ -111,15 +145,20 @@ def open_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
         if dataset is not None:
             dataset.stats = stats
     c, h, _ = train.image_shape
-    return DataSplits(train, val, test, classes, h, c, stats.mean, stats.std, bad,
-                      train.kind, spec, pipeline)
+    return DataSplits(
+        train, val, test, classes, h, c, stats.mean, stats.std, bad, train.kind, spec, pipeline
+    )
 
 
 def hold_out(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, Dataset]:
     """(rest, held out): ``val_size`` random training images, the same for the same seed."""
     if not 0 < val_size < len(train):
-        raise DataError(f"val_size must be between 1 and {len(train) - 1} (the training split "
-                        f"has {len(train)} images), not {val_size}")
+        raise DataError(
+            f"val_size must be between 1 and {len(train) - 1} (the training split "
+            f"has {len(train)} images), not {val_size}"
+        )
     order = np.random.default_rng(seed).permutation(len(train))
-    return (train.subset(order[val_size:], f"{train.name} (train part)"),
-            train.subset(order[:val_size], f"{train.name} (val part)"))
+    return (
+        train.subset(order[val_size:], f"{train.name} (train part)"),
+        train.subset(order[:val_size], f"{train.name} (val part)"),
+    )

@@ -36,8 +36,9 @@ def train_view(image: np.ndarray, side: int, rng: np.random.Generator) -> np.nda
     """Shorter side to ``side`` (drawn from TRAIN_SIDES), random crop and flip of one image."""
     image = resize_shorter(image, side)
     h, w = image.shape[:2]
-    image = crop(image, int(rng.integers(0, h - CROP + 1)), int(rng.integers(0, w - CROP + 1)),
-                 CROP)
+    image = crop(
+        image, int(rng.integers(0, h - CROP + 1)), int(rng.integers(0, w - CROP + 1)), CROP
+    )
     return image[:, ::-1] if rng.random() < 0.5 else image
 
 
@@ -74,8 +75,15 @@ class StreamDataset(Dataset):
 
     kind = "stream"
 
-    def __init__(self, files: list[str], labels, *, classes: list[str],
-                 default_augment: str = "imagenet", name: str = ""):
+    def __init__(
+        self,
+        files: list[str],
+        labels,
+        *,
+        classes: list[str],
+        default_augment: str = "imagenet",
+        name: str = "",
+    ):
         self.files = list(files)
         self.labels = np.asarray(labels, np.int64)
         self.classes = list(classes)
@@ -96,9 +104,13 @@ class StreamDataset(Dataset):
 
     def subset(self, indices: np.ndarray, name: str) -> "StreamDataset":
         keep = np.sort(indices)
-        return StreamDataset([self.files[i] for i in keep], self.labels[keep],
-                             classes=self.classes, default_augment=self.default_augment,
-                             name=name)
+        return StreamDataset(
+            [self.files[i] for i in keep],
+            self.labels[keep],
+            classes=self.classes,
+            default_augment=self.default_augment,
+            name=name,
+        )
 
     def compute_stats(self, count: int = 256, side: int = 64) -> Stats:
         """Channel statistics from an evenly spread sample of images, decoded small.

@@ -10,5 +10,13 @@ Imports models only (see DESIGN.md, "Layers"); evaluate, export and serve use it
 from .engines import ENGINES, OUTPUTS, Engine, open_engine
 from .onnx import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 
-__all__ = ["ENGINES", "OUTPUTS", "Engine", "open_engine", "INPUT_NAME", "OUTPUT_NAME",
-           "onnx_bytes", "quiet_exporters"]
+__all__ = [
+    "ENGINES",
+    "OUTPUTS",
+    "Engine",
+    "open_engine",
+    "INPUT_NAME",
+    "OUTPUT_NAME",
+    "onnx_bytes",
+    "quiet_exporters",
+]

@@ -84,20 +84,30 @@ class OnnxEngine(Engine):
         # Its threads would otherwise spin for a while after each run, taking the CPU from
         # whatever runs next: request decoding, the event loop, auto's timing of torch.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(graph, options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            graph, options, providers=["CPUExecutionProvider"]
+        )
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
-            raise UsageError(f"the onnxruntime engine takes {self.image_shape} images, not "
-                             f"{tuple(images.shape[1:])}; use the torch engine")
+            raise UsageError(
+                f"the onnxruntime engine takes {self.image_shape} images, not "
+                f"{tuple(images.shape[1:])}; use the torch engine"
+            )
         x = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run(None, {INPUT_NAME: x})[0])
 
 
-def open_engine(model: nn.Module, output: str = "scores", engine: str = "torch", *,
-                image_shape: tuple[int, int, int] | None = None, batch: int = 64,
-                device: torch.device | str = "cpu", one_size: bool = True) -> Engine:
+def open_engine(
+    model: nn.Module,
+    output: str = "scores",
+    engine: str = "torch",
+    *,
+    image_shape: tuple[int, int, int] | None = None,
+    batch: int = 64,
+    device: torch.device | str = "cpu",
+    one_size: bool = True,
+) -> Engine:
     """``model``'s ``output`` in ``engine``. ``image_shape`` (C, H, W) is what it will be fed,
     in batches of up to ``batch`` (``auto`` times both engines on such a batch);
     ``one_size=False``: images of several sizes (multi-scale views), which only torch takes."""
@@ -109,11 +119,15 @@ def open_engine(model: nn.Module, output: str = "scores", engine: str = "torch",
     on_cpu = torch.device(device).type == "cpu"
     if engine == "onnxruntime":
         if not on_cpu:
-            raise UsageError(f"the onnxruntime engine runs on the CPU only, not on {device}; "
-                             "use --engine torch or --device cpu")
+            raise UsageError(
+                f"the onnxruntime engine runs on the CPU only, not on {device}; "
+                "use --engine torch or --device cpu"
+            )
         if not one_size:
-            raise UsageError("the onnxruntime engine takes the network's own image size only; "
-                             "use --engine torch for multi-scale views")
+            raise UsageError(
+                "the onnxruntime engine takes the network's own image size only; "
+                "use --engine torch for multi-scale views"
+            )
         return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
     if engine == "torch":
         return _chosen(TorchEngine(network, device), "torch (as asked)", quiet=True)
@@ -145,6 +159,9 @@ def _faster(network: nn.Module, image_shape: tuple[int, int, int], batch: int) -
             seconds.append(time.perf_counter() - start)
     median = {engine: statistics.median(seconds) for engine, seconds in times.items()}
     chosen, other = sorted(median, key=median.get)
-    return _chosen(chosen, f"{chosen.name} (auto: {1e3 * median[chosen]:.1f} ms per batch of "
-                   f"{batch} against {other.name}'s {1e3 * median[other]:.1f} ms, "
-                   f"{median[other] / median[chosen]:.2f}x, medians of {TIMED_ROUNDS} calls)")
+    return _chosen(
+        chosen,
+        f"{chosen.name} (auto: {1e3 * median[chosen]:.1f} ms per batch of "
+        f"{batch} against {other.name}'s {1e3 * median[other]:.1f} ms, "
+        f"{median[other] / median[chosen]:.2f}x, medians of {TIMED_ROUNDS} calls)",
+    )

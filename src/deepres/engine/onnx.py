@@ -18,13 +18,15 @@ INPUT_NAME, OUTPUT_NAME = "images", "logits"
 def onnx_bytes(model: nn.Module, sample: torch.Tensor) -> bytes:
     """``model`` as a serialised ONNX model with a dynamic batch dimension and all weights
     inside; the other dimensions are those of ``sample``."""
-    options = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                   dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+    options = dict(
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+    )
     with quiet_exporters():
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:
             # torch >= 2.5: the torch.export-based exporter (the default from 2.9).
-            program = torch.onnx.export(model, (sample,), dynamo=True, verbose=False,
-                                        **options)
+            program = torch.onnx.export(model, (sample,), dynamo=True, verbose=False, **options)
             return program.model_proto.SerializeToString()
         buffer = io.BytesIO()
         torch.onnx.export(model, (sample,), buffer, opset_version=17, **options)

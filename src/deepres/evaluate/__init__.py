@@ -11,7 +11,22 @@ from .predict import Prediction, collect_files, embed, predict
 from .report import write_report
 from .views import MODES, ImageViews, default_scales
 
-__all__ = ["evaluate", "labels_for_network", "average_over_views", "network_for", "run_views",
-           "confusion_matrix",
-           "per_class_accuracy", "summarize", "topk_error", "Prediction", "collect_files",
-           "embed", "predict", "write_report", "MODES", "ImageViews", "default_scales"]
+__all__ = [
+    "evaluate",
+    "labels_for_network",
+    "average_over_views",
+    "network_for",
+    "run_views",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "summarize",
+    "topk_error",
+    "Prediction",
+    "collect_files",
+    "embed",
+    "predict",
+    "write_report",
+    "MODES",
+    "ImageViews",
+    "default_scales",
+]

@@ -12,10 +12,18 @@ from .metrics import summarize
 from .views import ImageViews
 
 
-def evaluate(trained: TrainedModel, prep: Preprocessing, dataset, modes: list[str], *,
-             batch_size: int = 128, device: torch.device | str = "cpu",
-             workers: int = 0, scales: list[int] | None = None,
-             engine: str = "torch") -> dict:
+def evaluate(
+    trained: TrainedModel,
+    prep: Preprocessing,
+    dataset,
+    modes: list[str],
+    *,
+    batch_size: int = 128,
+    device: torch.device | str = "cpu",
+    workers: int = 0,
+    scales: list[int] | None = None,
+    engine: str = "torch",
+) -> dict:
     """Top-1/top-5 error, per-class accuracy and confusion matrix of each mode (see ``views``):
     ``{"classes": names, "modes": {mode: figures}}``.
 
@@ -24,14 +32,16 @@ def evaluate(trained: TrainedModel, prep: Preprocessing, dataset, modes: list[st
     of the figures and listed under "unreadable".
     """
     labels, classes = labels_for_network(dataset, trained)
-    network = network_for(trained, prep, "scores", engine=engine, modes=modes,
-                          batch_size=batch_size, device=device)
+    network = network_for(
+        trained, prep, "scores", engine=engine, modes=modes, batch_size=batch_size, device=device
+    )
     results = {}
     for mode in modes:
         views = _views(dataset, prep, mode, scales)
         read, scores, unreadable = [], [], []
-        for batch in run_views(network, views, batch_size=batch_size,
-                               workers=workers if views.files is not None else 0):
+        for batch in run_views(
+            network, views, batch_size=batch_size, workers=workers if views.files is not None else 0
+        ):
             read += batch.indices
             if batch.outputs is not None:
                 scores.append(batch.outputs)
@@ -56,15 +66,19 @@ def labels_for_network(dataset, trained: TrainedModel) -> tuple[torch.Tensor, li
     ours = list(dataset.classes)
     if not trained.classes_named:
         if len(ours) != len(trained.classes):
-            raise DataError(f"{dataset.name} has {len(ours)} classes, the network "
-                            f"{len(trained.classes)} (and {trained.path} names none to match)")
+            raise DataError(
+                f"{dataset.name} has {len(ours)} classes, the network "
+                f"{len(trained.classes)} (and {trained.path} names none to match)"
+            )
         return labels, ours
     index = {name: i for i, name in enumerate(trained.classes)}
     unknown = [name for name in ours if name not in index]
     if unknown:
-        raise DataError(f"{dataset.name}: class(es) {first_names(unknown)} "
-                        f"are not among the network's {len(index)} classes "
-                        f"({first_names(trained.classes)})")
+        raise DataError(
+            f"{dataset.name}: class(es) {first_names(unknown)} "
+            f"are not among the network's {len(index)} classes "
+            f"({first_names(trained.classes)})"
+        )
     return torch.tensor([index[name] for name in ours], dtype=torch.int64)[labels], trained.classes
 
 
@@ -77,5 +91,7 @@ def _views(dataset, prep: Preprocessing, mode: str, scales) -> ImageViews:
     if getattr(dataset, "files", None):
         return ImageViews(prep, mode, files=dataset.files, scales=scales)
     height, width = images.shape[2:]
-    raise DataError(f"{dataset.name} holds {height}x{width} images without their files, and the "
-                    f"network takes {prep.resize}x{prep.resize}: evaluate it on data of that size")
+    raise DataError(
+        f"{dataset.name} holds {height}x{width} images without their files, and the "
+        f"network takes {prep.resize}x{prep.resize}: evaluate it on data of that size"
+    )

@@ -24,19 +24,34 @@ class Batch(NamedTuple):
     errors: list[tuple[int, str]]  # (item, reason) for files that are not usable images
 
 
-def network_for(trained: TrainedModel, prep: Preprocessing, output: str, *, engine: str,
-                modes: list[str], batch_size: int, device: torch.device | str) -> Engine:
+def network_for(
+    trained: TrainedModel,
+    prep: Preprocessing,
+    output: str,
+    *,
+    engine: str,
+    modes: list[str],
+    batch_size: int,
+    device: torch.device | str,
+) -> Engine:
     """``trained``'s ``output`` ("scores" or "features") in ``engine``, for the views of
     ``modes`` in batches of ``batch_size``: every view is a crop of the network's size except
     the multi-scale ones, which only the torch engine takes."""
-    return open_engine(trained.model, output, engine, device=device, batch=batch_size,
-                       image_shape=(prep.in_chans, prep.crop, prep.crop),
-                       one_size="multi-scale" not in modes)
+    return open_engine(
+        trained.model,
+        output,
+        engine,
+        device=device,
+        batch=batch_size,
+        image_shape=(prep.in_chans, prep.crop, prep.crop),
+        one_size="multi-scale" not in modes,
+    )
 
 
 @torch.inference_mode()
-def run_views(network: Network, views: ImageViews, *, batch_size: int,
-              workers: int = 0) -> Iterator[Batch]:
+def run_views(
+    network: Network, views: ImageViews, *, batch_size: int, workers: int = 0
+) -> Iterator[Batch]:
     """``network``'s output for every image of ``views``, ``batch_size`` images at a time,
     averaged over each image's views. ``workers`` processes decode files in the background."""
     if batch_size < 1:
@@ -45,13 +60,13 @@ def run_views(network: Network, views: ImageViews, *, batch_size: int,
     for items in loader:
         good = [(i, v) for i, v, reason in items if reason is None]
         errors = [(i, reason) for i, _, reason in items if reason is not None]
-        outputs = (average_over_views(network, [v for _, v in good], batch_size)
-                   if good else None)
+        outputs = average_over_views(network, [v for _, v in good], batch_size) if good else None
         yield Batch([i for i, _ in good], outputs, errors)
 
 
-def average_over_views(network: Network, view_lists: list[list[torch.Tensor]],
-                       chunk: int) -> torch.Tensor:
+def average_over_views(
+    network: Network, view_lists: list[list[torch.Tensor]], chunk: int
+) -> torch.Tensor:
     """Mean output over each image's views. Views of one shape, of all images, go through the
     network together, ``chunk`` at a time, so that 10 crops or 5 scales still run in batches."""
     by_shape: dict[tuple, list[tuple[int, torch.Tensor]]] = {}

@@ -12,8 +12,7 @@ def topk_error(scores: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     return float((top != labels[:, None]).all(dim=1).float().mean())
 
 
-def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor,
-                     num_classes: int) -> np.ndarray:
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
     """(true class, predicted class) -> number of images, int64."""
     flat = labels.long() * num_classes + predicted.long()
     counts = torch.bincount(flat, minlength=num_classes * num_classes)
@@ -36,8 +35,13 @@ def summarize(scores: torch.Tensor, labels: torch.Tensor, classes: list[str]) ->
         "images": int(len(labels)),
         "top1_error": topk_error(scores, labels, 1),
         "top5_error": topk_error(scores, labels, 5) if len(classes) > 5 else None,
-        "per_class": [{"class": name, "images": int(confusion[c].sum()),
-                       "accuracy": None if np.isnan(accuracy[c]) else float(accuracy[c])}
-                      for c, name in enumerate(classes)],
+        "per_class": [
+            {
+                "class": name,
+                "images": int(confusion[c].sum()),
+                "accuracy": None if np.isnan(accuracy[c]) else float(accuracy[c]),
+            }
+            for c, name in enumerate(classes)
+        ],
         "confusion": confusion,
     }

@@ -42,14 +42,24 @@ def collect_files(paths: list[str]) -> tuple[list[str], list[BadFile]]:
     return files, bad
 
 
-def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top_k: int = 5,
-            mode: str = "center", batch_size: int = 64, device: torch.device | str = "cpu",
-            workers: int = 0, engine: str = "torch") -> Iterator[Prediction]:
+def predict(
+    trained: TrainedModel,
+    prep: Preprocessing,
+    files: list[str],
+    *,
+    top_k: int = 5,
+    mode: str = "center",
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    workers: int = 0,
+    engine: str = "torch",
+) -> Iterator[Prediction]:
     """The ``top_k`` classes of each file with their probabilities, in the order of ``files``."""
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, not {top_k}")
-    network = network_for(trained, prep, "scores", engine=engine, modes=[mode],
-                          batch_size=batch_size, device=device)
+    network = network_for(
+        trained, prep, "scores", engine=engine, modes=[mode], batch_size=batch_size, device=device
+    )
     views = ImageViews(prep, mode, files=files)
     for batch in run_views(network, views, batch_size=batch_size, workers=workers):
         results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
@@ -60,13 +70,22 @@ def predict(trained: TrainedModel, prep: Preprocessing, files: list[str], *, top
         yield from (results[i] for i in sorted(results))
 
 
-def embed(trained: TrainedModel, prep: Preprocessing, files: list[str], *, mode: str = "center",
-          batch_size: int = 64, device: torch.device | str = "cpu", workers: int = 0,
-          engine: str = "torch") -> tuple[np.ndarray, list[str], list[BadFile]]:
+def embed(
+    trained: TrainedModel,
+    prep: Preprocessing,
+    files: list[str],
+    *,
+    mode: str = "center",
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    workers: int = 0,
+    engine: str = "torch",
+) -> tuple[np.ndarray, list[str], list[BadFile]]:
     """Penultimate-layer features (N, num_features) float32 of the readable files, those files
     in row order, and the unreadable ones with the reason."""
-    network = network_for(trained, prep, "features", engine=engine, modes=[mode],
-                          batch_size=batch_size, device=device)
+    network = network_for(
+        trained, prep, "features", engine=engine, modes=[mode], batch_size=batch_size, device=device
+    )
     views = ImageViews(prep, mode, files=files)
     rows, kept, bad = [], [], []
     for batch in run_views(network, views, batch_size=batch_size, workers=workers):

@@ -27,8 +27,12 @@ def write_report(out: Path, header: dict, results: dict) -> dict:
         confusion = summary.pop("confusion")
         files = {"confusion_csv": f"confusion-{mode}.csv", "confusion_png": f"confusion-{mode}.png"}
         write_confusion_csv(out / files["confusion_csv"], confusion, classes)
-        plot_confusion(out / files["confusion_png"], confusion, classes,
-                       f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%")
+        plot_confusion(
+            out / files["confusion_png"],
+            confusion,
+            classes,
+            f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%",
+        )
         modes[mode] = {**summary, **files}
     record = {**header, "classes": classes, "modes": modes}
     write_text_atomic(out / "results.json", json.dumps(record, indent=2) + "\n")

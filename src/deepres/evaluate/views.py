@@ -25,8 +25,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from deepres.data import (CROP, MAX_PIXELS, MULTISCALE_SIDES, BadImage, Preprocessing,
-                          center_crop, multiscale_views, ten_crop, to_channels)
+from deepres.data import (
+    CROP,
+    MAX_PIXELS,
+    MULTISCALE_SIDES,
+    BadImage,
+    Preprocessing,
+    center_crop,
+    multiscale_views,
+    ten_crop,
+    to_channels,
+)
 from deepres.errors import UsageError
 
 MODES = ("center", "ten-crop", "multi-scale")
@@ -46,16 +55,26 @@ class ImageViews(Dataset):
     (N, C, resize, resize) already in it.
     """
 
-    def __init__(self, prep: Preprocessing, mode: str, *,
-                 files: Sequence[str | bytes] | None = None,
-                 images: np.ndarray | torch.Tensor | None = None,
-                 scales: Sequence[int] | None = None, max_pixels: int = MAX_PIXELS):
+    def __init__(
+        self,
+        prep: Preprocessing,
+        mode: str,
+        *,
+        files: Sequence[str | bytes] | None = None,
+        images: np.ndarray | torch.Tensor | None = None,
+        scales: Sequence[int] | None = None,
+        max_pixels: int = MAX_PIXELS,
+    ):
         if mode not in MODES:
             raise UsageError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
         if (files is None) == (images is None):
             raise ValueError("ImageViews takes files or images, not both")
-        if mode == "multi-scale" and prep.kind == "stream" and files is not None and any(
-                isinstance(f, bytes) for f in files):
+        if (
+            mode == "multi-scale"
+            and prep.kind == "stream"
+            and files is not None
+            and any(isinstance(f, bytes) for f in files)
+        ):
             raise ValueError("multi-scale views of large images are read from files, not bytes")
         self.prep, self.mode, self.files, self.images = prep, mode, files, images
         self.max_pixels = max_pixels
@@ -75,16 +94,20 @@ class ImageViews(Dataset):
         prep = self.prep
         if self.mode == "multi-scale" and prep.kind == "stream" and self.files is not None:
             # Large images are decoded afresh at each scale, never enlarged from a small copy.
-            return [self.normalize(to_channels(view, prep.in_chans))[None]
-                    for view in multiscale_views(self.files[i], self.scales)]
+            return [
+                self.normalize(to_channels(view, prep.in_chans))[None]
+                for view in multiscale_views(self.files[i], self.scales)
+            ]
         square = self.normalize(self._square(i))
         if self.mode == "center":
             return [center_crop(square, prep.crop)[None]]
         if self.mode == "ten-crop":
             views = ten_crop(F.pad(square, [prep.padding] * 4), prep.crop)
             return [views if prep.flip else views[:5]]
-        return [F.interpolate(square[None], size=(side, side), mode="bilinear",
-                              align_corners=False) for side in self.scales]
+        return [
+            F.interpolate(square[None], size=(side, side), mode="bilinear", align_corners=False)
+            for side in self.scales
+        ]
 
     def _square(self, i: int) -> torch.Tensor:
         if self.files is not None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import deepres
-from deepres.atomic import write_text_atomic
 from deepres.analysis.report import write_report
+from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
 from deepres.errors import RunDirError, UsageError
@@ -60,14 +60,30 @@ class Cifar10Settings:
         Depth by depth in the order given, each ResNet before its plain net, so that a long
         queue finishes whole comparisons first."""
         plain = self.only != "table6"
-        return [name for d in self.depths for name in (f"resnet{d}", f"plain{d}")
-                if name.startswith("resnet") or (plain and name in list_models())]
+        return [
+            name
+            for d in self.depths
+            for name in (f"resnet{d}", f"plain{d}")
+            if name.startswith("resnet") or (plain and name in list_models())
+        ]
 
     def command_line(self) -> list[str]:
         """The command that repeats these settings, every one spelled out."""
-        words = ["deepres", "reproduce", "cifar10", "--depths", *map(str, self.depths),
-                 "--seeds", str(self.seeds), "--data", self.data, "--val-size",
-                 str(self.val_size), "--recipe", self.recipe]
+        words = [
+            "deepres",
+            "reproduce",
+            "cifar10",
+            "--depths",
+            *map(str, self.depths),
+            "--seeds",
+            str(self.seeds),
+            "--data",
+            self.data,
+            "--val-size",
+            str(self.val_size),
+            "--recipe",
+            self.recipe,
+        ]
         words += ["--iterations", str(self.iterations)] if self.iterations else []
         words += ["--only", self.only] if self.only else []
         words += ["--eval-every", str(self.eval_every)] if self.eval_every else []
@@ -81,8 +97,10 @@ def check_settings(s: Cifar10Settings) -> None:
         raise UsageError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
     unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
     if unknown or not s.depths:
-        raise UsageError(f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
-                         f"layers, not {', '.join(map(str, unknown)) or 'none'}")
+        raise UsageError(
+            f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
+            f"layers, not {', '.join(map(str, unknown)) or 'none'}"
+        )
     for name in ("seeds", "parallel", "iterations"):
         if getattr(s, name) is not None and getattr(s, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
@@ -113,9 +131,15 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
     _claim(s.out, recipe)
-    jobs = [Job(f"{model}-seed{seed}", recipe.replace(model=model, seed=seed),
-                s.out / "runs" / f"{model}-seed{seed}")
-            for model in s.models() for seed in range(s.seeds)]
+    jobs = [
+        Job(
+            f"{model}-seed{seed}",
+            recipe.replace(model=model, seed=seed),
+            s.out / "runs" / f"{model}-seed{seed}",
+        )
+        for model in s.models()
+        for seed in range(s.seeds)
+    ]
     launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs")
     try:
         run_jobs(jobs, launch, s.parallel)
@@ -123,15 +147,19 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         _log_invocation(s, started, started_text, f"stopped ({stop})")
         print(f"stopped ({stop}); run the same command to continue", flush=True)
         return 130
-    unfinished = [f"{job.name} ({job.status() or 'failed'})" for job in jobs
-                  if job.status() != "completed"]
+    unfinished = [
+        f"{job.name} ({job.status() or 'failed'})" for job in jobs if job.status() != "completed"
+    ]
     if s.only in (None, "figure7"):
         for job in jobs:
             if job.status() == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
     _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
-    runs = [run_record(path) for path in sorted((s.out / "runs").glob("*"))
-            if RunDir(path).read_summary() is not None]
+    runs = [
+        run_record(path)
+        for path in sorted((s.out / "runs").glob("*"))
+        if RunDir(path).read_summary() is not None
+    ]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
@@ -141,11 +169,14 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
 
 
 def _open_data(s: Cifar10Settings, recipe: Recipe):
-    splits = open_source(recipe.data, cache_dir=s.cache_dir, val_size=recipe.val_size,
-                         seed=0, download=s.download)
+    splits = open_source(
+        recipe.data, cache_dir=s.cache_dir, val_size=recipe.val_size, seed=0, download=s.download
+    )
     if splits.test is None:
-        raise DataError(f"{s.data} has no test split: Table 6 is measured on the test set "
-                        "(a folder needs a test/ beside train/)")
+        raise DataError(
+            f"{s.data} has no test split: Table 6 is measured on the test set "
+            "(a folder needs a test/ beside train/)"
+        )
     return splits
 
 
@@ -157,10 +188,13 @@ def _claim(out: Path, recipe: Recipe) -> None:
         before = json.loads(path.read_text())["recipe"]
         changed = sorted(k for k in set(before) | set(shared) if before.get(k) != shared.get(k))
         if changed:
-            detail = "; ".join(f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now"
-                               for k in changed)
-            raise RunDirError(f"{out} holds runs made with other settings ({detail}); use the "
-                             "settings they were started with, or another --out")
+            detail = "; ".join(
+                f"{k}: {before.get(k)!r} there, {shared.get(k)!r} now" for k in changed
+            )
+            raise RunDirError(
+                f"{out} holds runs made with other settings ({detail}); use the "
+                "settings they were started with, or another --out"
+            )
         return
     out.mkdir(parents=True, exist_ok=True)
     settings = {"experiment": "cifar10", "recipe": shared}
@@ -168,8 +202,12 @@ def _claim(out: Path, recipe: Recipe) -> None:
 
 
 def _log_invocation(s: Cifar10Settings, started: float, started_text: str, status: str) -> None:
-    record = {"command": s.command_line(), "started": started_text,
-              "seconds": time.time() - started, "status": status}
+    record = {
+        "command": s.command_line(),
+        "started": started_text,
+        "seconds": time.time() - started,
+        "status": status,
+    }
     with open(s.out / "invocations.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
 
@@ -177,16 +215,27 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
 def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
     paper, own = load_recipe("cifar-paper"), load_recipe(s.recipe)
     ignored = ("model", "seed", "data")
-    changes = [{"key": k, "paper": v, "used": getattr(recipe, k)}
-               for k, v in paper.to_dict().items() if k not in ignored and getattr(recipe, k) != v]
-    invocations = [json.loads(line) for line in
-                   (s.out / "invocations.jsonl").read_text().splitlines() if line.strip()]
+    changes = [
+        {"key": k, "paper": v, "used": getattr(recipe, k)}
+        for k, v in paper.to_dict().items()
+        if k not in ignored and getattr(recipe, k) != v
+    ]
+    invocations = [
+        json.loads(line)
+        for line in (s.out / "invocations.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     return {
-        "schedule": {"iterations": recipe.iterations, "milestones": recipe.milestones,
-                     "paper_iterations": paper.iterations, "paper_milestones": paper.milestones,
-                     "recipe": s.recipe, "paper_recipe": s.recipe == "cifar-paper",
-                     "recipe_iterations": own.iterations,
-                     "shortened": recipe.iterations < own.iterations},
+        "schedule": {
+            "iterations": recipe.iterations,
+            "milestones": recipe.milestones,
+            "paper_iterations": paper.iterations,
+            "paper_milestones": paper.milestones,
+            "recipe": s.recipe,
+            "paper_recipe": s.recipe == "cifar-paper",
+            "recipe_iterations": own.iterations,
+            "shortened": recipe.iterations < own.iterations,
+        },
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
         "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
@@ -198,13 +247,19 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, 
 
 def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
-    devices = {f"{r.meta['device']} ({r.meta['device_name']}, "
-               f"{r.meta['cpu_threads']} CPU threads)" for r in runs}
-    return {"git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
-            "report_git_commit": here["git_commit"], "deepres_version": deepres.__version__,
-            "torch_version": here["torch_version"], "python_version": here["python_version"],
-            "devices": sorted(devices),
-            "host": f"{_cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}"}
+    devices = {
+        f"{r.meta['device']} ({r.meta['device_name']}, {r.meta['cpu_threads']} CPU threads)"
+        for r in runs
+    }
+    return {
+        "git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
+        "report_git_commit": here["git_commit"],
+        "deepres_version": deepres.__version__,
+        "torch_version": here["torch_version"],
+        "python_version": here["python_version"],
+        "devices": sorted(devices),
+        "host": f"{_cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+    }
 
 
 def _cpu_name() -> str:
@@ -226,7 +281,12 @@ def data_note(spec: str, files: list[str]) -> str:
         return f"Images from the folder {spec} (no JPEG files among the training images)."
     share = f"{len(jpegs):,} of the {len(files):,} training images in {spec} are JPEG files"
     measured = measure_jpegs(jpegs)
-    how = (f"measured from their headers: {measured}" if measured else
-           "their compression could not be read")
-    return (f"{share}; {how}. Lossy compression costs some accuracy against the paper's "
-            "lossless CIFAR-10; no number here is adjusted for it.")
+    how = (
+        f"measured from their headers: {measured}"
+        if measured
+        else "their compression could not be read"
+    )
+    return (
+        f"{share}; {how}. Lossy compression costs some accuracy against the paper's "
+        "lossless CIFAR-10; no number here is adjusted for it."
+    )

@@ -29,14 +29,26 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
         return
     recipe = Recipe(**run.read_recipe())
     # The run's own split and seed, so that the images are normalised as in training.
-    splits = open_source(recipe.data, cache_dir=cache_dir, val_size=recipe.val_size,
-                         seed=recipe.seed, image_size=recipe.image_size)
+    splits = open_source(
+        recipe.data,
+        cache_dir=cache_dir,
+        val_size=recipe.val_size,
+        seed=recipe.seed,
+        image_size=recipe.image_size,
+    )
     model = build_model(recipe, len(state.classes), splits.in_chans)
     model.load_state_dict(state.model)
     loader = BatchLoader(splits.test, 500, train=False, device=device, normalize=recipe.normalize)
     layers = response_stds(model.to(device), loader)
-    run.write_json(RESPONSES, {"iteration": state.iteration, "split": "test",
-                               "images": len(splits.test), "layers": layers})
+    run.write_json(
+        RESPONSES,
+        {
+            "iteration": state.iteration,
+            "split": "test",
+            "images": len(splits.test),
+            "layers": layers,
+        },
+    )
 
 
 def run_record(run_path: Path) -> RunRecord:
@@ -46,13 +58,23 @@ def run_record(run_path: Path) -> RunRecord:
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
     return RunRecord(
-        name=run_path.name, model=recipe.model, depth=info.depth, residual=info.residual,
-        seed=recipe.seed, status=summary.status, iterations=summary.iterations,
-        test_error=summary.test_error, best_val_error=summary.best_val_error,
-        best_iteration=summary.best_iteration, params=summary.params,
-        train_seconds=summary.train_seconds, images_per_s=summary.images_per_s,
+        name=run_path.name,
+        model=recipe.model,
+        depth=info.depth,
+        residual=info.residual,
+        seed=recipe.seed,
+        status=summary.status,
+        iterations=summary.iterations,
+        test_error=summary.test_error,
+        best_val_error=summary.best_val_error,
+        best_iteration=summary.best_iteration,
+        params=summary.params,
+        train_seconds=summary.train_seconds,
+        images_per_s=summary.images_per_s,
         curves=training_curves(run.read_metrics()),
-        response_std=(json.loads(responses.read_text())["layers"]
-                      if responses.exists() else None),
-        meta={key: meta.get(key) for key in ("git_commit", "device", "device_name",
-                                             "cpu_threads", "torch_version")})
+        response_std=(json.loads(responses.read_text())["layers"] if responses.exists() else None),
+        meta={
+            key: meta.get(key)
+            for key in ("git_commit", "device", "device_name", "cpu_threads", "torch_version")
+        },
+    )

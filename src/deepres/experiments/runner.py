@@ -42,12 +42,12 @@ class Job:
         return RunDir(self.path).read_summary()
 
     def status(self) -> str | None:
-        """"completed", "diverged", "stopped by SIGINT", ..., or None (not ended yet)."""
+        """ "completed", "diverged", "stopped by SIGINT", ..., or None (not ended yet)."""
         summary = self.summary()
         return summary.status if summary else None
 
     def state(self) -> str:
-        """"done", "resume" or "fresh"."""
+        """ "done", "resume" or "fresh"."""
         summary = self.summary()
         if summary is not None and summary.finished:
             return "done"
@@ -55,8 +55,10 @@ class Job:
             return "resume"
         lock = self.path / LOCK  # left by a start that stopped before writing its recipe
         if self.path.exists() and any(p.is_file() and p != lock for p in self.path.rglob("*")):
-            raise RunDirError(f"{self.path} holds files but is not a deepres run directory; "
-                             "move it out of the way")
+            raise RunDirError(
+                f"{self.path} holds files but is not a deepres run directory; "
+                "move it out of the way"
+            )
         if self.path.exists():  # a start that stopped before writing anything
             if lock.exists():
                 RunDir(self.path).lock().release()  # refused while a live process holds it
@@ -95,9 +97,16 @@ def _run_here(todo: list[tuple[Job, bool]], launch: Launch) -> None:
     for i, (job, resume) in enumerate(todo, 1):
         _say(f"[{i}/{len(todo)}] {job.name}: {'resuming' if resume else 'training'}")
         try:
-            summary = train(job.recipe, TrainOptions(out=job.path, resume=resume,
-                                                     device=launch.device, quiet=launch.quiet,
-                                                     cache_dir=launch.cache_dir))
+            summary = train(
+                job.recipe,
+                TrainOptions(
+                    out=job.path,
+                    resume=resume,
+                    device=launch.device,
+                    quiet=launch.quiet,
+                    cache_dir=launch.cache_dir,
+                ),
+            )
         except KeyboardInterrupt:  # outside the training loop, which handles its own
             raise RunsStopped("interrupted") from None
         _say(f"{job.name}: {_outcome(summary)}")
@@ -135,13 +144,16 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Pope
         recipe_file = launch.jobs_dir / f"{job.name}.yaml"
         write_text_atomic(recipe_file, yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
         command += ["--recipe", str(recipe_file), "--out", str(job.path)]
-    _say(f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
-         f"(log: {_log(job, launch)})")
+    _say(
+        f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
+        f"(log: {_log(job, launch)})"
+    )
     # Its own process group: a Ctrl-C reaches this process alone, which then stops every
     # training with SIGTERM (one signal each: a second would kill it before it saves).
     with open(_log(job, launch), "a") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
 
 
 def _report_exit(job: Job, code: int, launch: Launch) -> None:
@@ -149,8 +161,10 @@ def _report_exit(job: Job, code: int, launch: Launch) -> None:
         _say(f"{job.name}: {_outcome(job.summary())}")
         return
     tail = _log(job, launch).read_text(errors="replace").strip().splitlines()[-5:]
-    _say(f"{job.name}: failed (exit code {code}); the end of {_log(job, launch)}:\n  "
-         + "\n  ".join(tail))
+    _say(
+        f"{job.name}: failed (exit code {code}); the end of {_log(job, launch)}:\n  "
+        + "\n  ".join(tail)
+    )
 
 
 def _stop_all(procs: list[subprocess.Popen]) -> None:
@@ -172,6 +186,7 @@ def _child_environment(launch: Launch, parallel: int) -> dict:
 @contextmanager
 def _signals_as_interrupts():
     """SIGTERM to this process stops the trainings as Ctrl-C does."""
+
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 

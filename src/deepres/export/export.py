@@ -35,16 +35,19 @@ class ExportResult:
     checked_with: str
 
 
-def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
-                 output: str | Path) -> ExportResult:
+def export_model(
+    trained: TrainedModel, prep: Preprocessing, fmt: str, output: str | Path
+) -> ExportResult:
     """Write ``trained`` as ``fmt`` to ``output`` only if running the written file on a sample
     batch gives PyTorch's logits within TOLERANCE; the preprocessing goes to OUTPUT.json."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     output = Path(output)
     if output.is_dir():
-        raise UsageError(f"--output {output} is a folder; name the file to write, e.g. "
-                         f"{output / (trained.model_name + _SUFFIX[fmt])}")
+        raise UsageError(
+            f"--output {output} is a folder; name the file to write, e.g. "
+            f"{output / (trained.model_name + _SUFFIX[fmt])}"
+        )
     if fmt == "safetensors" and output.suffix != ".safetensors":
         raise UsageError(f"--output {output}: a safetensors file must end in .safetensors")
     write, run, checked_with = FORMATS[fmt]
@@ -63,18 +66,24 @@ def export_model(trained: TrainedModel, prep: Preprocessing, fmt: str,
             cause = os_error_in(err)
             if cause is None:
                 raise
-            raise WriteError(cause.errno, f"{write_error(staged, cause)} (exports are made and "
-                             "checked in the temporary folder first; TMPDIR chooses it)") from None
+            raise WriteError(
+                cause.errno,
+                f"{write_error(staged, cause)} (exports are made and "
+                "checked in the temporary folder first; TMPDIR chooses it)",
+            ) from None
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not diff < TOLERANCE:
-            raise ExportError(f"the {fmt} export's logits differ from PyTorch's by {diff:.3g} "
-                              f"(limit {TOLERANCE:g}; shapes {got.shape} and {expected.shape}); "
-                              f"nothing was written to {output}")
+            raise ExportError(
+                f"the {fmt} export's logits differ from PyTorch's by {diff:.3g} "
+                f"(limit {TOLERANCE:g}; shapes {got.shape} and {expected.shape}); "
+                f"nothing was written to {output}"
+            )
         description = describe(trained, prep, fmt, output, sha256_of(staged), diff, checked_with)
         text = json.dumps(description, indent=2) + "\n"
         sidecar = output.with_name(output.name + ".json")
-        write_together([(sidecar, lambda f: f.write(text.encode())),
-                        (output, lambda f: _copy(staged, f))])
+        write_together(
+            [(sidecar, lambda f: f.write(text.encode())), (output, lambda f: _copy(staged, f))]
+        )
     return ExportResult(output, sidecar, diff, checked_with)
 
 
@@ -86,8 +95,15 @@ def sample_batch(prep: Preprocessing, n: int, seed: int) -> torch.Tensor:
     return prep.normalizer("cpu")(pixels)
 
 
-def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path, sha256: str,
-             diff: float, checked_with: str) -> dict:
+def describe(
+    trained: TrainedModel,
+    prep: Preprocessing,
+    fmt: str,
+    output: Path,
+    sha256: str,
+    diff: float,
+    checked_with: str,
+) -> dict:
     """What a program that loads the export needs to feed it and read its answer."""
     size = prep.crop
     return {
@@ -97,17 +113,27 @@ def describe(trained: TrainedModel, prep: Preprocessing, fmt: str, output: Path,
         "export_format": fmt,
         "model": trained.model_name,
         "classes": trained.classes,
-        "input": {"name": INPUT_NAME, "dtype": "float32", "layout": "NCHW",
-                  "shape": ["batch", prep.in_chans, size, size]},
-        "output": {"name": OUTPUT_NAME, "shape": ["batch", len(trained.classes)],
-                   "meaning": "class scores before softmax, in the order of 'classes'"},
+        "input": {
+            "name": INPUT_NAME,
+            "dtype": "float32",
+            "layout": "NCHW",
+            "shape": ["batch", prep.in_chans, size, size],
+        },
+        "output": {
+            "name": OUTPUT_NAME,
+            "shape": ["batch", len(trained.classes)],
+            "meaning": "class scores before softmax, in the order of 'classes'",
+        },
         "preprocessing": {"steps": prep.steps(), **prep.to_dict()},
-        "check": {"with": checked_with, "batch": CHECK_BATCH, "max_abs_diff": diff,
-                  "limit": TOLERANCE},
+        "check": {
+            "with": checked_with,
+            "batch": CHECK_BATCH,
+            "max_abs_diff": diff,
+            "limit": TOLERANCE,
+        },
     }
 
 
 def _copy(source: Path, target) -> None:
     with open(source, "rb") as f:
         shutil.copyfileobj(f, target, 1 << 20)
-

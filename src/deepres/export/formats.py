@@ -55,5 +55,9 @@ FORMATS = {
     "torchscript": (write_torchscript, run_torchscript, "torch.jit.load"),
     "safetensors": (write_safetensors, run_safetensors, "deepres.weights.load_model"),
 }
-SUFFIXES = {".onnx": "onnx", ".ts": "torchscript", ".torchscript": "torchscript",
-            ".safetensors": "safetensors"}
+SUFFIXES = {
+    ".onnx": "onnx",
+    ".ts": "torchscript",
+    ".torchscript": "torchscript",
+    ".safetensors": "safetensors",
+}

@@ -72,7 +72,9 @@ def make_shortcut(
     if option == "A":
         return PadShortcut(in_channels, out_channels, stride) if shape_changes else None
     if option == "C" or (option == "B" and shape_changes):
-        return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+        return nn.Sequential(
+            conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
+        )
     if option == "B":
         return None
     raise ModelError(f"unknown shortcut option {option!r}; choose one of {SHORTCUT_OPTIONS}")

@@ -34,8 +34,11 @@ class ModelInfo:
     def overridable(self) -> list[str]:
         """Keyword arguments that ``create_model`` accepts for this network."""
         params = inspect.signature(self.builder).parameters
-        return [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY
-                and p not in self.fixed]
+        return [
+            p
+            for p in params
+            if params[p].kind is inspect.Parameter.KEYWORD_ONLY and p not in self.fixed
+        ]
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -79,30 +82,60 @@ def create_model(name: str, **overrides) -> nn.Module:
 
 def _register_all() -> None:
     for depth in CIFAR_DEPTHS:
-        register(ModelInfo(
-            f"resnet{depth}", "cifar", depth, True, 32, cifar_resnet,
-            {"depth": depth, "residual": True}, "CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
-        ))
+        register(
+            ModelInfo(
+                f"resnet{depth}",
+                "cifar",
+                depth,
+                True,
+                32,
+                cifar_resnet,
+                {"depth": depth, "residual": True},
+                "CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
+            )
+        )
     for depth in CIFAR_PLAIN_DEPTHS:
-        register(ModelInfo(
-            f"plain{depth}", "cifar", depth, False, 32, cifar_resnet,
-            {"depth": depth, "residual": False}, "CIFAR-10 plain net of paper Fig. 6",
-        ))
+        register(
+            ModelInfo(
+                f"plain{depth}",
+                "cifar",
+                depth,
+                False,
+                32,
+                cifar_resnet,
+                {"depth": depth, "residual": False},
+                "CIFAR-10 plain net of paper Fig. 6",
+            )
+        )
     for residual, kind in ((True, "resnet"), (False, "plain")):
         for depth in IMAGENET_LAYOUTS:
             stride_note = ", bottleneck stride in the first 1x1" if depth >= 50 else ""
-            register(ModelInfo(
-                f"{kind}{depth}", "imagenet", depth, residual, 224, imagenet_resnet,
-                {"depth": depth, "residual": residual},
-                f"ImageNet {kind} net of paper Table 1{stride_note}",
-            ))
+            register(
+                ModelInfo(
+                    f"{kind}{depth}",
+                    "imagenet",
+                    depth,
+                    residual,
+                    224,
+                    imagenet_resnet,
+                    {"depth": depth, "residual": residual},
+                    f"ImageNet {kind} net of paper Table 1{stride_note}",
+                )
+            )
         if residual:
             for depth in (50, 101, 152):
-                register(ModelInfo(
-                    f"resnet{depth}_v1_5", "imagenet", depth, True, 224, imagenet_resnet,
-                    {"depth": depth, "residual": True, "stride_in_1x1": False},
-                    "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1",
-                ))
+                register(
+                    ModelInfo(
+                        f"resnet{depth}_v1_5",
+                        "imagenet",
+                        depth,
+                        True,
+                        224,
+                        imagenet_resnet,
+                        {"depth": depth, "residual": True, "stride_in_1x1": False},
+                        "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1",
+                    )
+                )
 
 
 _register_all()

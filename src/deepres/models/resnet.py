@@ -97,8 +97,9 @@ class ResNet(nn.Module):
             blocks = []
             for j in range(depth):
                 stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(block(channels, width, stride=stride, shortcut=self.shortcut,
-                                    **block_args))
+                blocks.append(
+                    block(channels, width, stride=stride, shortcut=self.shortcut, **block_args)
+                )
                 channels = width * block.expansion
             self.add_module(name, nn.Sequential(*blocks))
         self.num_features = channels

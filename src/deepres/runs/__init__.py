@@ -8,5 +8,15 @@ from .environment import describe_environment
 from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
 from .rundir import RunDir, data_slug, read_metrics
 
-__all__ = ["describe_environment", "Best", "CheckpointState", "RunRecord", "RunSummary", "Sums",
-           "WindowTotals", "RunDir", "data_slug", "read_metrics"]
+__all__ = [
+    "describe_environment",
+    "Best",
+    "CheckpointState",
+    "RunRecord",
+    "RunSummary",
+    "Sums",
+    "WindowTotals",
+    "RunDir",
+    "data_slug",
+    "read_metrics",
+]

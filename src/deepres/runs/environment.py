@@ -20,7 +20,9 @@ def describe_environment(device: torch.device) -> dict:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
@@ -29,9 +31,13 @@ def describe_environment(device: torch.device) -> dict:
 def _git_commit() -> str | None:
     """HEAD of the checkout deepres runs from, with '-dirty' for uncommitted changes."""
     source = Path(deepres.__file__).resolve().parent
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", *args], cwd=source, capture_output=True, text=True, timeout=10
+        )
+
     try:
-        run = lambda *args: subprocess.run(["git", *args], cwd=source, capture_output=True,
-                                           text=True, timeout=10)
         head = run("rev-parse", "HEAD")
         if head.returncode != 0:
             return None

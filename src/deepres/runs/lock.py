@@ -32,8 +32,10 @@ class RunLock:
         except BlockingIOError:
             holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
             self.release()
-            raise RunDirError(f"{run} is in use: process {holder} is training in it; wait for "
-                              f"it to end (or stop it), then continue with --resume {run}") from None
+            raise RunDirError(
+                f"{run} is in use: process {holder} is training in it; wait for "
+                f"it to end (or stop it), then continue with --resume {run}"
+            ) from None
         except OSError as err:
             if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
                 self.release()

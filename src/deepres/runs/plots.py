@@ -46,8 +46,13 @@ def plot_run_curves(records: list[dict], path: Path, title: str) -> None:
         for ax, key, scale in ((loss_ax, "loss", 1), (error_ax, "error", 100)):
             points = series(records, f"{split}_{key}")
             if points:
-                ax.plot([p[0] for p in points], [scale * p[1] for p in points], style,
-                        label=words, linewidth=1.2)
+                ax.plot(
+                    [p[0] for p in points],
+                    [scale * p[1] for p in points],
+                    style,
+                    label=words,
+                    linewidth=1.2,
+                )
     lr = series(records, "lr")
     lr_ax.plot([p[0] for p in lr], [p[1] for p in lr], color="C3", linewidth=1.2)
     for ax, name in ((loss_ax, "loss"), (error_ax, "error (%)"), (lr_ax, "learning rate")):

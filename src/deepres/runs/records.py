@@ -31,8 +31,11 @@ def _to_dict(record) -> dict:
 
 def _from_dict(cls: type[R], values: dict) -> R:
     known = {f.name for f in dataclasses.fields(cls)}
-    required = {f.name for f in dataclasses.fields(cls)
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
     missing = sorted(required - set(values))
     if missing:
         raise RunDirError(f"not a complete {cls.__name__}: no {', '.join(missing)}")
@@ -57,8 +60,9 @@ class Sums:
         return self.wrong / self.seen
 
     def as_tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
-        return torch.tensor([self.loss_sum, self.wrong, self.seen], dtype=torch.float64,
-                            device=device)
+        return torch.tensor(
+            [self.loss_sum, self.wrong, self.seen], dtype=torch.float64, device=device
+        )
 
     @classmethod
     def from_tensor(cls, tensor: torch.Tensor) -> Sums:

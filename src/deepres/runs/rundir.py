@@ -70,8 +70,10 @@ class RunDir:
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"{self.path} is a file, not a folder: choose another --out")
         if self.path.exists() and _holds_files(self.path):
-            raise RunDirError(f"{self.path} already holds files: continue that run with "
-                             f"--resume {self.path}, or choose another --out")
+            raise RunDirError(
+                f"{self.path} already holds files: continue that run with "
+                f"--resume {self.path}, or choose another --out"
+            )
         made = not self.path.exists()
         (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         return made
@@ -83,7 +85,7 @@ class RunDir:
         if self.exists():
             return
         (self.path / LOCK).unlink(missing_ok=True)  # this process's, released by now
-        for folder in (self.path / CHECKPOINTS, self.path)[:2 if made else 1]:
+        for folder in (self.path / CHECKPOINTS, self.path)[: 2 if made else 1]:
             try:
                 folder.rmdir()
             except OSError:  # not empty, or already gone
@@ -100,13 +102,16 @@ class RunDir:
 
     def check_resumable(self) -> None:
         if not self.exists():
-            raise RunDirError(f"{self.path} is not a deepres run directory (no {RECIPE}); "
-                             "--resume takes the --out folder of an earlier run")
+            raise RunDirError(
+                f"{self.path} is not a deepres run directory (no {RECIPE}); "
+                "--resume takes the --out folder of an earlier run"
+            )
 
     def trained_checkpoint(self) -> Path | None:
         """The checkpoint that holds the trained network: best.pt, else last.pt."""
-        return next((self.path / name for name in TRAINED_CHECKPOINTS
-                     if (self.path / name).is_file()), None)
+        return next(
+            (self.path / name for name in TRAINED_CHECKPOINTS if (self.path / name).is_file()), None
+        )
 
     # -- what describes the run ----------------------------------------------------------------
     def write_json(self, name: str, obj: object) -> None:
@@ -121,14 +126,16 @@ class RunDir:
     def read_recipe(self) -> dict:
         return _read(self.path / RECIPE, yaml.safe_load)
 
-    def write_description(self, recipe_dict: dict, classes: list[str], meta: dict,
-                          bad_files: list[tuple[str, str]]) -> None:
+    def write_description(
+        self, recipe_dict: dict, classes: list[str], meta: dict, bad_files: list[tuple[str, str]]
+    ) -> None:
         """What a fresh run writes before its first iteration."""
         self.write_recipe(recipe_dict)
         self.write_json(CLASSES, list(classes))
         self.write_json(META, meta)
-        write_text_atomic(self.path / BAD_FILES,
-                          "".join(f"{path}\t{reason}\n" for path, reason in bad_files))
+        write_text_atomic(
+            self.path / BAD_FILES, "".join(f"{path}\t{reason}\n" for path, reason in bad_files)
+        )
 
     def read_meta(self) -> dict:
         return self.read_json(META)
@@ -169,8 +176,10 @@ class RunDir:
             write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
         if not cut:
             return None
-        return (f"{self.metrics}: dropped its last line, cut off by a crash while it was "
-                f"written ({cut[:60]!r})")
+        return (
+            f"{self.metrics}: dropped its last line, cut off by a crash while it was "
+            f"written ({cut[:60]!r})"
+        )
 
 
 def read_metrics(path: str | Path) -> list[dict]:
@@ -197,9 +206,11 @@ def _parse_metrics(path: Path, text: str) -> tuple[list[dict], str]:
             if not isinstance(record, dict) or not isinstance(record.get("iteration"), int):
                 raise ValueError("not a record with an iteration")
         except ValueError as err:
-            raise RunDirError(f"{path}, line {number}: not a metrics record ({err}); if the "
-                              "run directory was damaged, start the run again in another "
-                              "--out") from None
+            raise RunDirError(
+                f"{path}, line {number}: not a metrics record ({err}); if the "
+                "run directory was damaged, start the run again in another "
+                "--out"
+            ) from None
         records.append(record)
     return records, cut
 
@@ -216,8 +227,10 @@ def _read(path: Path, parse):
         return parse(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
         detail = " ".join(str(err).split())[:200]  # YAML's messages span lines
-        raise RunDirError(f"{path}: unreadable ({detail}); if the run directory was "
-                          "damaged, start the run again in another --out") from None
+        raise RunDirError(
+            f"{path}: unreadable ({detail}); if the run directory was "
+            "damaged, start the run again in another --out"
+        ) from None
 
 
 def data_slug(data: str) -> str:

@@ -60,13 +60,19 @@ def create_app(service: Service) -> Starlette:
         yield
         service.batcher.stop()  # after uvicorn has answered the requests in flight
 
-    routes = [Route("/v1/predict", predict, methods=["POST"]),
-              Route("/v1/model", model, methods=["GET"]),
-              Route("/healthz", healthz, methods=["GET"]),
-              Route("/metrics", metrics, methods=["GET"]),
-              Route("/", index, methods=["GET"])]
-    handlers = {RequestError: _request_error, Busy: _busy, HTTPException: _http_error,
-                Exception: _server_error}
+    routes = [
+        Route("/v1/predict", predict, methods=["POST"]),
+        Route("/v1/model", model, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+    ]
+    handlers = {
+        RequestError: _request_error,
+        Busy: _busy,
+        HTTPException: _http_error,
+        Exception: _server_error,
+    }
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.add_middleware(_Measured, service=service)
     return app

@@ -34,11 +34,14 @@ class _Job:
 
 
 class Batcher:
-    def __init__(self, engine: Engine, metrics: Metrics, *, max_batch: int, max_wait: float,
-                 max_queue: int):
+    def __init__(
+        self, engine: Engine, metrics: Metrics, *, max_batch: int, max_wait: float, max_queue: int
+    ):
         if max_batch < 1 or max_wait < 0 or max_queue < 1:
-            raise ValueError(f"batching needs max_batch >= 1, max_wait >= 0 and max_queue >= 1"
-                             f" (got {max_batch}, {max_wait}, {max_queue})")
+            raise ValueError(
+                f"batching needs max_batch >= 1, max_wait >= 0 and max_queue >= 1"
+                f" (got {max_batch}, {max_wait}, {max_queue})"
+            )
         self.engine, self.metrics = engine, metrics
         self.max_batch, self.max_wait, self.max_queue = max_batch, max_wait, max_queue
         self._jobs: queue.Queue[_Job | None] = queue.Queue()

@@ -28,8 +28,11 @@ async def read_uploads(request: Request, max_bytes: int, max_images: int) -> lis
     whole body as one image whatever its content type."""
     body = await _read_body(request, max_bytes)
     if not body:
-        raise RequestError(400, "empty body: send an image as the body, or images as files "
-                           "of a multipart/form-data form")
+        raise RequestError(
+            400,
+            "empty body: send an image as the body, or images as files "
+            "of a multipart/form-data form",
+        )
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data":
         return [Upload(None, body)]
@@ -38,11 +41,16 @@ async def read_uploads(request: Request, max_bytes: int, max_images: int) -> lis
         raise RequestError(400, "multipart/form-data without a boundary in its Content-Type")
     uploads = [u for u in _parse_form(body, boundary) if u.name is not None]
     if not uploads:
-        raise RequestError(400, "the form holds no file: send each image as a file field "
-                           "(curl -F image=@photo.jpg)")
+        raise RequestError(
+            400,
+            "the form holds no file: send each image as a file field (curl -F image=@photo.jpg)",
+        )
     if len(uploads) > max_images:
-        raise RequestError(413, f"{len(uploads)} images in one request, more than the limit "
-                           f"of {max_images}; send them in several requests")
+        raise RequestError(
+            413,
+            f"{len(uploads)} images in one request, more than the limit "
+            f"of {max_images}; send them in several requests",
+        )
     return uploads
 
 
@@ -63,8 +71,10 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
 
 
 def _too_large(size: int, limit: int, at_least: bool = False) -> str:
-    return (f"request body of {'more than ' if at_least else ''}{size:,} bytes, over the "
-            f"limit of {limit:,} (deepres serve --max-bytes)")
+    return (
+        f"request body of {'more than ' if at_least else ''}{size:,} bytes, over the "
+        f"limit of {limit:,} (deepres serve --max-bytes)"
+    )
 
 
 def _parse_form(body: bytes, boundary: bytes) -> list[Upload]:
@@ -77,8 +87,7 @@ def _parse_form(body: bytes, boundary: bytes) -> list[Upload]:
     except MultipartParseError as err:
         raise RequestError(400, f"malformed multipart/form-data body: {err}") from None
     if not form.ended:
-        raise RequestError(400, "truncated multipart/form-data body: it has no closing "
-                           "boundary")
+        raise RequestError(400, "truncated multipart/form-data body: it has no closing boundary")
     return form.parts
 
 
@@ -93,9 +102,14 @@ class _Form:
         self._data: list[bytes] = []
 
     def callbacks(self) -> dict:
-        return {"on_header_field": self._header_field, "on_header_value": self._header_value,
-                "on_header_end": self._header_end, "on_part_data": self._part_data,
-                "on_part_end": self._part_end, "on_end": self._end}
+        return {
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._field += data[start:end]

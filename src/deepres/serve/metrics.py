@@ -88,8 +88,10 @@ class Metrics:
             lines = [
                 "# HELP deepres_requests_total HTTP requests answered, by path and status.",
                 "# TYPE deepres_requests_total counter",
-                *(f'deepres_requests_total{{path="{p}",status="{s}"}} {n}'
-                  for (p, s), n in sorted(self.requests.items())),
+                *(
+                    f'deepres_requests_total{{path="{p}",status="{s}"}} {n}'
+                    for (p, s), n in sorted(self.requests.items())
+                ),
                 "# HELP deepres_request_duration_seconds Time from a request's arrival to its "
                 "answer, by path.",
                 "# TYPE deepres_request_duration_seconds histogram",

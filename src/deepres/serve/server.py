@@ -33,8 +33,10 @@ def listen(host: str, port: int) -> socket.socket:
         sock.listen(BACKLOG)
     except OSError as err:
         sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
-                         "another --port or --host") from None
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
+            "another --port or --host"
+        ) from None
     return sock
 
 
@@ -42,11 +44,19 @@ def run(app: Starlette, sock: socket.socket, *, access_log: bool = False) -> Non
     """Serve until SIGTERM or SIGINT; then stop taking connections, answer the requests in
     flight (up to GRACE_SECONDS), and return."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, lifespan="on", access_log=access_log, log_config=None,
-                            timeout_graceful_shutdown=GRACE_SECONDS)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=access_log,
+        log_config=None,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
     server = uvicorn.Server(config)
-    log.info("serving on http://%s:%d (stop with Ctrl-C or SIGTERM)",
-             f"[{host}]" if ":" in host else host, port)
+    log.info(
+        "serving on http://%s:%d (stop with Ctrl-C or SIGTERM)",
+        f"[{host}]" if ":" in host else host,
+        port,
+    )
     # uvicorn answers SIGTERM and SIGINT by shutting down gracefully, and then raises the same
     # signal again, with the handlers it found restored, so that the process dies of it.
     # Handlers that ignore that second signal let serving end as a normal return (status 0).

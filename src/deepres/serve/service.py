@@ -36,18 +36,25 @@ class Limits:
 
 
 class Service:
-    def __init__(self, trained: TrainedModel, prep: Preprocessing, engine: Engine,
-                 limits: Limits = Limits()):
+    def __init__(
+        self, trained: TrainedModel, prep: Preprocessing, engine: Engine, limits: Limits = Limits()
+    ):
         self.trained, self.prep, self.engine, self.limits = trained, prep, engine, limits
         self.metrics = Metrics(trained.model_name, engine.name)
-        self.batcher = Batcher(engine, self.metrics, max_batch=limits.max_batch,
-                               max_wait=limits.max_wait, max_queue=limits.max_queue)
+        self.batcher = Batcher(
+            engine,
+            self.metrics,
+            max_batch=limits.max_batch,
+            max_wait=limits.max_wait,
+            max_queue=limits.max_queue,
+        )
 
     def views(self, uploads: list[Upload]) -> torch.Tensor:
         """The network's centre view of every upload, (N, C, crop, crop), prepared exactly as
         ``deepres predict`` prepares files; the first unusable image fails the request."""
-        views = ImageViews(self.prep, "center", files=[u.data for u in uploads],
-                           max_pixels=self.limits.max_pixels)
+        views = ImageViews(
+            self.prep, "center", files=[u.data for u in uploads], max_pixels=self.limits.max_pixels
+        )
         tensors = []
         for i, upload in enumerate(uploads):
             _, view, reason = views[i]
@@ -59,23 +66,35 @@ class Service:
     def answer(self, uploads: list[Upload], scores: torch.Tensor, top_k: int) -> dict:
         probs, indices = scores.topk(min(top_k, scores.shape[1]), dim=1)
         classes = self.trained.classes
-        return {"model": self.trained.model_name, "engine": self.engine.name,
-                "predictions": [
-                    {"file": upload.name,
-                     "top": [{"class": classes[c], "probability": p} for c, p in zip(cs, ps)]}
-                    for upload, cs, ps in zip(uploads, indices.tolist(), probs.tolist())]}
+        return {
+            "model": self.trained.model_name,
+            "engine": self.engine.name,
+            "predictions": [
+                {
+                    "file": upload.name,
+                    "top": [{"class": classes[c], "probability": p} for c, p in zip(cs, ps)],
+                }
+                for upload, cs, ps in zip(uploads, indices.tolist(), probs.tolist())
+            ],
+        }
 
     def describe(self) -> dict:
         """GET /v1/model: the network, its classes, and what it expects of an image."""
         prep = self.prep.to_dict()
         del prep["mean_image"]  # thousands of numbers for CIFAR-size nets; the steps say it
-        return {"model": self.trained.model_name, "model_args": self.trained.model_args,
-                "weights": self.trained.path.name, "classes": self.trained.classes,
-                "classes_named": self.trained.classes_named,
-                "engine": self.engine.name, "engine_choice": self.engine.choice,
-                "preprocessing": {"steps": self.prep.steps(), **prep},
-                "training": self.trained.recipe, "limits": vars(self.limits),
-                "model_card": card_of(self.trained.path)}
+        return {
+            "model": self.trained.model_name,
+            "model_args": self.trained.model_args,
+            "weights": self.trained.path.name,
+            "classes": self.trained.classes,
+            "classes_named": self.trained.classes_named,
+            "engine": self.engine.name,
+            "engine_choice": self.engine.choice,
+            "preprocessing": {"steps": self.prep.steps(), **prep},
+            "training": self.trained.recipe,
+            "limits": vars(self.limits),
+            "model_card": card_of(self.trained.path),
+        }
 
     def parse_top_k(self, text: str | None) -> int:
         if text is None:

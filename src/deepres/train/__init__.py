@@ -4,6 +4,13 @@ from .loop import TrainingDiverged, TrainOptions, train
 from .recipe import Recipe, load_recipe, parse_overrides, preset_names
 from .schedule import LRSchedule
 
-__all__ = ["TrainingDiverged",
-           "TrainOptions", "train", "Recipe", "load_recipe", "parse_overrides", "preset_names",
-           "LRSchedule"]
+__all__ = [
+    "TrainingDiverged",
+    "TrainOptions",
+    "train",
+    "Recipe",
+    "load_recipe",
+    "parse_overrides",
+    "preset_names",
+    "LRSchedule",
+]

@@ -33,13 +33,21 @@ def banner(setup: Setup) -> list[str]:
 
 
 def _what(s: Setup) -> str:
-    sizes = [(len(split), words) for split, words in
-             ((s.splits.train, "training"), (s.splits.val, "validation"), (s.splits.test, "test"))
-             if split is not None]
+    sizes = [
+        (len(split), words)
+        for split, words in (
+            (s.splits.train, "training"),
+            (s.splits.val, "validation"),
+            (s.splits.test, "test"),
+        )
+        if split is not None
+    ]
     images = ", ".join(f"{n:,} {words}" for n, words in sizes)
-    return (f"{s.recipe.model} ({s.parameters:,} parameters) on {s.recipe.data}: {images} "
-            f"images, {len(s.splits.classes)} classes, {s.splits.image_size}x"
-            f"{s.splits.image_size} pixels")
+    return (
+        f"{s.recipe.model} ({s.parameters:,} parameters) on {s.recipe.data}: {images} "
+        f"images, {len(s.splits.classes)} classes, {s.splits.image_size}x"
+        f"{s.splits.image_size} pixels"
+    )
 
 
 def _how(s: Setup) -> str:
@@ -47,8 +55,10 @@ def _how(s: Setup) -> str:
     precision = "bf16 autocast" if s.amp_dtype == torch.bfloat16 else "float32"
     layout = "channels_last" if s.channels_last else "contiguous (NCHW)"
     threads = torch.get_num_threads()
-    return (f"device {s.device}{processes}, {threads} thread{'s' * (threads != 1)}, {precision}, "
-            f"{layout}" + (", torch.compile" if s.recipe.compile else ""))
+    return (
+        f"device {s.device}{processes}, {threads} thread{'s' * (threads != 1)}, {precision}, "
+        f"{layout}" + (", torch.compile" if s.recipe.compile else "")
+    )
 
 
 def _schedule(r: Recipe, name: str | None) -> str:
@@ -60,9 +70,11 @@ def _schedule(r: Recipe, name: str | None) -> str:
         course = f"x{r.lr_factor:g} when the validation error stops falling"
     else:
         course = r.schedule
-    return (f"recipe{f' {name}' if name else ''}: {r.iterations:,} iterations of batch "
-            f"{r.batch_size}, lr {lr:g} ({course}), evaluation every {r.eval_every:,}, "
-            f"checkpoint every {r.checkpoint_every:,}")
+    return (
+        f"recipe{f' {name}' if name else ''}: {r.iterations:,} iterations of batch "
+        f"{r.batch_size}, lr {lr:g} ({course}), evaluation every {r.eval_every:,}, "
+        f"checkpoint every {r.checkpoint_every:,}"
+    )
 
 
 def _where(s: Setup) -> str:

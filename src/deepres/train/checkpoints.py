@@ -36,5 +36,6 @@ class Checkpoints:
         state = self.load_last("cpu")
         if state is None:
             return "no checkpoint had been written yet"
-        return (f"the last good checkpoint, of iteration {state.iteration:,}, stays in "
-                f"{self.run.last}")
+        return (
+            f"the last good checkpoint, of iteration {state.iteration:,}, stays in {self.run.last}"
+        )

@@ -76,9 +76,16 @@ def join(device_name: str) -> tuple[World, torch.device]:
         store, _, _ = next(dist.rendezvous("env://", rank, world_size, timeout=timeout))
         # After torchrun restarts its workers, the store still holds the first attempt's
         # addresses; a fresh prefix per attempt keeps the new workers from dialling the dead.
-        store = dist.PrefixStore(f"deepres/attempt{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", store=store,
-                                rank=rank, world_size=world_size, timeout=timeout)
+        store = dist.PrefixStore(
+            f"deepres/attempt{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store
+        )
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo",
+            store=store,
+            rank=rank,
+            world_size=world_size,
+            timeout=timeout,
+        )
     return World(rank, world_size, local_rank, owns_group), device
 
 

@@ -32,7 +32,7 @@ class WeightAverage:
         """Called after each step with the iteration just finished (counted from 1)."""
         if iteration % self.every:
             return
-        decay = min(self.decay ** self.every, (1 + self.updates) / (10 + self.updates))
+        decay = min(self.decay**self.every, (1 + self.updates) / (10 + self.updates))
         averaged = [p for p in self.model.parameters() if p.is_floating_point()]
         live = [p.detach() for p in model.parameters() if p.is_floating_point()]
         torch._foreach_lerp_(averaged, live, 1 - decay)

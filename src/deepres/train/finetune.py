@@ -26,8 +26,9 @@ def model_of_weights(path: str) -> dict:
     return {"model": name, "model_args": model_args}
 
 
-def start_from_weights(model: nn.Module, recipe, classes: list[str], *, load: bool,
-                       say: Callable[[str], None]) -> None:
+def start_from_weights(
+    model: nn.Module, recipe, classes: list[str], *, load: bool, say: Callable[[str], None]
+) -> None:
     """Apply the recipe's ``init_from`` (when ``load``: a resumed run has its own weights) and
     ``freeze`` to a freshly built ``model``."""
     if recipe.init_from and load:
@@ -36,21 +37,28 @@ def start_from_weights(model: nn.Module, recipe, classes: list[str], *, load: bo
         freeze(model, recipe.freeze, say)
 
 
-def _load_init(model: nn.Module, path: str, model_name: str, classes: list[str],
-               say: Callable[[str], None]) -> None:
+def _load_init(
+    model: nn.Module, path: str, model_name: str, classes: list[str], say: Callable[[str], None]
+) -> None:
     file = read_weights(weights_path(path))
     state = strip_wrappers(file.state_dict)
     _check_channels(state, model, file.path)
     theirs = state.get("fc.weight")
     if theirs is None or theirs.shape[0] != model.num_classes:
         had = "no classifier" if theirs is None else f"a classifier of {theirs.shape[0]} classes"
-        say(f"init-from {file.path}: it has {had} and the data {model.num_classes} classes: "
-            "replacing the classifier (fc) with a new one")
-        state = {**{k: v for k, v in state.items() if not k.startswith("fc.")},
-                 **{k: v for k, v in model.state_dict().items() if k.startswith("fc.")}}
+        say(
+            f"init-from {file.path}: it has {had} and the data {model.num_classes} classes: "
+            "replacing the classifier (fc) with a new one"
+        )
+        state = {
+            **{k: v for k, v in state.items() if not k.startswith("fc.")},
+            **{k: v for k, v in model.state_dict().items() if k.startswith("fc.")},
+        }
     elif file.info.get("classes") not in (None, list(classes)):
-        say(f"init-from {file.path}: keeping its classifier, although its classes are named "
-            "differently from the data's")
+        say(
+            f"init-from {file.path}: keeping its classifier, although its classes are named "
+            "differently from the data's"
+        )
     load_strictly(model, state, file.path, model_name)
     say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
 
@@ -67,7 +75,8 @@ def _check_channels(state: dict, model: nn.Module, path) -> None:
         raise CheckpointError(
             f"init-from {path}: the network was trained on {theirs}-channel images and the "
             f"data has {ours}-channel images ({_CHANNELS.get(ours, 'other')}); start from "
-            f"weights trained on {ours}-channel images, or train from scratch (no --init-from)")
+            f"weights trained on {ours}-channel images, or train from scratch (no --init-from)"
+        )
 
 
 _CHANNELS = {1: "grayscale", 3: "RGB"}
@@ -91,8 +100,10 @@ def frozen_parts(model: nn.Module, upto: str) -> dict[str, nn.Module]:
     stages = list(model.stage_names)
     choices = ["stem", *stages, "features"]
     if upto not in choices:
-        raise RecipeError(f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
-                         f"{type(model).__name__} with stages {', '.join(stages)})")
+        raise RecipeError(
+            f"freeze: {upto!r} is not one of {', '.join(choices)} (for "
+            f"{type(model).__name__} with stages {', '.join(stages)})"
+        )
     last = len(stages) if upto == "features" else choices.index(upto)
     parts = {"stem": nn.ModuleList([model.conv1, model.bn1])}
     parts.update((name, getattr(model, name)) for name in stages[:last])

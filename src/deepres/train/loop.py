@@ -28,18 +28,24 @@ from deepres.atomic import WriteError
 from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.models import model_info
-from deepres.runs import (Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals,
-                          describe_environment)
+from deepres.runs import (
+    Best,
+    CheckpointState,
+    RunDir,
+    RunSummary,
+    Sums,
+    WindowTotals,
+    describe_environment,
+)
 from deepres.runs.plots import plot_run_curves
 
 from .banner import Setup, banner
-
 from .build import build_model, make_loaders, make_optimizer, make_schedule
 from .checkpoints import Checkpoints
 from .distributed import join, leave
 from .ema import WeightAverage
-from .precision import autocast_dtype
 from .finetune import start_from_weights
+from .precision import autocast_dtype
 from .progress import Progress
 from .recipe import Recipe
 from .signals import catch_stop_signals
@@ -77,8 +83,14 @@ class Trainer:
     ``evaluation_sums`` unless a caller, such as a test, passes its own).
     """
 
-    def __init__(self, recipe: Recipe, options: TrainOptions, *,
-                 step: Callable = train_step, evaluate: Callable = evaluation_sums):
+    def __init__(
+        self,
+        recipe: Recipe,
+        options: TrainOptions,
+        *,
+        step: Callable = train_step,
+        evaluate: Callable = evaluation_sums,
+    ):
         self.options = options
         self.train_step, self.evaluation_sums = step, evaluate
         self.world, self.device = join(options.device)
@@ -86,7 +98,9 @@ class Trainer:
         self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
         model_info(recipe.model)  # a misspelt --model fails before any folder or data
         self.made = False  # whether this process made the run's folder
-        self.lock = self._take_run_dir()  # first, so that a taken --out fails before any data is read
+        self.lock = (
+            self._take_run_dir()
+        )  # first, so that a taken --out fails before any data is read
         try:
             self._build(recipe)
         except BaseException:
@@ -109,8 +123,9 @@ class Trainer:
             except DeepresError as err:
                 error = err
         if self.world.any(error is not None, self.device):
-            raise error or RunDirError(f"{self.run.path}: rank 0 could not take this run "
-                                       "directory (it says why)")
+            raise error or RunDirError(
+                f"{self.run.path}: rank 0 could not take this run directory (it says why)"
+            )
         return lock
 
     def release(self) -> None:
@@ -123,7 +138,8 @@ class Trainer:
         recipe = self._build_data(recipe)
         # recipe.yaml holds what the run used: lengths in iterations, the images' side.
         self.recipe = recipe = recipe.resolved(len(self.train_loader)).replace(
-            image_size=self.splits.image_size)
+            image_size=self.splits.image_size
+        )
         self._build_model(recipe)
         self.optimizer = make_optimizer(self.model, recipe)
         self.schedule = make_schedule(recipe)
@@ -135,15 +151,23 @@ class Trainer:
 
     def _build_data(self, recipe: Recipe) -> Recipe:
         """The data and its loaders; returns the recipe with a batch that fits the data."""
-        self.splits = open_source(recipe.data, cache_dir=self.options.cache_dir,
-                                  val_size=recipe.val_size, seed=recipe.seed,
-                                  on_bad_image=self.options.on_bad_image,
-                                  download=self.options.download, image_size=recipe.image_size)
+        self.splits = open_source(
+            recipe.data,
+            cache_dir=self.options.cache_dir,
+            val_size=recipe.val_size,
+            seed=recipe.seed,
+            on_bad_image=self.options.on_bad_image,
+            download=self.options.download,
+            image_size=recipe.image_size,
+        )
         recipe = self._batch_that_fits(recipe)
-        self.train_loader, self.eval_loaders = make_loaders(self.splits, recipe, self.world,
-                                                            self.device)
-        self._say(f"data: {self.splits.pipeline}; training augmentation: "
-                  f"{self.train_loader.describe_augment()}")
+        self.train_loader, self.eval_loaders = make_loaders(
+            self.splits, recipe, self.world, self.device
+        )
+        self._say(
+            f"data: {self.splits.pipeline}; training augmentation: "
+            f"{self.train_loader.describe_augment()}"
+        )
         return recipe
 
     def _batch_that_fits(self, recipe: Recipe) -> Recipe:
@@ -154,12 +178,16 @@ class Trainer:
         if recipe.batch_size <= images or self.options.resume:
             return recipe
         if not self.options.fit_batch or whole == 0:
-            raise RecipeError(f"batch_size {recipe.batch_size} is more than the {images:,} "
-                              f"training images of {recipe.data}: --set batch_size=N with N at "
-                              f"most {max(whole, world)}, or add images")
-        self._say(f"note: batch_size {recipe.batch_size} is more than the {images:,} training "
-                  f"images: each iteration trains on a batch of {whole}, the whole training "
-                  "set (--set batch_size=N to choose)")
+            raise RecipeError(
+                f"batch_size {recipe.batch_size} is more than the {images:,} "
+                f"training images of {recipe.data}: --set batch_size=N with N at "
+                f"most {max(whole, world)}, or add images"
+            )
+        self._say(
+            f"note: batch_size {recipe.batch_size} is more than the {images:,} training "
+            f"images: each iteration trains on a batch of {whole}, the whole training "
+            "set (--set batch_size=N to choose)"
+        )
         return recipe.replace(batch_size=whole)
 
     def _build_model(self, recipe: Recipe) -> None:
@@ -170,18 +198,30 @@ class Trainer:
         self.amp_dtype = autocast_dtype(recipe.amp, self.device, say=self._say)
         # channels_last is faster for these convolutions on GPUs and, measured, on CPUs too
         # (ResNet-20 training, 2 cores: about 1.5x), so "auto" turns it on everywhere.
-        self.memory_format = torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last
-        start_from_weights(model, recipe, self.splits.classes, say=self._say,
-                           load=not (self.options.resume and self.run.last.exists()))
+        self.memory_format = (
+            torch.contiguous_format if recipe.channels_last == "off" else torch.channels_last
+        )
+        start_from_weights(
+            model,
+            recipe,
+            self.splits.classes,
+            say=self._say,
+            load=not (self.options.resume and self.run.last.exists()),
+        )
         self.model = model.to(self.device, memory_format=self.memory_format)
         if cuda:
             torch.backends.cudnn.benchmark = True
         step_model: nn.Module = self.model
         if self.world.distributed:
-            step_model = DistributedDataParallel(step_model, device_ids=[self.device.index] if cuda else None)
+            step_model = DistributedDataParallel(
+                step_model, device_ids=[self.device.index] if cuda else None
+            )
         self.step_model = torch.compile(step_model) if recipe.compile else step_model
-        self.average = (WeightAverage(self.model, recipe.ema_decay, recipe.ema_every)
-                        if recipe.ema_decay else None)
+        self.average = (
+            WeightAverage(self.model, recipe.ema_decay, recipe.ema_every)
+            if recipe.ema_decay
+            else None
+        )
 
     @property
     def network(self) -> nn.Module:
@@ -192,10 +232,13 @@ class Trainer:
     def network_state(self) -> CheckpointState:
         """The network and what describes it: all that best.pt holds."""
         return CheckpointState(
-            iteration=self.iteration, model=self.network.state_dict(),
-            model_name=self.recipe.model, recipe=self.recipe.to_dict(),
+            iteration=self.iteration,
+            model=self.network.state_dict(),
+            model_name=self.recipe.model,
+            recipe=self.recipe.to_dict(),
             classes=list(self.splits.classes),
-            preprocessing=Preprocessing.of_loader(self.train_loader).to_dict())
+            preprocessing=Preprocessing.of_loader(self.train_loader).to_dict(),
+        )
 
     def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
         state = self.network_state()
@@ -203,8 +246,10 @@ class Trainer:
         state.schedule = self.schedule.state_dict()
         state.data = self.train_loader.state_dict()
         state.window, state.best = window_totals, self.best
-        state.rng = {"torch": torch.get_rng_state(),
-                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        state.rng = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
         if self.average:
             state.trained_weights = self.model.state_dict()
             state.average_updates = self.average.updates
@@ -214,8 +259,9 @@ class Trainer:
         self.iteration = state.iteration
         if self.average:
             self.average.load_state_dict({"model": state.model, "updates": state.average_updates})
-        self.model.load_state_dict(state.model if state.trained_weights is None
-                                   else state.trained_weights)
+        self.model.load_state_dict(
+            state.model if state.trained_weights is None else state.trained_weights
+        )
         self.optimizer.load_state_dict(state.optimizer)
         self.schedule.load_state_dict(state.schedule)
         # Every process is where rank 0 was, each in its own share of the data.
@@ -239,8 +285,10 @@ class Trainer:
             # Killed before its first checkpoint: nothing to go on from, so the run starts
             # again, its metrics emptied so that none is written twice.
             self._forget_metrics_after(0)
-            self._say(f"note: {self.run.path} has no checkpoint yet ({self.run.last}): "
-                      "starting the run again from iteration 0")
+            self._say(
+                f"note: {self.run.path} has no checkpoint yet ({self.run.last}): "
+                "starting the run again from iteration 0"
+            )
         if self.world.is_main:
             self._say("\n".join(banner(self._setup(resumed=last is not None))))
             if last is None:
@@ -257,23 +305,44 @@ class Trainer:
         name = self.options.recipe_name
         if resumed and name is None:
             name = self.run.read_meta().get("recipe_name")
-        return Setup(self.recipe, name, sum(p.numel() for p in self.model.parameters()),
-                     self.splits, self.device, self.world.world_size, self.amp_dtype,
-                     self.memory_format == torch.channels_last, str(self.run.path),
-                     self.iteration if resumed else None)
+        return Setup(
+            self.recipe,
+            name,
+            sum(p.numel() for p in self.model.parameters()),
+            self.splits,
+            self.device,
+            self.world.world_size,
+            self.amp_dtype,
+            self.memory_format == torch.channels_last,
+            str(self.run.path),
+            self.iteration if resumed else None,
+        )
 
     def _describe_run(self) -> None:
-        meta = {**describe_environment(self.device), "world_size": self.world.world_size,
-                "recipe_name": self.options.recipe_name, "data": self.splits.summary()}
-        self.run.write_description(self.recipe.to_dict(), self.splits.classes, meta,
-                                   [(b.path, b.reason) for b in self.splits.bad_files])
+        meta = {
+            **describe_environment(self.device),
+            "world_size": self.world.world_size,
+            "recipe_name": self.options.recipe_name,
+            "data": self.splits.summary(),
+        }
+        self.run.write_description(
+            self.recipe.to_dict(),
+            self.splits.classes,
+            meta,
+            [(b.path, b.reason) for b in self.splits.bad_files],
+        )
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> RunSummary:
         self.start()
         recipe = self.recipe
-        progress = Progress(recipe.iterations, self.iteration, quiet=self.options.quiet,
-                            log_dir=self.run.tensorboard, enabled=self.world.is_main)
+        progress = Progress(
+            recipe.iterations,
+            self.iteration,
+            quiet=self.options.quiet,
+            log_dir=self.run.tensorboard,
+            enabled=self.world.is_main,
+        )
         batches = _endless(self.train_loader)
         window = Window(self.device, self.world, self.window_start)  # its clock starts now
         status = "completed"
@@ -301,8 +370,10 @@ class Trainer:
     def _cannot_write(self, err: WriteError) -> RunDirError:
         """A file of the run could not be written (a full disk, say): the run stops where it
         is and can be resumed once that is fixed. The error, in one line, says all that."""
-        return RunDirError(f"{err}; {self.checkpoints.kept()}: once that is fixed, continue "
-                           f"with --resume {self.run.path}")
+        return RunDirError(
+            f"{err}; {self.checkpoints.kept()}: once that is fixed, continue "
+            f"with --resume {self.run.path}"
+        )
 
     def _say_how_it_ended(self, err: WriteError) -> None:
         """Write summary.json for a run stopped by ``err``, if it can still be written."""
@@ -311,16 +382,23 @@ class Trainer:
         except WriteError:
             pass  # the summary's own disk is full too: the error line says it all
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], window: Window, progress: Progress) -> Window:
+    def _step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], window: Window, progress: Progress
+    ) -> Window:
         recipe = self.recipe
         lr = self.schedule.lr(self.iteration)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         images, labels = batch
         images = images.contiguous(memory_format=self.memory_format)
-        loss_sum, wrong = self.train_step(self.step_model, self.optimizer, images, labels,
-                                          amp_dtype=self.amp_dtype,
-                                          label_smoothing=recipe.label_smoothing)
+        loss_sum, wrong = self.train_step(
+            self.step_model,
+            self.optimizer,
+            images,
+            labels,
+            amp_dtype=self.amp_dtype,
+            label_smoothing=recipe.label_smoothing,
+        )
         window.add(loss_sum, wrong, labels.numel())
         self.iteration += 1
         if self.average:
@@ -355,14 +433,22 @@ class Trainer:
         totals = window.totals()  # synchronises with the device (and the other processes)
         loss, error = totals.sums.loss, totals.sums.error
         if not math.isfinite(loss):
-            raise TrainingDiverged(f"the training loss became {loss} by iteration "
-                                   f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower "
-                                   "lr or --set warmup=on)")
+            raise TrainingDiverged(
+                f"the training loss became {loss} by iteration "
+                f"{self.iteration:,}; {self.checkpoints.kept()} (try a lower "
+                "lr or --set warmup=on)"
+            )
         self.schedule.observe_train_error(self.iteration, error)
-        record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader),
-                  "lr": lr, "train_loss": loss, "train_error": error,
-                  "images_per_s": totals.sums.seen / max(totals.seconds, 1e-9),
-                  "images": totals.sums.seen, "seconds": totals.seconds}
+        record = {
+            "iteration": self.iteration,
+            "epoch": self.iteration / len(self.train_loader),
+            "lr": lr,
+            "train_loss": loss,
+            "train_error": error,
+            "images_per_s": totals.sums.seen / max(totals.seconds, 1e-9),
+            "images": totals.sums.seen,
+            "seconds": totals.seconds,
+        }
         self._record(record, progress)
         return Window(self.device, self.world)
 
@@ -372,11 +458,17 @@ class Trainer:
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
         self.world.broadcast_buffers(self.network)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = self.evaluation_sums(self.network, loader, amp_dtype=self.amp_dtype,
-                                        flip=self.recipe.eval_flip)
+            sums = self.evaluation_sums(
+                self.network, loader, amp_dtype=self.amp_dtype, flip=self.recipe.eval_flip
+            )
             sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
-            record.update({f"{name}_error": sums.error, f"{name}_loss": sums.loss,
-                           f"{name}_images": sums.seen})
+            record.update(
+                {
+                    f"{name}_error": sums.error,
+                    f"{name}_loss": sums.loss,
+                    f"{name}_images": sums.seen,
+                }
+            )
         if "val_error" in record:
             self._track_best(record["val_error"])
         self._record(record, progress)
@@ -385,8 +477,11 @@ class Trainer:
         """curves.png, from the metrics so far (about 0.1 s; the first draw also loads
         matplotlib, about half a second)."""
         if self.world.is_main:
-            plot_run_curves(self.run.read_metrics(), self.run.curves,
-                            f"{self.recipe.model} on {self.recipe.data}, {self.run.path.name}")
+            plot_run_curves(
+                self.run.read_metrics(),
+                self.run.curves,
+                f"{self.recipe.model} on {self.recipe.data}, {self.run.path.name}",
+            )
 
     def _record(self, record: dict, progress: Progress) -> None:
         if self.world.is_main:
@@ -404,8 +499,10 @@ class Trainer:
         totals = window.totals()
         finite = all(torch.isfinite(p).all() for p in self.network.parameters())
         if not finite or not math.isfinite(totals.sums.loss_sum):
-            raise TrainingDiverged(f"non-finite weights or loss at iteration {self.iteration:,}; "
-                                   f"{self.checkpoints.kept()}")
+            raise TrainingDiverged(
+                f"non-finite weights or loss at iteration {self.iteration:,}; "
+                f"{self.checkpoints.kept()}"
+            )
         self.checkpoints.save_last(self.state_dict(totals))
 
     def _finish(self, status: str) -> RunSummary:
@@ -414,12 +511,19 @@ class Trainer:
         if status != "completed":  # a completed run drew them at its last evaluation
             self._draw_curves()
         summary = summarize(
-            self.run.read_metrics(), status, iterations=self.iteration,
-            planned_iterations=self.recipe.iterations, model=self.recipe.model,
-            data=self.recipe.data, params=sum(p.numel() for p in self.model.parameters()),
-            best_val_error=self.best.val_error, best_iteration=self.best.iteration,
-            bad_files=len(self.splits.bad_files), run_dir=str(self.run.path),
-            world_size=self.world.world_size)
+            self.run.read_metrics(),
+            status,
+            iterations=self.iteration,
+            planned_iterations=self.recipe.iterations,
+            model=self.recipe.model,
+            data=self.recipe.data,
+            params=sum(p.numel() for p in self.model.parameters()),
+            best_val_error=self.best.val_error,
+            best_iteration=self.best.iteration,
+            bad_files=len(self.splits.bad_files),
+            run_dir=str(self.run.path),
+            world_size=self.world.world_size,
+        )
         self.run.write_summary(summary)
         return summary
 

@@ -16,9 +16,11 @@ from typing import Callable
 import torch
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-SLOW_BF16 = ("emulated bf16 is about 14x slower than float32 (24 against 337 images/s for "
-             "ResNet-20 training on an AMD EPYC without those flags); --set amp=off trains in "
-             "float32")
+SLOW_BF16 = (
+    "emulated bf16 is about 14x slower than float32 (24 against 337 images/s for "
+    "ResNet-20 training on an AMD EPYC without those flags); --set amp=off trains in "
+    "float32"
+)
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
@@ -35,8 +37,13 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
     return None
 
 
-def autocast_dtype(amp: str, device: torch.device, *, flags: set[str] | None = None,
-                   say: Callable[[str], None] = print) -> torch.dtype | None:
+def autocast_dtype(
+    amp: str,
+    device: torch.device,
+    *,
+    flags: set[str] | None = None,
+    say: Callable[[str], None] = print,
+) -> torch.dtype | None:
     """bfloat16 or None (float32) for the recipe's ``amp`` on ``device``; ``flags``: the CPU's
     (default: this machine's), for the check that bf16 is native there."""
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
@@ -44,9 +51,13 @@ def autocast_dtype(amp: str, device: torch.device, *, flags: set[str] | None = N
     if device.type == "cpu":
         flags = cpu_flags() if flags is None else flags
         if flags is None:
-            say("warning: amp=bf16: cannot read this CPU's flags (/proc/cpuinfo) to tell whether "
-                f"it has native bf16 (avx512_bf16 or amx_bf16); if not, {SLOW_BF16}")
+            say(
+                "warning: amp=bf16: cannot read this CPU's flags (/proc/cpuinfo) to tell whether "
+                f"it has native bf16 (avx512_bf16 or amx_bf16); if not, {SLOW_BF16}"
+            )
         elif not flags & set(NATIVE_BF16_FLAGS):
-            say("warning: amp=bf16: this CPU has no native bf16 (neither avx512_bf16 nor "
-                f"amx_bf16 among its flags): {SLOW_BF16}")
+            say(
+                "warning: amp=bf16: this CPU has no native bf16 (neither avx512_bf16 nor "
+                f"amx_bf16 among its flags): {SLOW_BF16}"
+            )
     return torch.bfloat16

@@ -9,9 +9,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-SHOWN = (("train_loss", "loss", "{:.3f}"), ("train_error", "err", "{:.1%}"), ("lr", "lr", "{:.3g}"),
-         ("images_per_s", "img/s", "{:,.0f}"), ("val_error", "val", "{:.2%}"),
-         ("test_error", "test", "{:.2%}"))
+SHOWN = (
+    ("train_loss", "loss", "{:.3f}"),
+    ("train_error", "err", "{:.1%}"),
+    ("lr", "lr", "{:.3g}"),
+    ("images_per_s", "img/s", "{:,.0f}"),
+    ("val_error", "val", "{:.2%}"),
+    ("test_error", "test", "{:.2%}"),
+)
 
 
 class Progress:
@@ -19,8 +24,18 @@ class Progress:
         """``enabled=False`` (processes other than rank 0) shows and writes nothing."""
         self.enabled = enabled
         plain = quiet or not enabled or not sys.stderr.isatty()
-        self.bar = None if plain else tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
-                                           file=sys.stderr, smoothing=0.1)
+        self.bar = (
+            None
+            if plain
+            else tqdm(
+                total=total,
+                initial=start,
+                unit="it",
+                dynamic_ncols=True,
+                file=sys.stderr,
+                smoothing=0.1,
+            )
+        )
         self.fields: dict[str, str] = {}
         # purge_step drops the events that a resumed run is about to write again: those after
         # its checkpoint's iteration (all of them when it starts again from 0).
@@ -51,4 +66,3 @@ class Progress:
             self.bar.close()
         if self.writer is not None:
             self.writer.close()
-

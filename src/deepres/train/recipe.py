@@ -88,9 +88,13 @@ class Recipe:
             setattr(self, f.name, _check_type(f.name, getattr(self, f.name), _hints()[f.name]))
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise RecipeError(f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise RecipeError(
+                    f"recipe: {name} must be one of {allowed}, got {getattr(self, name)!r}"
+                )
         if not 0 <= self.ema_decay < 1:
-            raise RecipeError(f"recipe: ema_decay must be in [0, 1) (0: no average), got {self.ema_decay}")
+            raise RecipeError(
+                f"recipe: ema_decay must be in [0, 1) (0: no average), got {self.ema_decay}"
+            )
         for name in ("batch_size", "lr_batch", "log_every", "plateau_patience", "ema_every"):
             if getattr(self, name) < 1:
                 raise RecipeError(f"recipe: {name} must be at least 1, got {getattr(self, name)}")
@@ -102,8 +106,10 @@ class Recipe:
         if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise RecipeError("recipe: val_size and weight_decay must be >= 0, momentum in [0, 1)")
         if self.schedule == "plateau" and self.val_size == 0:
-            raise RecipeError("recipe: schedule 'plateau' watches the validation error; "
-                             "set val_size (e.g. 5000) so there is a validation split")
+            raise RecipeError(
+                "recipe: schedule 'plateau' watches the validation error; "
+                "set val_size (e.g. 5000) so there is a validation split"
+            )
         for name in ("iterations", "eval_every", "checkpoint_every"):
             _parse_length(name, getattr(self, name))
         if self.lr_rise != 0:
@@ -127,38 +133,58 @@ class Recipe:
         if iterations < 1:
             raise RecipeError(f"--iterations must be at least 1, got {iterations}")
         if "iterations" in fixed:
-            raise RecipeError("give --iterations (which scales the schedule) or --set "
-                             "iterations=N (the raw field), not both")
-        lengths = [self.iterations, *self.milestones, self.lr_rise, self.eval_every,
-                   self.checkpoint_every]
+            raise RecipeError(
+                "give --iterations (which scales the schedule) or --set "
+                "iterations=N (the raw field), not both"
+            )
+        lengths = [
+            self.iterations,
+            *self.milestones,
+            self.lr_rise,
+            self.eval_every,
+            self.checkpoint_every,
+        ]
         if any(isinstance(length, str) for length in lengths):
-            raise RecipeError("--iterations scales a schedule counted in iterations, and this "
-                             f"recipe counts epochs (iterations: {self.iterations}); set the "
-                             "lengths themselves with --set iterations=... --set milestones=...")
+            raise RecipeError(
+                "--iterations scales a schedule counted in iterations, and this "
+                f"recipe counts epochs (iterations: {self.iterations}); set the "
+                "lengths themselves with --set iterations=... --set milestones=..."
+            )
         scale = iterations / self.iterations
         every = fixed.get("eval_every", max(1, round(self.eval_every * scale)))
-        scaled = {"iterations": iterations,
-                  "milestones": [max(1, round(m * scale)) for m in self.milestones],
-                  "lr_rise": round(self.lr_rise * scale),
-                  "eval_every": every,
-                  "checkpoint_every": min(every, self.checkpoint_every),
-                  "log_every": (self.log_every if iterations >= self.iterations
-                                else min(self.log_every, max(1, iterations // 100)))}
+        scaled = {
+            "iterations": iterations,
+            "milestones": [max(1, round(m * scale)) for m in self.milestones],
+            "lr_rise": round(self.lr_rise * scale),
+            "eval_every": every,
+            "checkpoint_every": min(every, self.checkpoint_every),
+            "log_every": (
+                self.log_every
+                if iterations >= self.iterations
+                else min(self.log_every, max(1, iterations // 100))
+            ),
+        }
         return self.replace(**{**scaled, **fixed})
 
     def scaling_note(self, scaled: Recipe) -> str:
         """What ``scaled_to`` changed, in one line for the start of a run."""
+
         def lengths(recipe: Recipe) -> str:
             drops = ", ".join(map(str, recipe.milestones)) or "none"
-            return (f"lr drops at {drops}, evaluations every {recipe.eval_every}, "
-                    f"checkpoints every {recipe.checkpoint_every}")
+            return (
+                f"lr drops at {drops}, evaluations every {recipe.eval_every}, "
+                f"checkpoints every {recipe.checkpoint_every}"
+            )
 
-        return (f"--iterations {scaled.iterations} scales the schedule of {self.iterations} "
-                f"iterations: {lengths(scaled)} (were: {lengths(self)}); --set "
-                f"iterations={scaled.iterations} would stop there without moving them")
+        return (
+            f"--iterations {scaled.iterations} scales the schedule of {self.iterations} "
+            f"iterations: {lengths(scaled)} (were: {lengths(self)}); --set "
+            f"iterations={scaled.iterations} would stop there without moving them"
+        )
 
     def resolved(self, iterations_per_epoch: int) -> Recipe:
         """The recipe with every length in iterations, for a data set of this many batches."""
+
         def it(name: str, value: Length) -> int:
             return _parse_length(name, value, iterations_per_epoch)
 
@@ -172,8 +198,11 @@ class Recipe:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files(__package__).joinpath("recipes").iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[:-5]
+        for p in resources.files(__package__).joinpath("recipes").iterdir()
+        if p.name.endswith(".yaml")
+    )
 
 
 def load_recipe(name_or_file: str) -> Recipe:
@@ -191,8 +220,10 @@ def load_run_recipe(path: Path) -> Recipe:
         detail = " ".join(str(err).split())[:200]  # YAML's messages span lines
         raise RecipeError(f"{path}: not a readable recipe ({detail}); {fix}") from None
     if not isinstance(fields, dict) or not all(isinstance(key, str) for key in fields):
-        raise RecipeError(f"{path}: not a deepres recipe (expected key: value lines, got "
-                          f"{type(fields).__name__}); {fix}")
+        raise RecipeError(
+            f"{path}: not a deepres recipe (expected key: value lines, got "
+            f"{type(fields).__name__}); {fix}"
+        )
     try:
         _reject_unknown(fields)
         return Recipe(**fields)
@@ -224,14 +255,18 @@ def _recipe_fields(name_or_file: str, seen: tuple[str, ...]) -> dict:
     elif path.is_file():
         text = path.read_text()
     else:
-        raise RecipeError(f"no recipe {name_or_file!r}: give a preset ({', '.join(preset_names())}) "
-                         "or the path of a YAML file")
+        raise RecipeError(
+            f"no recipe {name_or_file!r}: give a preset ({', '.join(preset_names())}) "
+            "or the path of a YAML file"
+        )
     try:
         fields = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         raise RecipeError(f"recipe {name_or_file}: not valid YAML ({err})") from None
     if not isinstance(fields, dict):
-        raise RecipeError(f"recipe {name_or_file}: expected key: value lines, got {type(fields).__name__}")
+        raise RecipeError(
+            f"recipe {name_or_file}: expected key: value lines, got {type(fields).__name__}"
+        )
     base = fields.pop("base", None)
     try:
         _reject_unknown(fields)
@@ -246,8 +281,10 @@ def _reject_unknown(changes: dict) -> None:
     known = [f.name for f in dataclasses.fields(Recipe)]
     unknown = sorted(set(changes) - set(known))
     if unknown:
-        raise RecipeError(f"unknown recipe key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-                         f"valid keys: {', '.join(known)}")
+        raise RecipeError(
+            f"unknown recipe key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+            f"valid keys: {', '.join(known)}"
+        )
 
 
 def _parse_length(name: str, value: Length, iterations_per_epoch: int | None = None) -> int:
@@ -257,7 +294,9 @@ def _parse_length(name: str, value: Length, iterations_per_epoch: int | None = N
         return value
     match = _EPOCHS.match(value)
     if not match:
-        raise RecipeError(f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}")
+        raise RecipeError(
+            f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}"
+        )
     if iterations_per_epoch is None:
         return 1
     return max(1, round(float(match.group(1)) * iterations_per_epoch))

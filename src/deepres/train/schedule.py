@@ -46,14 +46,20 @@ class LRSchedule:
         if self.anneal not in (None, "cosine", "onecycle"):
             raise ValueError(f"unknown anneal {self.anneal!r}: cosine or onecycle")
         if self.anneal and not 0 <= self.rise < self.total:
-            raise ValueError(f"the lr rise ({self.rise}) must be shorter than the run ({self.total})")
+            raise ValueError(
+                f"the lr rise ({self.rise}) must be shorter than the run ({self.total})"
+            )
 
     def lr(self, iteration: int) -> float:
         if self.warming_up:
             return self.warmup_lr
         if self.anneal:
             return self.base_lr * self._anneal_factor(iteration)
-        divisions = self.plateau_divisions if self.plateau else bisect.bisect_right(self.milestones, iteration)
+        divisions = (
+            self.plateau_divisions
+            if self.plateau
+            else bisect.bisect_right(self.milestones, iteration)
+        )
         return self.base_lr * self.factor**divisions
 
     def _anneal_factor(self, iteration: int) -> float:

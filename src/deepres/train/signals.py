@@ -10,6 +10,7 @@ from contextlib import contextmanager
 def catch_stop_signals(trainer):
     """SIGINT/SIGTERM: finish the current step, save a checkpoint and return. A second signal
     acts as usual."""
+
     def handler(signum, frame):
         trainer.stop_signal = signum
         signal.signal(signum, previous[signum])

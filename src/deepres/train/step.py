@@ -63,9 +63,13 @@ def evaluation_sums(
                 if flip:
                     mirrored = model(images.flip(3)).float().softmax(dim=1)
                     log_probs = ((log_probs.exp() + mirrored) / 2).log()
-            batch = torch.stack([F.nll_loss(log_probs, labels, reduction="sum").double(),
-                                 (log_probs.argmax(dim=1) != labels).sum().double(),
-                                 torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)])
+            batch = torch.stack(
+                [
+                    F.nll_loss(log_probs, labels, reduction="sum").double(),
+                    (log_probs.argmax(dim=1) != labels).sum().double(),
+                    torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device),
+                ]
+            )
             sums = batch if sums is None else sums + batch
     finally:
         model.train(was_training)

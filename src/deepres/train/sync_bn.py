@@ -49,11 +49,15 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
         return y.to(x.dtype)
 
     @torch.no_grad()
-    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, total: torch.Tensor) -> None:
+    def _update_running_stats(
+        self, mean: torch.Tensor, var: torch.Tensor, total: torch.Tensor
+    ) -> None:
         if not self.track_running_stats:
             return
         self.num_batches_tracked += 1
-        momentum = self.momentum if self.momentum is not None else 1.0 / self.num_batches_tracked.item()
+        momentum = (
+            self.momentum if self.momentum is not None else 1.0 / self.num_batches_tracked.item()
+        )
         unbiased = var * total / (total - 1).clamp(min=1)
         self.running_mean.lerp_(mean.to(self.running_mean.dtype), momentum)
         self.running_var.lerp_(unbiased.to(self.running_var.dtype), momentum)
@@ -63,9 +67,15 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every BatchNorm2d in ``module`` with a SyncBatchNorm2d holding the same state."""
     for name, child in module.named_children():
         if type(child) is nn.BatchNorm2d:
-            sync = SyncBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
-                                   child.track_running_stats, device=child.weight.device,
-                                   dtype=child.weight.dtype)
+            sync = SyncBatchNorm2d(
+                child.num_features,
+                child.eps,
+                child.momentum,
+                child.affine,
+                child.track_running_stats,
+                device=child.weight.device,
+                dtype=child.weight.dtype,
+            )
             sync.load_state_dict(child.state_dict())
             setattr(module, name, sync)
         else:

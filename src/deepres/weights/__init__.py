@@ -12,7 +12,23 @@ from .fit import guess_model_name, load_strictly, mismatches, strip_wrappers
 from .trained import TrainedModel, UnnamedClasses, load_model, model_of, weights_path
 from .zoo import create_model, shipped_file
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "INFO_KEYS", "WeightFile",
-           "read_weights", "save_weights", "guess_model_name", "load_strictly", "mismatches",
-           "strip_wrappers", "TrainedModel", "UnnamedClasses", "load_model", "model_of",
-           "weights_path", "create_model", "shipped_file"]
+__all__ = [
+    "CheckpointError",
+    "load_checkpoint",
+    "save_checkpoint",
+    "INFO_KEYS",
+    "WeightFile",
+    "read_weights",
+    "save_weights",
+    "guess_model_name",
+    "load_strictly",
+    "mismatches",
+    "strip_wrappers",
+    "TrainedModel",
+    "UnnamedClasses",
+    "load_model",
+    "model_of",
+    "weights_path",
+    "create_model",
+    "shipped_file",
+]

@@ -46,13 +46,17 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
         raise CheckpointError(f"{path}: no such checkpoint file")
     exported = _exported_model(path)
     if exported:
-        raise CheckpointError(f"{path}: {exported}, written for other programs; deepres reads "
-                              "the run directory or checkpoint it was exported from")
+        raise CheckpointError(
+            f"{path}: {exported}, written for other programs; deepres reads "
+            "the run directory or checkpoint it was exported from"
+        )
     if not (zipfile.is_zipfile(path) or _starts_with(path, _LEGACY_MAGIC)):
         # torch.save writes a zip archive (or, before PyTorch 1.6, the legacy format); anything
         # else is cut short, damaged or some other kind of file, and is not unpickled at all.
-        raise CheckpointError(f"{path}: damaged or truncated checkpoint, or not a PyTorch file "
-                              "(it is not in torch.save's zip format)")
+        raise CheckpointError(
+            f"{path}: damaged or truncated checkpoint, or not a PyTorch file "
+            "(it is not in torch.save's zip format)"
+        )
     _verify_checksums(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
@@ -61,9 +65,12 @@ def read_torch_file(path: Path, map_location: str | torch.device = "cpu") -> obj
             raise CheckpointError(f"{path}: damaged checkpoint ({_last_line(err)})") from None
         raise CheckpointError(
             f"{path}: refused to load: the file holds Python objects that would run code when "
-            f"unpickled ({_last_line(err)}); only tensors and plain values are read") from None
+            f"unpickled ({_last_line(err)}); only tensors and plain values are read"
+        ) from None
     except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"{path}: damaged or truncated checkpoint ({str(err)[:200]})") from None
+        raise CheckpointError(
+            f"{path}: damaged or truncated checkpoint ({str(err)[:200]})"
+        ) from None
 
 
 def _verify_checksums(path: Path) -> None:
@@ -78,9 +85,11 @@ def _verify_checksums(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
         raise CheckpointError(f"{path}: damaged checkpoint ({err})") from None
     if damaged is not None:
-        raise CheckpointError(f"{path}: damaged checkpoint: the bytes of its record {damaged!r} "
-                              "do not match their checksum (CRC-32), so the file changed after it "
-                              "was written; use another copy, or an earlier checkpoint")
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: the bytes of its record {damaged!r} "
+            "do not match their checksum (CRC-32), so the file changed after it "
+            "was written; use another copy, or an earlier checkpoint"
+        )
 
 
 def _exported_model(path: Path) -> str | None:

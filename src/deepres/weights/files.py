@@ -51,12 +51,17 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
         if "model_args" not in info and isinstance(state.get("recipe"), dict):
             info["model_args"] = state["recipe"].get("model_args", {})
         return _checked(WeightFile(path, state["model"], info))
-    for weights in (state, *(state.get(k) for k in ("state_dict", "model")
-                             if isinstance(state, dict))):
+    for weights in (
+        state,
+        *(state.get(k) for k in ("state_dict", "model") if isinstance(state, dict)),
+    ):
         if _is_state_dict(weights):
             return _checked(WeightFile(path, weights))
-    what = f"a dict with keys {', '.join(map(str, list(state)[:6]))}" if isinstance(state, dict) \
+    what = (
+        f"a dict with keys {', '.join(map(str, list(state)[:6]))}"
+        if isinstance(state, dict)
         else f"a {type(state).__name__}"
+    )
     raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
 
 
@@ -104,9 +109,11 @@ def _read_safetensors(path: Path, map_location) -> WeightFile:
     except (safetensors.SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
     if _DIGEST_KEY in metadata and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]:
-        raise CheckpointError(f"{path}: damaged safetensors file: its tensors do not match the "
-                              "SHA-256 recorded when it was written, so the file changed since; "
-                              "use another copy")
+        raise CheckpointError(
+            f"{path}: damaged safetensors file: its tensors do not match the "
+            "SHA-256 recorded when it was written, so the file changed since; "
+            "use another copy"
+        )
     try:
         info = json.loads(metadata.get(_SAFETENSORS_KEY, "{}"))
     except json.JSONDecodeError:
@@ -124,8 +131,11 @@ def _digest(data: bytes, metadata: dict) -> str:
 
 
 def _is_state_dict(obj: object) -> bool:
-    return (isinstance(obj, dict) and len(obj) > 0
-            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+    return (
+        isinstance(obj, dict)
+        and len(obj) > 0
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    )
 
 
 def _checked(file: WeightFile) -> WeightFile:
@@ -134,7 +144,9 @@ def _checked(file: WeightFile) -> WeightFile:
     built to that shape would allocate all of them."""
     for key, t in file.state_dict.items():
         if t.numel() * t.element_size() > t.untyped_storage().nbytes():
-            raise CheckpointError(f"{file.path}: tensor {key} claims shape "
-                                  f"{tuple(t.shape)} over {t.untyped_storage().nbytes()} bytes; "
-                                  "not a file that torch.save wrote from a network")
+            raise CheckpointError(
+                f"{file.path}: tensor {key} claims shape "
+                f"{tuple(t.shape)} over {t.untyped_storage().nbytes()} bytes; "
+                "not a file that torch.save wrote from a network"
+            )
     return file

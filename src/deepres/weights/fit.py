@@ -21,7 +21,7 @@ def strip_wrappers(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The state_dict without the prefixes that wrappers add to every key."""
     for prefix in WRAPPER_PREFIXES:
         if state and all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
+            state = {k[len(prefix) :]: v for k, v in state.items()}
     return state
 
 
@@ -31,23 +31,35 @@ def mismatches(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k} ({_shape(state[k])} in the file, {_shape(expected[k])} in the network)"
-              for k in expected if k in state and state[k].shape != expected[k].shape]
-    return [f"{what}: {_first(keys)}" for what, keys in
-            (("missing keys", missing), ("unexpected keys", unexpected), ("other shapes", shapes))
-            if keys]
+    shapes = [
+        f"{k} ({_shape(state[k])} in the file, {_shape(expected[k])} in the network)"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    return [
+        f"{what}: {_first(keys)}"
+        for what, keys in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("other shapes", shapes),
+        )
+        if keys
+    ]
 
 
-def load_strictly(model: nn.Module, state: dict[str, torch.Tensor], source: Path,
-                  model_name: str) -> None:
+def load_strictly(
+    model: nn.Module, state: dict[str, torch.Tensor], source: Path, model_name: str
+) -> None:
     """``model.load_state_dict(state, strict=True)``, with a ``CheckpointError`` that names the
     file and the first mismatching keys when the weights belong to another network."""
     state = strip_wrappers(state)
     problems = mismatches(model, state)
     if problems:
-        raise CheckpointError(f"{source}: its weights do not fit {model_name}: "
-                              f"{'; '.join(problems)} (weights of another network? "
-                              "`deepres models` lists them; choose one with --model)")
+        raise CheckpointError(
+            f"{source}: its weights do not fit {model_name}: "
+            f"{'; '.join(problems)} (weights of another network? "
+            "`deepres models` lists them; choose one with --model)"
+        )
     model.load_state_dict(state, strict=True)
 
 
@@ -58,8 +70,9 @@ def guess_model_name(state: dict[str, torch.Tensor]) -> str | None:
     conv1 = state.get("conv1.weight")
     if conv1 is None or conv1.dim() != 4 or conv1.shape[-1] != 7:
         return None
-    blocks = tuple(len({k.split(".")[1] for k in state if k.startswith(f"layer{i}.")})
-                   for i in range(1, 5))
+    blocks = tuple(
+        len({k.split(".")[1] for k in state if k.startswith(f"layer{i}.")}) for i in range(1, 5)
+    )
     bottleneck = "layer1.0.conv3.weight" in state
     residual = "layer2.0.downsample.0.weight" in state  # plain nets have no projections
     for depth, (block, layers) in IMAGENET_LAYOUTS.items():

@@ -37,9 +37,11 @@ class TrainedModel:
 
     def __repr__(self) -> str:
         named = "" if self.classes_named else ", unnamed"
-        return (f"TrainedModel({self.model_name}, {len(self.classes)} classes "
-                f"({first_names(self.classes)}{named}), "
-                f"{self.preprocessing!r}, from {self.path})")
+        return (
+            f"TrainedModel({self.model_name}, {len(self.classes)} classes "
+            f"({first_names(self.classes)}{named}), "
+            f"{self.preprocessing!r}, from {self.path})"
+        )
 
     @property
     def input_size(self) -> int:
@@ -47,10 +49,13 @@ class TrainedModel:
 
     def info(self) -> dict:
         """What a weight file records besides the weights (``save_weights`` writes it)."""
-        info = {"model_name": self.model_name, "model_args": self.model_args,
-                "classes": self.classes if self.classes_named else None,
-                "preprocessing": self.preprocessing and self.preprocessing.to_dict(),
-                "recipe": self.recipe}
+        info = {
+            "model_name": self.model_name,
+            "model_args": self.model_args,
+            "classes": self.classes if self.classes_named else None,
+            "preprocessing": self.preprocessing and self.preprocessing.to_dict(),
+            "recipe": self.recipe,
+        }
         return {k: v for k, v in info.items() if v is not None}
 
     def image_preprocessing(self) -> Preprocessing:
@@ -64,8 +69,10 @@ class TrainedModel:
         takes them: file paths, PIL images, numpy arrays or tensors, prepared as in training."""
         probs = self.model(self._views(images)).softmax(dim=1)
         values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
-        top = [[(self.classes[i], p) for i, p in zip(row_i, row_p)]
-               for row_i, row_p in zip(indices.tolist(), values.tolist())]
+        top = [
+            [(self.classes[i], p) for i, p in zip(row_i, row_p)]
+            for row_i, row_p in zip(indices.tolist(), values.tolist())
+        ]
         return top if _is_many(images) else top[0]
 
     @torch.inference_mode()
@@ -83,8 +90,9 @@ class TrainedModel:
 
 
 def _is_many(images) -> bool:
-    return isinstance(images, (list, tuple)) or (isinstance(images, torch.Tensor)
-                                                  and images.dim() == 4)
+    return isinstance(images, (list, tuple)) or (
+        isinstance(images, torch.Tensor) and images.dim() == 4
+    )
 
 
 def weights_path(path: str | Path) -> Path:
@@ -101,13 +109,16 @@ def weights_path(path: str | Path) -> Path:
         return path
     checkpoint = RunDir(path).trained_checkpoint()
     if checkpoint is None:
-        raise CheckpointError(f"{path}: a folder without {' or '.join(TRAINED_CHECKPOINTS)}; "
-                              "give a run directory or a weight file")
+        raise CheckpointError(
+            f"{path}: a folder without {' or '.join(TRAINED_CHECKPOINTS)}; "
+            "give a run directory or a weight file"
+        )
     return checkpoint
 
 
-def load_model(path: str | Path, model_name: str | None = None,
-               device: str | torch.device = "cpu") -> TrainedModel:
+def load_model(
+    path: str | Path, model_name: str | None = None, device: str | torch.device = "cpu"
+) -> TrainedModel:
     """The network in a run directory, deepres checkpoint, safetensors or torchvision file.
 
     ``model_name`` overrides the name the file records; a bare state_dict (e.g. torchvision's)
@@ -124,23 +135,37 @@ def load_model(path: str | Path, model_name: str | None = None,
     model = _build(file.path, name, model_args, sizes)
     load_strictly(model, state, file.path, name)
     named = file.info.get("classes")
-    if named is not None and not (isinstance(named, list)
-                                  and all(isinstance(c, str) for c in named)):
+    if named is not None and not (
+        isinstance(named, list) and all(isinstance(c, str) for c in named)
+    ):
         raise CheckpointError(f"{file.path}: its class names are not a list of strings")
     if named is not None and len(named) != model.num_classes:
-        raise CheckpointError(f"{file.path}: names {len(named)} classes but its classifier "
-                              f"has {model.num_classes} outputs")
+        raise CheckpointError(
+            f"{file.path}: names {len(named)} classes but its classifier "
+            f"has {model.num_classes} outputs"
+        )
     if named:
         classes = list(named)
     else:
         classes = [str(i) for i in range(model.num_classes)]
-        warnings.warn(f"{file.path} names no classes: they are the indices 0 to "
-                      f"{model.num_classes - 1} (save_weights(path, trained) records them)",
-                      UnnamedClasses, stacklevel=2)
+        warnings.warn(
+            f"{file.path} names no classes: they are the indices 0 to "
+            f"{model.num_classes - 1} (save_weights(path, trained) records them)",
+            UnnamedClasses,
+            stacklevel=2,
+        )
     record = file.info.get("preprocessing")
     preprocessing = None if record is None else Preprocessing.from_dict(record, str(file.path))
-    return TrainedModel(model.to(device).eval(), name, model_args, classes, preprocessing,
-                        file.path, bool(named), file.info.get("recipe"))
+    return TrainedModel(
+        model.to(device).eval(),
+        name,
+        model_args,
+        classes,
+        preprocessing,
+        file.path,
+        bool(named),
+        file.info.get("recipe"),
+    )
 
 
 class UnnamedClasses(UserWarning):
@@ -152,8 +177,10 @@ def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict
     recorded = file.info.get("model_name")
     name = model_name or recorded or guess_model_name(file.state_dict)
     if name is None:
-        raise CheckpointError(f"{file.path}: the file does not say which network its weights "
-                              "belong to; name it with --model (`deepres models` lists them)")
+        raise CheckpointError(
+            f"{file.path}: the file does not say which network its weights "
+            "belong to; name it with --model (`deepres models` lists them)"
+        )
     if not isinstance(name, str):
         raise CheckpointError(f"{file.path}: its model_name {name!r} is not a name")
     model_info(name)  # an unknown name fails here, with the valid ones listed
@@ -170,8 +197,10 @@ def _build(path: Path, name: str, model_args: dict, sizes: dict) -> ResNet:
     number of classes and input channels; ``model_args`` may only choose among the rest."""
     for key, size in sizes.items():
         if model_args.get(key, size) != size:
-            raise CheckpointError(f"{path}: its model_args say {key}={model_args[key]!r}, but its "
-                                  f"weights have {size}; the file is inconsistent")
+            raise CheckpointError(
+                f"{path}: its model_args say {key}={model_args[key]!r}, but its "
+                f"weights have {size}; the file is inconsistent"
+            )
     try:
         return create_model(name, **{**model_args, **sizes})
     except (TypeError, ValueError) as err:

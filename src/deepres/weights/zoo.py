@@ -39,9 +39,11 @@ def shipped_file(name: str) -> Path:
         raise CheckpointError(f"{path}: the weights file of {name} is missing; reinstall deepres")
     digest = sha256_of(path)
     if digest != card["sha256"]:
-        raise CheckpointError(f"{path}: sha256 {digest} is not the {card['sha256']} that its "
-                              "model card records: the file is damaged or was replaced; "
-                              "reinstall deepres")
+        raise CheckpointError(
+            f"{path}: sha256 {digest} is not the {card['sha256']} that its "
+            "model card records: the file is damaged or was replaced; "
+            "reinstall deepres"
+        )
     return path
 
 
@@ -77,10 +79,16 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     num_classes = overrides.pop("num_classes", None)
     in_chans = file.state_dict["conv1.weight"].shape[1]
     if overrides.pop("in_chans", in_chans) != in_chans:
-        raise ModelError(f"{card['name']} takes images of {in_chans} channels; build the "
-                         "network without weights for other inputs")
-    model = create_untrained(name, **{**card["model_args"], **overrides}, in_chans=in_chans,
-                             num_classes=file.state_dict["fc.weight"].shape[0])
+        raise ModelError(
+            f"{card['name']} takes images of {in_chans} channels; build the "
+            "network without weights for other inputs"
+        )
+    model = create_untrained(
+        name,
+        **{**card["model_args"], **overrides},
+        in_chans=in_chans,
+        num_classes=file.state_dict["fc.weight"].shape[0],
+    )
     load_strictly(model, file.state_dict, file.path, name)
     if num_classes is not None and num_classes != model.num_classes:
         model.reset_classifier(num_classes)
