@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo", type=Path, default=REPO, help="the checkout to ship into")
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--replace", action="store_true", help="replace shipped weights of NAME")
+    p.add_argument(
+        "--hardware",
+        help="what the run trained on, in words, for runs whose meta.json does not name "
+        "the CPU (code before the CPU's model name was recorded); the card says it was "
+        "stated when shipping",
+    )
     args = p.parse_args(argv)
     try:
         card = ship(
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             args.repo,
             args.cache_dir,
             replace=args.replace,
+            hardware=args.hardware,
         )
     except (Refused, ValueError) as err:
         print(f"ship_weights: refused: {err}", file=sys.stderr)
@@ -98,6 +105,7 @@ def ship(
     cache_dir: Path | None,
     *,
     replace: bool = False,
+    hardware: str | None = None,
 ) -> dict:
     """Check, measure and write everything (see the module docstring); the model card."""
     summary, meta, recipe = finished_run(run)
@@ -128,6 +136,8 @@ def ship(
     card = model_card(
         name, summary, meta, recipe, data, len(test), errors, dtype, folder / f"{name}.safetensors"
     )
+    if hardware:
+        card["hardware"]["stated_when_shipped"] = hardware
     write_text_atomic(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
     write_text_atomic(folder / f"{name}.md", card_text(card))
     results = repo / RESULTS / name
@@ -248,6 +258,12 @@ def precision(recipe: dict, meta: dict) -> str:
     return "bf16 autocast" if bf16 else "float32"
 
 
+def stated_hardware(hardware: dict) -> str:
+    """The maintainer's words on the hardware, where the run's records did not say enough."""
+    stated = hardware.get("stated_when_shipped")
+    return f"; stated when shipped: {stated}" if stated else ""
+
+
 def card_text(card: dict) -> str:
     """The model card for people (Markdown)."""
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
@@ -279,7 +295,7 @@ def card_text(card: dict) -> str:
             f"| precision in training | {card['precision']} |",
             f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
             f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
-            f"{hw['world_size']} process(es) |",
+            f"{hw['world_size']} process(es){stated_hardware(hw)} |",
             f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
             f"({seconds:,.0f} s) |",
             f"| code | {card['code_commit']} (torch {card['torch_version']}) |",

@@ -4,9 +4,12 @@ injected, so the decision is tested whatever machine runs the test."""
 
 from __future__ import annotations
 
+import platform
+
 import pytest
 import torch
 
+from deepres.runs.environment import cpuinfo_field, describe_environment
 from deepres.train import Recipe, parse_overrides
 from deepres.train.precision import autocast_dtype, cpu_flags
 
@@ -55,3 +58,12 @@ def test_on_and_off_may_be_written_bare(text, value):
 def test_amp_on_is_still_refused_with_the_choices():
     with pytest.raises(ValueError, match=r"amp must be one of \('auto', 'bf16', 'off'\), got 'on'"):
         Recipe().replace(**parse_overrides(["amp=on"]))
+
+
+def test_a_runs_meta_names_the_cpu_it_trained_on():
+    """meta.json (and so a model card) names the CPU model, not just "x86_64"."""
+    text = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx\n"
+    assert cpuinfo_field("model name", text) == "Intel(R) Xeon(R) Processor"
+    assert cpuinfo_field("model name", "processor\t: 0\n") is None
+    expected = cpuinfo_field("model name") or platform.processor() or platform.machine()
+    assert describe_environment(CPU)["device_name"] == expected

@@ -47,7 +47,10 @@ def shipped(tmp_path_factory, digits_run):
     """digits_run shipped as resnet20-digits into a temporary checkout: (repo, model card)."""
     repo = tmp_path_factory.mktemp("checkout")
     code = ship_weights.main(
-        [str(digits_run), "--name", "resnet20-digits", "--data", "digits", "--repo", str(repo)]
+        [
+            *(str(digits_run), "--name", "resnet20-digits", "--data", "digits"),
+            *("--repo", str(repo), "--hardware", "a test machine, 2 cores"),
+        ]
     )
     assert code == 0
     folder = repo / ship_weights.SHIPPED
@@ -72,11 +75,12 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped, digits_run):
     assert card["test_images"] == 359 and card["data"]["name"] == "digits"
     # float16 is shipped only because it left the test error as it was in float32
     assert card["test_error"] == card["test_error_float32"]
-    assert (
-        (repo / ship_weights.SHIPPED / "resnet20-digits.md")
-        .read_text()
-        .startswith("# resnet20-digits")
-    )
+    meta = json.loads((digits_run / "meta.json").read_text())
+    assert card["hardware"]["device_name"] == meta["device_name"]
+    assert card["hardware"]["stated_when_shipped"] == "a test machine, 2 cores"
+    text = (repo / ship_weights.SHIPPED / "resnet20-digits.md").read_text()
+    assert text.startswith("# resnet20-digits")
+    assert "stated when shipped: a test machine, 2 cores" in text
     results = repo / "docs/runs/resnet20-digits"
     assert sorted(p.name for p in results.iterdir()) == sorted(ship_weights.RUN_RECORDS)
     assert not list(repo.rglob("*.pt"))  # never an optimiser checkpoint

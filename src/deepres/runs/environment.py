@@ -22,10 +22,24 @@ def describe_environment(device: torch.device) -> dict:
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device)
         if device.type == "cuda"
-        else platform.processor() or platform.machine(),
+        else cpuinfo_field("model name") or platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
+
+
+def cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
+    """The first ``key`` line of /proc/cpuinfo (or of the text given); None when unknown."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None  # not Linux, or no /proc
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == key:
+            return value.strip()
+    return None
 
 
 def _git_commit() -> str | None:

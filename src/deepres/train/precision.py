@@ -10,10 +10,11 @@ those flags (measured in issue 14). ``amp="auto"`` therefore stays in float32 on
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import torch
+
+from deepres.runs.environment import cpuinfo_field
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 SLOW_BF16 = (
@@ -25,16 +26,8 @@ SLOW_BF16 = (
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
     """The CPU's feature flags from /proc/cpuinfo (or the text given); None when unknown."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return None  # not Linux, or no /proc
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "flags":
-            return set(value.split())
-    return None
+    flags = cpuinfo_field("flags", cpuinfo)
+    return None if flags is None else set(flags.split())
 
 
 def autocast_dtype(
