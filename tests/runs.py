@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from deepres.cli import main
+from deepres.train import Recipe, load_recipe
 
 SHORT = [
     "--quiet",
@@ -23,6 +24,13 @@ SHORT = [
     "--set",
     "milestones=[100]",
 ]
+
+
+def tiny_recipe(**lengths) -> Recipe:
+    """ResNet-20 on the built-in digits at batch 32, lr never falling, for runs of a few
+    iterations; ``lengths`` (iterations, log_every, ...) and any other field as given."""
+    fixed = dict(model="resnet20", data="digits", batch_size=32, milestones=[30])
+    return load_recipe("quick").replace(**{**fixed, **lengths})
 
 
 def make_color_folder(

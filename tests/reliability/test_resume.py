@@ -8,9 +8,10 @@ import json
 import time
 
 import pytest
+from runs import tiny_recipe
 
 from deepres.cli import main
-from deepres.train import TrainOptions, load_recipe, train
+from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums, train_step
 
 
@@ -31,17 +32,8 @@ def crashing_at(iteration):
 
 
 def tiny(**changes):
-    fields = dict(
-        model="resnet20",
-        data="digits",
-        iterations=8,
-        batch_size=32,
-        log_every=2,
-        eval_every=4,
-        checkpoint_every=4,
-        milestones=[30],
-    )
-    return load_recipe("quick").replace(**{**fields, **changes})
+    fields = dict(iterations=8, log_every=2, eval_every=4, checkpoint_every=4)
+    return tiny_recipe(**{**fields, **changes})
 
 
 def records(out):

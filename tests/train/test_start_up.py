@@ -38,44 +38,25 @@ def small_folder(tmp_path_factory):
     )
 
 
+def _train_small(folder, out, *, iterations: int, batch_size: int = 4) -> int:
+    """`deepres train` on ``folder`` for a few iterations; its exit code."""
+    return main(
+        [
+            *("train", *FAST, "--data", str(folder), "--set", f"batch_size={batch_size}"),
+            *("--iterations", str(iterations), "--out", str(out)),
+        ]
+    )
+
+
 def test_a_batch_larger_than_the_data_fails_cleanly_and_the_retry_runs(
     tmp_path, capsys, small_folder
 ):
     out = tmp_path / "run"
-    code = main(
-        [
-            "train",
-            *FAST,
-            "--data",
-            str(small_folder),
-            "--set",
-            "batch_size=64",
-            "--iterations",
-            "2",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _train_small(small_folder, out, iterations=2, batch_size=64)
     err = capsys.readouterr().err
     assert code == 2 and "batch_size 64 is more than the 12 training images" in err
     assert "Traceback" not in err and not out.exists()
-    assert (
-        main(
-            [
-                "train",
-                *FAST,
-                "--data",
-                str(small_folder),
-                "--set",
-                "batch_size=4",
-                "--iterations",
-                "2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _train_small(small_folder, out, iterations=2) == 0
     assert "already holds files" not in capsys.readouterr().err
 
 
@@ -181,23 +162,7 @@ def test_every_run_draws_its_curves_at_each_evaluation(tmp_path, capsys, small_f
 
     monkeypatch.setattr(loop, "plot_run_curves", counted)
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                *FAST,
-                "--data",
-                str(small_folder),
-                "--set",
-                "batch_size=4",
-                "--iterations",
-                "8",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _train_small(small_folder, out, iterations=8) == 0
     capsys.readouterr()
     assert drawn == [4, 8]
     with Image.open(out / "curves.png") as image:

@@ -9,10 +9,11 @@ import time
 
 import pytest
 import torch
+from runs import tiny_recipe
 
 from deepres.cli import main
 from deepres.models import create_model
-from deepres.train import TrainOptions, load_recipe, train
+from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint
 
@@ -281,16 +282,7 @@ def test_training_speed_leaves_out_evaluation_time(tmp_path):
         return evaluation_sums(*args, **kwargs)
 
     out = tmp_path / "run"
-    recipe = load_recipe("quick").replace(
-        model="resnet20",
-        data="digits",
-        iterations=20,
-        eval_every=10,
-        log_every=10,
-        batch_size=32,
-        checkpoint_every=5,
-        milestones=[30],
-    )
+    recipe = tiny_recipe(iterations=20, eval_every=10, log_every=10, checkpoint_every=5)
     summary = train(recipe, TrainOptions(out=out, quiet=True), evaluate=slow_evaluation)
     assert summary.status == "completed"
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]

@@ -7,9 +7,10 @@ import signal
 
 import pytest
 import torch
+from runs import tiny_recipe
 
 from deepres.runs import Best, CheckpointState, RunDir, Sums, WindowTotals
-from deepres.train import TrainOptions, load_recipe, train
+from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World
 from deepres.train.step import train_step
@@ -80,16 +81,7 @@ def test_summary_figures_come_from_the_metrics_records():
 
 @pytest.fixture
 def recipe():
-    return load_recipe("quick").replace(
-        model="resnet20",
-        data="digits",
-        iterations=6,
-        log_every=5,
-        eval_every=20,
-        checkpoint_every=20,
-        batch_size=32,
-        milestones=[30],
-    )
+    return tiny_recipe(iterations=6, log_every=5, eval_every=20, checkpoint_every=20)
 
 
 def test_a_stop_request_ends_the_loop_after_the_step_with_a_checkpoint(tmp_path, recipe):
