@@ -52,6 +52,8 @@ def test_epochs_are_converted_to_iterations():
         ),
         (lambda: Recipe(iterations="10 epochs"), "iterations must be iterations .* or epochs"),
         (lambda: Recipe(schedule="plateau"), "set val_size"),
+        (lambda: Recipe(stop_at_val_error=0.1), "stop_at_val_error watches .* set val_size"),
+        (lambda: Recipe(val_size=10, stop_at_val_error=10), r"a fraction in \(0, 1\)"),
         (
             lambda: Recipe().replace(learning_rate=0.1),
             "unknown recipe key learning_rate; valid keys: model",

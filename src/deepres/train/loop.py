@@ -348,12 +348,19 @@ class Trainer:
         status = "completed"
         try:
             with catch_stop_signals(self):
-                while self.iteration < recipe.iterations and not self.stopping:
+                while (
+                    self.iteration < recipe.iterations
+                    and not self.stopping
+                    and not self._target_reached()
+                ):
                     window = self._step(next(batches), window, progress)
                 if self.stopping:
                     name = signal.Signals(self.stop_signal).name if self.stop_signal else "a signal"
                     status = f"stopped by {name}"
                     self._checkpoint(window)
+                elif self._target_reached():
+                    status = "reached target"
+                    self._end_at_target(window, progress)
         except TrainingDiverged as err:
             status = "diverged"
             self._say(f"error: {err}")
@@ -366,6 +373,23 @@ class Trainer:
             return self._finish(status)
         except WriteError as err:
             raise self._cannot_write(err) from None
+
+    def _target_reached(self) -> bool:
+        """The recipe's stop_at_val_error is met: some evaluation was at or below it (so the
+        best one is), which a resumed run knows from its checkpoint too."""
+        target, best = self.recipe.stop_at_val_error, self.best.val_error
+        return target is not None and best is not None and best <= target
+
+    def _end_at_target(self, window: Window, progress: Progress) -> None:
+        """Log the steps since the last log point (their seconds count towards the time to
+        reach the target) and checkpoint the network that reached it."""
+        if window.totals().sums.seen:
+            window = self._log(window, self.schedule.lr(self.iteration - 1), progress)
+        self._checkpoint(window)
+        self._say(
+            f"reached validation error {100 * self.best.val_error:.2f}% at iteration "
+            f"{self.iteration:,} (stop_at_val_error {self.recipe.stop_at_val_error:g})"
+        )
 
     def _cannot_write(self, err: WriteError) -> RunDirError:
         """A file of the run could not be written (a full disk, say): the run stops where it

@@ -60,6 +60,9 @@ class Recipe:
     ema_decay: float = 0.0
     ema_every: int = 1
     eval_flip: bool = False
+    # End the run at the first evaluation whose validation error is at or below this (a
+    # time-to-accuracy run; status "reached target"); None: run every iteration.
+    stop_at_val_error: Optional[float] = None
     iterations: Length = 64000
     schedule: str = "step"  # "step": divide at milestones; "plateau": when val error stalls;
     # "cosine" / "onecycle": rise for lr_rise iterations, then down to 0 at the end (not the paper's)
@@ -110,12 +113,27 @@ class Recipe:
                 "recipe: schedule 'plateau' watches the validation error; "
                 "set val_size (e.g. 5000) so there is a validation split"
             )
+        self._check_target()
         for name in ("iterations", "eval_every", "checkpoint_every"):
             _parse_length(name, getattr(self, name))
         if self.lr_rise != 0:
             _parse_length("lr_rise", self.lr_rise)
         for m in self.milestones:
             _parse_length("milestones", m)
+
+    def _check_target(self) -> None:
+        target = self.stop_at_val_error
+        if target is None:
+            return
+        if not 0 < target < 1:
+            raise RecipeError(
+                f"recipe: stop_at_val_error is a fraction in (0, 1), e.g. 0.1, got {target}"
+            )
+        if self.val_size == 0:
+            raise RecipeError(
+                "recipe: stop_at_val_error watches the validation error; "
+                "set val_size (e.g. 5000) so there is a validation split"
+            )
 
     def replace(self, **changes: Any) -> Recipe:
         _reject_unknown(changes)
