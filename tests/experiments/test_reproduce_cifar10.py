@@ -14,6 +14,7 @@ from PIL import Image
 from deepres.cli import main
 from deepres.experiments import Cifar10Settings
 from deepres.experiments.cifar10 import shared_recipe
+from deepres.runs import RunDir
 from deepres.train import load_recipe
 from deepres.weights import load_checkpoint
 
@@ -117,6 +118,7 @@ def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_
     stopped_at = load_checkpoint(first / "checkpoints" / "last.pt")["iteration"]
     assert 2 <= stopped_at < 4, output
     assert not second.exists() and not (out / "report.md").exists()
+    _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys)
 
     assert main(args) == 0
     assert f"resuming {first} at iteration {stopped_at}" in capsys.readouterr().err
@@ -135,6 +137,32 @@ def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_
     assert (
         "holds runs made with other settings (iterations: 4 there, 8 now" in capsys.readouterr().err
     )
+
+
+def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
+    """--report-only trains nothing and logs no invocation; a stopped run is a row with its
+    iteration and no error, a run being trained (its lock held) says so, and settings written
+    by an older deepres (without the fields added since) still match."""
+    settings = json.loads((out / "experiment.json").read_text())
+    del settings["recipe"]["stop_at_val_error"], settings["recipe"]["ema_decay"]
+    (out / "experiment.json").write_text(json.dumps(settings))
+    capsys.readouterr()
+    assert main([*args, "--report-only"]) == 0
+    said = capsys.readouterr().out
+    assert "not finished: resnet20-seed0 (stopped by SIGINT), plain20-seed0 (not started)" in said
+    report = (out / "report.md").read_text()
+    assert f"| resnet20-seed0 | stopped by SIGINT | {stopped_at:,} | - | - |" in report
+    assert "No run has completed yet" in report and not (out / "figure6.png").exists()
+    lock = RunDir(out / "runs" / "resnet20-seed0").lock()  # as a training process holds it
+    try:
+        assert main([*args, "--report-only"]) == 0
+    finally:
+        lock.release()
+    assert (
+        f"| resnet20-seed0 | training | {stopped_at:,} | - | - |" in (out / "report.md").read_text()
+    )
+    assert len((out / "invocations.jsonl").read_text().splitlines()) == 1
+    assert not (out / "runs" / "plain20-seed0").exists()
 
 
 def test_short_schedule_keeps_the_paper_proportions():

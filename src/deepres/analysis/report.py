@@ -59,9 +59,11 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
 
 def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    first_seeds = _first_seed_per_model(runs)
+    # Figures show finished runs only: a run still going is a row of the runs table.
+    first_seeds = _first_seed_per_model([r for r in runs if r.status == "completed"])
     subtitle = schedule_label(context["schedule"]) + "; one seed per net (the lowest)"
-    plot_training_curves(first_seeds, out / "figure6.png", subtitle)
+    if first_seeds:
+        plot_training_curves(first_seeds, out / "figure6.png", subtitle)
     with_responses = [r for r in first_seeds if r.response_std]
     if with_responses:
         plot_response_stds(with_responses, out / "figure7.png", subtitle)
@@ -106,7 +108,7 @@ def render_markdown(results: dict, figure7: bool) -> str:
         _banner(results["schedule"]),
         _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
         _trends(results["table6"]),
-        _figure6(),
+        _figure6(any(r.status == "completed" for r in runs)),
         _figure7(runs, figure7),
         _runs(runs),
         _provenance(results, runs),
@@ -193,7 +195,9 @@ def _trends(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _figure6() -> str:
+def _figure6(drawn: bool) -> str:
+    if not drawn:
+        return "## Figure 6: training curves\n\nNo run has completed yet.\n"
     return (
         "## Figure 6: training curves\n\n![Figure 6](figure6.png)\n\n"
         "Dashed: training error, the mean over the batches since the previous log point, "
@@ -236,12 +240,13 @@ def _runs(runs: list[RunRecord]) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for run in sorted(runs, key=lambda r: r.name):
+        finished = run.status == "completed"  # no error of an unfinished run is a result
         best = (
             "-"
-            if run.best_val_error is None
+            if run.best_val_error is None or not finished
             else f"{100 * run.best_val_error:.2f} at {run.best_iteration:,}"
         )
-        test = "-" if run.test_error is None else f"{100 * run.test_error:.2f}"
+        test = "-" if run.test_error is None or not finished else f"{100 * run.test_error:.2f}"
         speed = "-" if not run.images_per_s else f"{run.images_per_s:,.0f}"
         lines.append(
             f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "

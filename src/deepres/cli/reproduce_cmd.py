@@ -89,6 +89,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--download", action="store_true", help="download CIFAR-10 if not cached")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the report of the runs in OUT as they stand (finished "
+        "runs in the table and figures, the others listed with their iteration), e.g. while "
+        "a long queue goes on in another process",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,5 +115,6 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         download=args.download,
         quiet=args.quiet,
+        report_only=args.report_only,
     )
     return reproduce_cifar10(settings)

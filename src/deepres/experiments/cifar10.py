@@ -54,6 +54,7 @@ class Cifar10Settings:
     cache_dir: Path | None = None
     download: bool = False
     quiet: bool = False
+    report_only: bool = False  # write the report of the runs as they stand; train nothing
 
     def models(self) -> list[str]:
         """ResNets for every part; plain nets for the figures (the paper has no plain-1202).
@@ -130,7 +131,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         print(f"note: {own.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
-    _claim(s.out, recipe)
+    _claim(s.out, recipe, create=not s.report_only)
     jobs = [
         Job(
             f"{model}-seed{seed}",
@@ -140,21 +141,25 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         for model in s.models()
         for seed in range(s.seeds)
     ]
-    launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs")
-    try:
-        run_jobs(jobs, launch, s.parallel)
-    except RunsStopped as stop:
-        _log_invocation(s, started, started_text, f"stopped ({stop})")
-        print(f"stopped ({stop}); run the same command to continue", flush=True)
-        return 130
+    if not s.report_only:
+        launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs")
+        try:
+            run_jobs(jobs, launch, s.parallel)
+        except RunsStopped as stop:
+            _log_invocation(s, started, started_text, f"stopped ({stop})")
+            print(f"stopped ({stop}); run the same command to continue", flush=True)
+            return 130
     unfinished = [
-        f"{job.name} ({job.status() or 'failed'})" for job in jobs if job.status() != "completed"
+        f"{job.name} ({job.status() or ('not started' if s.report_only else 'failed')})"
+        for job in jobs
+        if job.status() != "completed"
     ]
     if s.only in (None, "figure7"):
         for job in jobs:
             if job.status() == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
-    _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
+    if not s.report_only:
+        _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
     runs = [
         run_record(path)
         for path in sorted((s.out / "runs").glob("*"))
@@ -163,8 +168,9 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
-        print(f"did not complete: {', '.join(unfinished)}", flush=True)
-        return 1
+        print(f"{'not finished' if s.report_only else 'did not complete'}: "
+              f"{', '.join(unfinished)}", flush=True)  # fmt: skip
+        return 0 if s.report_only else 1
     return 0
 
 
@@ -180,12 +186,16 @@ def _open_data(s: Cifar10Settings, recipe: Recipe):
     return splits
 
 
-def _claim(out: Path, recipe: Recipe) -> None:
-    """The runs in one OUT share their recipe but for model and seed; refuse to mix."""
+def _claim(out: Path, recipe: Recipe, *, create: bool = True) -> None:
+    """The runs in one OUT share their recipe but for model and seed; refuse to mix. Fields
+    that deepres gained after the runs started count as their defaults."""
     shared = {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")}
     path = out / "experiment.json"
+    if not path.exists() and not create:
+        raise RunDirError(f"{out} holds no runs of `deepres reproduce cifar10` (no {path.name})")
     if path.exists():
-        before = json.loads(path.read_text())["recipe"]
+        defaults = {k: v for k, v in Recipe().to_dict().items() if k in shared}
+        before = {**defaults, **json.loads(path.read_text())["recipe"]}
         changed = sorted(k for k in set(before) | set(shared) if before.get(k) != shared.get(k))
         if changed:
             detail = "; ".join(

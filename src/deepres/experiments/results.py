@@ -52,26 +52,32 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
 
 
 def run_record(run_path: Path) -> RunRecord:
-    """One finished run as the report reads it."""
+    """One run as the report reads it. A run that has not completed says how far it is (the
+    last iteration in its metrics) and whether it is training now (its lock is held)."""
     run = RunDir(run_path)
     summary, meta, recipe = run.read_summary(), run.read_meta(), Recipe(**run.read_recipe())
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
+    metrics = run.read_metrics()
+    status, iterations = summary.status, summary.iterations
+    if status != "completed":
+        iterations = max((r["iteration"] for r in metrics), default=iterations)
+        status = "training" if run.in_use() else status
     return RunRecord(
         name=run_path.name,
         model=recipe.model,
         depth=info.depth,
         residual=info.residual,
         seed=recipe.seed,
-        status=summary.status,
-        iterations=summary.iterations,
+        status=status,
+        iterations=iterations,
         test_error=summary.test_error,
         best_val_error=summary.best_val_error,
         best_iteration=summary.best_iteration,
         params=summary.params,
         train_seconds=summary.train_seconds,
         images_per_s=summary.images_per_s,
-        curves=training_curves(run.read_metrics()),
+        curves=training_curves(metrics),
         response_std=(json.loads(responses.read_text())["layers"] if responses.exists() else None),
         meta={
             key: meta.get(key)

@@ -52,3 +52,22 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)  # closing the only descriptor releases the flock
             self.fd = None
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a live process holds the run lock at ``path`` (is training in that run now).
+    Probes with a shared lock, which a holder's exclusive one refuses; a missing lock file, or
+    a file system without locks, is "not held"."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # releases the probe's shared lock at once

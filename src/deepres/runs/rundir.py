@@ -26,7 +26,7 @@ import yaml
 from deepres.atomic import write_error, write_text_atomic
 from deepres.errors import RunDirError
 
-from .lock import RunLock
+from .lock import RunLock, lock_held
 from .records import RunSummary
 
 RECIPE = "recipe.yaml"
@@ -95,6 +95,10 @@ class RunDir:
         """Hold this run's lock while training in it: a second process is refused with one
         line naming the run and this process's pid."""
         return RunLock(self.path / LOCK, self.path)
+
+    def in_use(self) -> bool:
+        """A live process is training in this run now."""
+        return lock_held(self.path / LOCK)
 
     def exists(self) -> bool:
         """A run has been started here (its recipe is written)."""
