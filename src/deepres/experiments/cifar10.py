@@ -24,6 +24,7 @@ from deepres.data.jpeg_settings import measure_jpegs
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
 from deepres.runs import RunDir, RunRecord, describe_environment
+from deepres.runs.environment import cpuinfo_field
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
 
@@ -268,17 +269,9 @@ def _environment(runs: list[RunRecord], device) -> dict:
         "torch_version": here["torch_version"],
         "python_version": here["python_version"],
         "devices": sorted(devices),
-        "host": f"{_cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+        "host": f"{cpuinfo_field('model name') or platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU cores, {platform.platform()}",
     }
-
-
-def _cpu_name() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return platform.processor() or platform.machine()
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.machine()
 
 
 def data_note(spec: str, files: list[str]) -> str:
