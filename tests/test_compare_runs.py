@@ -1,0 +1,43 @@
+"""scripts/compare_runs.py: runs side by side, their recipe changes against the first, their
+validation errors at the same iterations, and no test error for a run that has not completed."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+from runs import tiny_recipe
+
+from deepres.train import TrainOptions, train
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_runs.py"
+spec = importlib.util.spec_from_file_location("compare_runs", SCRIPT)
+compare_runs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare_runs)
+
+
+def test_runs_side_by_side(tmp_path, capsys):
+    lengths = dict(val_size=200, iterations=8, log_every=2, eval_every=2, checkpoint_every=2)
+    base, other = tmp_path / "base", tmp_path / "lower-lr"
+    train(tiny_recipe(**lengths), TrainOptions(out=base, quiet=True))
+    train(tiny_recipe(**lengths, lr=0.05), TrainOptions(out=other, quiet=True))
+    summary = json.loads((other / "summary.json").read_text())
+    summary["status"] = "stopped by SIGTERM"  # as if it had been stopped at its end
+    (other / "summary.json").write_text(json.dumps(summary))
+
+    assert compare_runs.main([str(base), str(other), "--every", "4"]) == 0
+    header, rule, first, second = capsys.readouterr().out.splitlines()
+    assert header == "| run | changes from base | val @ 4 | val @ 8 | last val | test | state |"
+    errors = [r["val_error"] for r in map(json.loads, (base / "metrics.jsonl").open())
+              if "val_error" in r]  # fmt: skip
+    test = json.loads((base / "summary.json").read_text())["test_error"]
+    assert first == (
+        f"| base | - | {100 * errors[1]:.2f} | {100 * errors[3]:.2f} | {100 * errors[3]:.2f} "
+        f"| {100 * test:.2f} | completed |"
+    )
+    assert second.startswith("| lower-lr | lr 0.05 | ")
+    assert second.endswith(" | - | stopped by SIGTERM, at iteration 8 |")
+
+
+def test_a_folder_that_is_no_run_is_named(tmp_path, capsys):
+    assert compare_runs.main([str(tmp_path)]) == 2
+    assert f"not run directories (no recipe.yaml): {tmp_path}" in capsys.readouterr().err
