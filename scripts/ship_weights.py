@@ -33,6 +33,7 @@ from deepres import catalog
 from deepres.atomic import write_text_atomic
 from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
+from deepres.experiments.cifar10 import data_note
 from deepres.weights import load_checkpoint, load_model, read_weights, save_weights
 from deepres.weights.zoo import sha256_of
 
@@ -119,7 +120,8 @@ def ship(
     if (folder / f"{name}.json").exists() and not replace:
         raise Refused(f"{folder / name}.json exists: --replace to ship new weights as {name}")
     final = run / "checkpoints" / "last.pt"
-    test = test_split(data, cache_dir, run)
+    splits = open_source(data, cache_dir=cache_dir)
+    test = test_split(splits, data, run)
     errors = {"float32": test_error(final, test)}
     with tempfile.TemporaryDirectory() as scratch:
         stored = Path(scratch) / f"{name}.safetensors"
@@ -136,6 +138,8 @@ def ship(
     card = model_card(
         name, summary, meta, recipe, data, len(test), errors, dtype, folder / f"{name}.safetensors"
     )
+    if Path(data).expanduser().is_dir():  # a folder of image files: say how they are stored
+        card["data"]["note"] = data_note(data, splits.train.files or [])
     if hardware:
         card["hardware"]["stated_when_shipped"] = hardware
     write_text_atomic(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
@@ -169,9 +173,9 @@ def finished_run(run: Path) -> tuple[dict, dict, dict]:
     return summary, meta, yaml.safe_load((run / "recipe.yaml").read_text())
 
 
-def test_split(data: str, cache_dir: Path | None, run: Path):
+def test_split(splits, data: str, run: Path):
     """The test split of ``data``, which must be as large as the one the run was tested on."""
-    test = open_source(data, cache_dir=cache_dir).test
+    test = splits.test
     if test is None:
         raise Refused(f"--data {data}: has no test split to measure the weights on")
     records = [
@@ -280,6 +284,7 @@ def card_text(card: dict) -> str:
             f"`{card['name']}` to `deepres predict`, `eval`, `embed`, `export` or "
             "`train --init-from`.",
             "",
+            *([card["data"]["note"], ""] if "note" in card["data"] else []),
             "| | |",
             "|---|---|",
             f"| test error (centre view, {card['test_images']:,} images, weights as shipped) | "

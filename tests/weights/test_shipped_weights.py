@@ -234,3 +234,15 @@ def test_serve_describes_shipped_weights_with_their_card(by_name, digits_run):
         prep = trained.image_preprocessing()
         engine = open_engine(trained.model, "scores", "torch", image_shape=(1, 8, 8))
         assert Service(trained, prep, engine).describe()["model_card"] == card
+
+
+def test_weights_trained_on_a_folder_say_how_its_images_are_stored(
+    color_run, color_folder, tmp_path
+):
+    repo = tmp_path / "repo"
+    args = [str(color_run), "--name", "resnet20-colors", "--data", str(color_folder)]
+    assert ship_weights.main([*args, "--dtype", "float32", "--repo", str(repo)]) == 0
+    card = json.loads((repo / ship_weights.SHIPPED / "resnet20-colors.json").read_text())
+    assert "no JPEG files among the training images" in card["data"]["note"]
+    text = (repo / ship_weights.SHIPPED / "resnet20-colors.md").read_text()
+    assert card["data"]["note"] in text

@@ -1,0 +1,55 @@
+"""The trained weights that ship inside the package (src/deepres/weights/shipped): each loads
+by name, matches its model card (sha256, size, the finished run it came from, whose records
+are in docs/runs/NAME/), and classifies real CIFAR-10 test JPEGs about as well as its card
+says."""
+
+import json
+from pathlib import Path
+
+import pytest
+from test_shipped_weights import CARD_FIELDS
+
+import deepres
+from deepres import catalog
+from deepres.data import Preprocessing, open_source
+from deepres.evaluate import evaluate
+from deepres.weights import load_model
+from deepres.weights.zoo import sha256_of, shipped_file
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = ["resnet20-cifar10"]  # what the paper's model-zoo runs (issue 10) have shipped
+
+
+@pytest.fixture(autouse=True)
+def package_weights(monkeypatch):
+    monkeypatch.delenv(catalog.WEIGHTS_DIR_VARIABLE, raising=False)
+
+
+def test_the_package_ships_the_finished_runs_weights():
+    assert set(SHIPPED) <= set(catalog.list_weights())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_weight_matches_its_card_and_its_run(name):
+    card = catalog.model_card(name)
+    assert CARD_FIELDS <= set(card)
+    path = shipped_file(name)  # checks the sha256 too
+    assert sha256_of(path) == card["sha256"] and path.stat().st_size == card["bytes"]
+    records = REPO / card["results"]
+    summary = json.loads((records / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["iterations"] == card["iterations"]
+    assert summary["iterations"] == summary["planned_iterations"]
+    model = deepres.create_model(card["model"], weights=card["data"]["name"])
+    assert sum(p.numel() for p in model.parameters()) == summary["params"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_weight_classifies_real_test_images_as_its_card_says(name, cifar_jpeg_slice):
+    # 200 test JPEGs (20 a class): a fixed sample, so the figure is fixed too; 8 points is
+    # more than 3 standard deviations of a 200-image sample at the card's error.
+    card = catalog.model_card(name)
+    trained = load_model(name)
+    prep = Preprocessing.from_record(trained.preprocessing, name, trained.input_size)
+    test = open_source(str(cifar_jpeg_slice)).test
+    error = evaluate(trained, prep, test, ["center"])["modes"]["center"]["top1_error"]
+    assert error <= card["test_error"] + 0.08, (error, card["test_error"])
