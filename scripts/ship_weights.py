@@ -222,9 +222,11 @@ def model_card(
     return {
         "name": name,
         "model": summary["model"],
+        "weights": name[len(summary["model"]) + 1 :],  # create_model(model, weights=...)
         "model_args": recipe.get("model_args", {}),
         "data": {
-            "name": name[len(summary["model"]) + 1 :],
+            # MODEL-DATA or MODEL-DATA-VARIANT (resnet20-cifar10-fast): the data set's name
+            "name": name[len(summary["model"]) + 1 :].split("-")[0],
             "source": trained_on["source"],
             "kind": trained_on["kind"],
             "images": trained_on["sizes"],
@@ -280,7 +282,7 @@ def card_text(card: dict) -> str:
             "",
             f"`{card['model']}` trained on {data['name']} ({data['source']}: {sizes} images, "
             f"{len(data['classes'])} classes). Load it with "
-            f'`deepres.create_model("{card["model"]}", weights="{data["name"]}")`, or give '
+            f'`deepres.create_model("{card["model"]}", weights="{card["weights"]}")`, or give '
             f"`{card['name']}` to `deepres predict`, `eval`, `embed`, `export` or "
             "`train --init-from`.",
             "",

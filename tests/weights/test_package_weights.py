@@ -39,7 +39,7 @@ def test_each_shipped_weight_matches_its_card_and_its_run(name):
     summary = json.loads((records / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["iterations"] == card["iterations"]
     assert summary["iterations"] == summary["planned_iterations"]
-    model = deepres.create_model(card["model"], weights=card["data"]["name"])
+    model = deepres.create_model(card["model"], weights=name.removeprefix(card["model"] + "-"))
     assert sum(p.numel() for p in model.parameters()) == summary["params"]
 
 

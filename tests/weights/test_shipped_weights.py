@@ -246,3 +246,19 @@ def test_weights_trained_on_a_folder_say_how_its_images_are_stored(
     assert "no JPEG files among the training images" in card["data"]["note"]
     text = (repo / ship_weights.SHIPPED / "resnet20-colors.md").read_text()
     assert card["data"]["note"] in text
+
+
+def test_a_second_recipe_ships_under_a_name_of_its_own(digits_run, tmp_path, monkeypatch, capsys):
+    """MODEL-DATA-VARIANT (resnet20-cifar10-fast beside resnet20-cifar10): the card keeps the
+    data set's name, and create_model and `deepres models` take the whole tag."""
+    repo = tmp_path / "repo"
+    args = [str(digits_run), "--name", "resnet20-digits-fast", "--data", "digits"]
+    assert ship_weights.main([*args, "--repo", str(repo)]) == 0
+    card = json.loads((repo / ship_weights.SHIPPED / "resnet20-digits-fast.json").read_text())
+    assert card["data"]["name"] == "digits" and card["weights"] == "digits-fast"
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(repo / ship_weights.SHIPPED))
+    model = deepres.create_model("resnet20", weights="digits-fast")
+    assert model.conv1.weight.shape[1] == 1  # the digits are grey
+    capsys.readouterr()
+    assert main(["models", "resnet20"]) == 0
+    assert "digits-fast" in capsys.readouterr().out

@@ -75,18 +75,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shipped_weights() -> dict[str, list[dict]]:
-    """network name -> [{"name", "data", "test_error"}] of the weights shipped for it."""
+    """network name -> [{"name", "weights", "test_error"}] of the weights shipped for it;
+    "weights" is what ``create_model(network, weights=...)`` takes (cifar10, cifar10-fast)."""
     by_model: dict[str, list[dict]] = {}
     for card in model_cards():
+        tag = card["name"].removeprefix(f"{card['model']}-")
         by_model.setdefault(card["model"], []).append(
-            {"name": card["name"], "data": card["data"]["name"], "test_error": card["test_error"]}
+            {"name": card["name"], "weights": tag, "test_error": card["test_error"]}
         )
     return by_model
 
 
 def _weights_cell(weights: list[dict]) -> str:
     """e.g. "cifar10 8.61% test error", or "-" when none are shipped."""
-    return ", ".join(f"{w['data']} {100 * w['test_error']:.2f}% test error" for w in weights) or "-"
+    cells = [f"{w['weights']} {100 * w['test_error']:.2f}% test error" for w in weights]
+    return ", ".join(cells) or "-"
 
 
 def _giga_or_mega(n: int) -> str:
