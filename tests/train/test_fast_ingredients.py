@@ -1,8 +1,10 @@
 """The ingredients of short runs (not the paper's) inside a real training run on the digits:
 the weight average is what is evaluated and kept, and a stopped run resumes it exactly."""
 
+import importlib.util
 import os
 import signal
+from pathlib import Path
 
 import torch
 
@@ -30,8 +32,8 @@ FAST = dict(
 )
 
 
-def _recipe():
-    return load_recipe("quick").replace(**FAST)
+def _recipe(**changes):
+    return load_recipe("quick").replace(**{**FAST, **changes})
 
 
 def test_the_average_is_evaluated_kept_and_loaded(tmp_path):
@@ -66,3 +68,22 @@ def test_a_stopped_run_with_an_average_resumes_exactly(tmp_path):
     b = load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")
     for part in ("model", "trained_weights"):
         assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+
+
+def test_the_trained_weights_of_an_averaged_run_can_be_evaluated(tmp_path, capsys):
+    """scripts/trained_weights.py: the checkpoint with the trained weights in the average's
+    place loads as the trained weights; a run without an average is refused."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "trained_weights.py"
+    spec = importlib.util.spec_from_file_location("trained_weights", script)
+    trained_weights = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trained_weights)
+    train(_recipe(), TrainOptions(out=tmp_path / "run", quiet=True))
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    assert trained_weights.main([str(last), str(tmp_path / "trained.pt")]) == 0
+    loaded = load_model(tmp_path / "trained.pt").model.state_dict()
+    trained = load_checkpoint(last)["trained_weights"]
+    assert all(torch.equal(loaded[k], trained[k]) for k in trained)
+    train(_recipe(ema_decay=0.0), TrainOptions(out=tmp_path / "plain", quiet=True))
+    plain = tmp_path / "plain" / "checkpoints" / "last.pt"
+    assert trained_weights.main([str(plain), str(tmp_path / "x.pt")]) == 2
+    assert "holds no weight average" in capsys.readouterr().err
