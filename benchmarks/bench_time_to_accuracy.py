@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import torch
 from common import CACHE, cifar10_jpeg_root
 
 from deepres.runs import RunDir
-from deepres.runs.environment import cpuinfo_field
+from deepres.runs.environment import cpu_name
 from deepres.runs.rundir import RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
 from deepres.train.recipe import load_run_recipe
@@ -55,6 +54,11 @@ def bench_recipe(name: str, args: argparse.Namespace) -> Recipe:
     return recipe.replace(**parse_overrides(args.set))
 
 
+def wall_seconds(folder: Path) -> list[float]:
+    """The wall time of each invocation that trained the run in ``folder`` so far."""
+    return json.loads((folder / WALL).read_text()) if (folder / WALL).exists() else []
+
+
 def same_recipe(stored: Recipe, asked: Recipe) -> bool:
     """A run's recipe.yaml is ``asked``, with what the run resolved at its start (fields left
     None, such as image_size) filled in."""
@@ -76,7 +80,7 @@ def run_to_target(name: str, recipe: Recipe, folder: Path, cache_dir: Path | Non
         summary = run.read_summary()
         if summary and summary.status in FINISHED:
             return summary.status
-    walls = json.loads((folder / WALL).read_text()) if (folder / WALL).exists() else []
+    walls = wall_seconds(folder)
     started = time.perf_counter()
     options = TrainOptions(out=folder, resume=resume, cache_dir=cache_dir, recipe_name=name)
     try:
@@ -106,7 +110,7 @@ def report(folder: Path, target: float) -> dict:
     """One recipe's figures, from its run folder."""
     run = RunDir(folder)
     figures = time_to_target(run.read_metrics(), target)
-    walls = json.loads((folder / WALL).read_text()) if (folder / WALL).exists() else []
+    walls = wall_seconds(folder)
     summary = run.read_summary()
     return {
         "reached": figures,
@@ -121,7 +125,7 @@ def report(folder: Path, target: float) -> dict:
 def print_table(results: dict[str, dict], target: float) -> None:
     print(
         f"\nResNet-20 to {100 * target:g}% validation error on this machine: "
-        f"{cpuinfo_field('model name') or platform.processor()}, "
+        f"{cpu_name()}, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}"
     )
     print(f"{'recipe':<12} {'iteration':>9} {'epochs':>6} {'images':>11} {'train s':>8} "

@@ -31,12 +31,8 @@ def val_errors(metrics: list[dict]) -> dict[int, float]:
 
 
 def state(run: RunDir, metrics: list[dict]) -> str:
-    summary = run.read_summary()
-    if summary and summary.status == "completed":
-        return "completed"
-    at = max((r["iteration"] for r in metrics), default=0)
-    doing = "training" if run.in_use() else (summary.status if summary else "not finished")
-    return f"{doing}, at iteration {at:,}"
+    status, iteration = run.progress(metrics)
+    return status if status == "completed" else f"{status}, at iteration {iteration:,}"
 
 
 def table(runs: list[Path], every: int | None) -> str:

@@ -24,7 +24,7 @@ from deepres.data.jpeg_settings import measure_jpegs
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
 from deepres.runs import RunDir, RunRecord, describe_environment
-from deepres.runs.environment import cpuinfo_field
+from deepres.runs.environment import cpu_name
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
 
@@ -269,8 +269,7 @@ def _environment(runs: list[RunRecord], device) -> dict:
         "torch_version": here["torch_version"],
         "python_version": here["python_version"],
         "devices": sorted(devices),
-        "host": f"{cpuinfo_field('model name') or platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPU cores, {platform.platform()}",
+        "host": f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
     }
 
 

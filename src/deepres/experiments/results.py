@@ -59,10 +59,7 @@ def run_record(run_path: Path) -> RunRecord:
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
     metrics = run.read_metrics()
-    status, iterations = summary.status, summary.iterations
-    if status != "completed":
-        iterations = max((r["iteration"] for r in metrics), default=iterations)
-        status = "training" if run.in_use() else status
+    status, iterations = run.progress(metrics)
     return RunRecord(
         name=run_path.name,
         model=recipe.model,

@@ -20,12 +20,15 @@ def describe_environment(device: torch.device) -> dict:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else cpuinfo_field("model name") or platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "cpu_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
+
+
+def cpu_name() -> str:
+    """The CPU's model name ("Intel(R) Xeon(R) Processor"), else what the platform says."""
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:

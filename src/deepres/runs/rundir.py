@@ -100,6 +100,17 @@ class RunDir:
         """A live process is training in this run now."""
         return lock_held(self.path / LOCK)
 
+    def progress(self, metrics: list[dict]) -> tuple[str, int]:
+        """(state, iteration) of the run as it stands, from its ``metrics`` and summary:
+        "completed" with its iterations; else "training" while a process holds its lock, or how
+        it last ended ("not finished" if it never did), with the last iteration logged."""
+        summary = self.read_summary()
+        if summary is not None and summary.status == "completed":
+            return summary.status, summary.iterations
+        ended = summary.status if summary is not None else "not finished"
+        last = max((r["iteration"] for r in metrics), default=summary.iterations if summary else 0)
+        return ("training" if self.in_use() else ended), last
+
     def exists(self) -> bool:
         """A run has been started here (its recipe is written)."""
         return (self.path / RECIPE).is_file()
