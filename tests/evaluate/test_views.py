@@ -1,5 +1,6 @@
 """Test-time views: their shapes, and scores that agree with computing each view by hand."""
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 
 from deepres.data import ArrayDataset, Preprocessing, Stats, decode_square, load_image
 from deepres.engine import open_engine
+from deepres.errors import UsageError
 from deepres.evaluate import ImageViews, default_scales, evaluate, run_views
 from deepres.models import create_model
 from deepres.weights import TrainedModel
@@ -107,6 +109,20 @@ def test_center_view_is_the_image_itself_for_array_data(model):
     prep, images = _array_prep(), _images()
     (view,) = ImageViews(prep, "center", images=images).views(2)
     torch.testing.assert_close(view[0], _normalized(prep, images[2]))
+
+
+def test_center_flip_averages_the_image_and_its_mirror(model):
+    prep, images = _array_prep(), _images()
+    views = ImageViews(prep, "center-flip", images=images)
+    expected = [
+        _mean_softmax(model, [x, x.flip(-1)]) for x in map(partial(_normalized, prep), images)
+    ]
+    torch.testing.assert_close(_scores(model, views), torch.stack(expected), atol=1e-5, rtol=1e-4)
+
+
+def test_center_flip_is_refused_for_a_network_trained_without_mirror_images():
+    with pytest.raises(UsageError, match="--mode center"):
+        ImageViews(_array_prep(flip=False), "center-flip", images=_images())
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         choices=MODES,
         help="test-time views: centre "
-        "view, 10-crop, or fully convolutional multi-scale (repeat for several; "
+        "view, centre view and its mirror image, 10-crop, or fully convolutional multi-scale (repeat for several; "
         "default center)",
     )
     p.add_argument(

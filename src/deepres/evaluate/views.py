@@ -3,6 +3,8 @@
 - ``center``: the single view the network was validated on during training: the whole image
   for CIFAR-size data (the paper's "single view of the original 32x32 image"), the centre 224
   of the 256 square for ImageNet-size data.
+- ``center-flip``: that view and its mirror image, as recipes with ``eval_flip`` (cifar-fast)
+  validate during training; only for networks trained on mirror images.
 - ``ten-crop`` (paper Sec. 3.4, after AlexNet): the four corners and the centre of the square,
   and their mirror images. ImageNet-size: 224 crops of the 256 square. CIFAR-size: 32 crops of
   the image zero-padded by 4 (after normalisation, so the border is the mean), the range of the
@@ -38,7 +40,7 @@ from deepres.data import (
 )
 from deepres.errors import UsageError
 
-MODES = ("center", "ten-crop", "multi-scale")
+MODES = ("center", "center-flip", "ten-crop", "multi-scale")
 
 
 def default_scales(prep: Preprocessing) -> tuple[int, ...]:
@@ -67,6 +69,11 @@ class ImageViews(Dataset):
     ):
         if mode not in MODES:
             raise UsageError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODES)}")
+        if mode == "center-flip" and not prep.flip:
+            raise UsageError(
+                "mode center-flip scores mirror images, but this network was trained without "
+                "them; use --mode center"
+            )
         if (files is None) == (images is None):
             raise ValueError("ImageViews takes files or images, not both")
         if (
@@ -99,8 +106,9 @@ class ImageViews(Dataset):
                 for view in multiscale_views(self.files[i], self.scales)
             ]
         square = self.normalize(self._square(i))
-        if self.mode == "center":
-            return [center_crop(square, prep.crop)[None]]
+        if self.mode in ("center", "center-flip"):
+            view = center_crop(square, prep.crop)[None]
+            return [torch.cat([view, view.flip(3)]) if self.mode == "center-flip" else view]
         if self.mode == "ten-crop":
             views = ten_crop(F.pad(square, [prep.padding] * 4), prep.crop)
             return [views if prep.flip else views[:5]]
