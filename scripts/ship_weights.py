@@ -5,9 +5,10 @@
 - Refuses a run that has not finished (its summary.json status must be "completed").
 - Takes the final model, checkpoints/last.pt of the last iteration: the paper reports the
   final network, not the one chosen on the validation split (best.pt).
-- Measures the test error (centre view) on FOLDER's test split twice, in float32 and as the
-  weights are stored: float16 (half the size) unless --dtype float32. float16 is refused if it
-  changes the error; the model card records both figures.
+- Measures the test error (centre view, and the centre view with its mirror image for a
+  recipe that validates so, such as cifar-fast) on FOLDER's test split twice, in float32 and
+  as the weights are stored: float16 (half the size) unless --dtype float32. float16 is
+  refused if it changes an error; the model card records the figures.
 - Writes src/deepres/weights/shipped/NAME.safetensors, NAME.json (the model card, with the
   file's sha256, which deepres checks on every load) and NAME.md (the card for people).
 - Copies the run's metrics.jsonl, recipe.yaml, summary.json and meta.json to docs/runs/NAME/;
@@ -122,16 +123,16 @@ def ship(
     final = run / "checkpoints" / "last.pt"
     splits = open_source(data, cache_dir=cache_dir)
     test = test_split(splits, data, run)
-    errors = {"float32": test_error(final, test)}
+    modes = ["center", "center-flip"] if recipe.get("eval_flip") else ["center"]
+    errors = {"float32": test_errors(final, test, modes)}
     with tempfile.TemporaryDirectory() as scratch:
         stored = Path(scratch) / f"{name}.safetensors"
         write_weights(final, stored, DTYPES[dtype])
-        errors[dtype] = test_error(stored, test)
+        errors[dtype] = test_errors(stored, test, modes)
         if errors[dtype] != errors["float32"]:
             raise Refused(
-                f"stored as {dtype}, the weights' test error is "
-                f"{100 * errors[dtype]:.4f}%, in float32 {100 * errors['float32']:.4f}%:"
-                " ship them with --dtype float32"
+                f"stored as {dtype}, the weights' test errors are {percentages(errors[dtype])}, "
+                f"in float32 {percentages(errors['float32'])}: ship them with --dtype float32"
             )
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(stored, folder / stored.name)
@@ -200,11 +201,16 @@ def write_weights(checkpoint: Path, path: Path, dtype: torch.dtype) -> None:
     save_weights(path, state, file.info)
 
 
-def test_error(weights: Path, test) -> float:
-    """Top-1 error of the centre view, computed in float32 on the CPU."""
+def test_errors(weights: Path, test, modes: list[str]) -> dict[str, float]:
+    """Top-1 error of each evaluation mode, computed in float32 on the CPU."""
     trained = load_model(weights)
     prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
-    return evaluate(trained, prep, test, ["center"])["modes"]["center"]["top1_error"]
+    results = evaluate(trained, prep, test, modes)["modes"]
+    return {mode: results[mode]["top1_error"] for mode in modes}
+
+
+def percentages(errors: dict[str, float]) -> str:
+    return ", ".join(f"{100 * error:.4f}% ({mode})" for mode, error in errors.items())
 
 
 def model_card(
@@ -236,8 +242,10 @@ def model_card(
         },
         "recipe": recipe,
         "iterations": summary["iterations"],
-        "test_error": errors[dtype],  # of the weights as shipped, centre view
-        "test_error_float32": errors["float32"],
+        "test_error": errors[dtype]["center"],  # of the weights as shipped
+        "test_error_float32": errors["float32"]["center"],
+        # the view the recipe validated on, where it is not the centre alone (eval_flip)
+        "test_error_center_flip": errors[dtype].get("center-flip"),
         "test_error_during_training": summary["test_error"],  # at the run's own precision
         "test_images": test_images,
         "best_val_error": summary["best_val_error"],
@@ -262,6 +270,13 @@ def precision(recipe: dict, meta: dict) -> str:
     amp = recipe.get("amp", "auto")
     bf16 = amp == "bf16" or (amp == "auto" and str(meta.get("device", "")).startswith("cuda"))
     return "bf16 autocast" if bf16 else "float32"
+
+
+def schedule_words(recipe: dict) -> str:
+    schedule = recipe.get("schedule", "step")
+    if schedule == "step":
+        return f"lr / 10 at {recipe.get('milestones')}"
+    return f"{schedule} schedule rising over {recipe.get('lr_rise')} iterations"
 
 
 def stated_hardware(hardware: dict) -> str:
@@ -292,13 +307,21 @@ def card_text(card: dict) -> str:
             f"| test error (centre view, {card['test_images']:,} images, weights as shipped) | "
             f"{pct(card['test_error'])} |",
             f"| test error in float32 | {pct(card['test_error_float32'])} |",
-            f"| test error reported by training | {pct(card['test_error_during_training'])} |",
+            *(
+                [
+                    "| test error, centre view and its mirror image (`--mode center-flip`, as "
+                    f"the recipe validates) | {pct(card['test_error_center_flip'])} |"
+                ]
+                if card.get("test_error_center_flip") is not None
+                else []
+            ),
+            f"| test error reported by training (its own view and precision) | "
+            f"{pct(card['test_error_during_training'])} |",
             f"| best validation error | {pct(card['best_val_error'])} "
             f"(iteration {card['best_val_iteration']}) |",
             f"| iterations | {card['iterations']:,} (the final network is shipped) |",
             f"| recipe | see `recipe` in {card['name']}.json; lr {card['recipe'].get('lr')}, "
-            f"batch {card['recipe'].get('batch_size')}, milestones "
-            f"{card['recipe'].get('milestones')} |",
+            f"batch {card['recipe'].get('batch_size')}, {schedule_words(card['recipe'])} |",
             f"| precision in training | {card['precision']} |",
             f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
             f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "

@@ -262,3 +262,26 @@ def test_a_second_recipe_ships_under_a_name_of_its_own(digits_run, tmp_path, mon
     capsys.readouterr()
     assert main(["models", "resnet20"]) == 0
     assert "digits-fast" in capsys.readouterr().out
+
+
+def test_a_recipe_that_validates_with_mirror_images_ships_that_figure_too(color_folder, tmp_path):
+    """cifar-fast validates each image with its mirror image (eval_flip): its card gives the
+    test error in that view beside the centre view's, both measured from the stored weights."""
+    run = train_run(
+        tmp_path / "run",
+        *("--data", str(color_folder), "--iterations", "20", "--set", "lr=0.02"),
+        *("--set", "eval_flip=true", "--cache-dir", str(tmp_path / "cache")),
+    )
+    repo = tmp_path / "repo"
+    args = [str(run), "--name", "resnet20-colors-fast", "--data", str(color_folder)]
+    args += ["--dtype", "float32", "--repo", str(repo), "--cache-dir", str(tmp_path / "cache")]
+    assert ship_weights.main(args) == 0
+    folder = repo / ship_weights.SHIPPED
+    card = json.loads((folder / "resnet20-colors-fast.json").read_text())
+    by_hand = ship_weights.test_errors(
+        folder / "resnet20-colors-fast.safetensors",
+        ship_weights.open_source(str(color_folder), cache_dir=tmp_path / "cache").test,
+        ["center-flip"],
+    )
+    assert card["test_error_center_flip"] == by_hand["center-flip"]
+    assert "`--mode center-flip`" in (folder / "resnet20-colors-fast.md").read_text()
