@@ -11,18 +11,15 @@ from PIL import Image
 from deepres.cli import main
 from deepres.train import Recipe, load_recipe
 
+
+def settings(**fields) -> list[str]:
+    """``--set KEY=VALUE`` for each field: recipe changes as the command line takes them."""
+    return [word for key, value in fields.items() for word in ("--set", f"{key}={value}")]
+
+
 SHORT = [
     "--quiet",
-    "--set",
-    "batch_size=16",
-    "--set",
-    "log_every=5",
-    "--set",
-    "eval_every=10",
-    "--set",
-    "checkpoint_every=10",
-    "--set",
-    "milestones=[100]",
+    *settings(batch_size=16, log_every=5, eval_every=10, checkpoint_every=10, milestones="[100]"),
 ]
 
 

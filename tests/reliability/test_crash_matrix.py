@@ -16,6 +16,7 @@ import time
 
 import pytest
 import torch
+from runs import settings
 
 from deepres.weights import load_checkpoint
 
@@ -29,16 +30,7 @@ RECIPE = [
     "40",
     "--seed",
     "7",
-    "--set",
-    "batch_size=32",
-    "--set",
-    "log_every=2",
-    "--set",
-    "checkpoint_every=2",
-    "--set",
-    "eval_every=10",
-    "--set",
-    "milestones=[30]",
+    *settings(batch_size=32, log_every=2, checkpoint_every=2, eval_every=10, milestones="[30]"),
 ]
 
 # Runs `deepres ARGS...` and SIGKILLs itself at the N-th write of a file, at a chosen moment.

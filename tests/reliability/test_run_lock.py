@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from runs import settings
 
 from deepres.errors import RunDirError
 from deepres.runs import RunDir
@@ -20,14 +21,7 @@ TINY = [
     "--model",
     "resnet20",
     "--quiet",
-    "--set",
-    "batch_size=32",
-    "--set",
-    "log_every=1",
-    "--set",
-    "checkpoint_every=1000",
-    "--set",
-    "eval_every=1000",
+    *settings(batch_size=32, log_every=1, checkpoint_every=1000, eval_every=1000),
 ]
 
 

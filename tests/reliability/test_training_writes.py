@@ -8,6 +8,7 @@ import errno
 import json
 
 import pytest
+from runs import settings
 
 import deepres.runs.rundir
 import deepres.train.checkpoints
@@ -24,16 +25,7 @@ TINY = [
     "--quiet",
     "--iterations",
     "8",
-    "--set",
-    "batch_size=32",
-    "--set",
-    "log_every=2",
-    "--set",
-    "eval_every=4",
-    "--set",
-    "checkpoint_every=4",
-    "--set",
-    "milestones=[30]",
+    *settings(batch_size=32, log_every=2, eval_every=4, checkpoint_every=4, milestones="[30]"),
 ]
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 from PIL import Image
-from runs import make_color_folder
+from runs import make_color_folder, settings
 
 from deepres.cli import main
 from deepres.runs import RunDir
@@ -19,14 +19,7 @@ from deepres.train.progress import Progress
 
 FAST = [
     "--quiet",
-    "--set",
-    "log_every=2",
-    "--set",
-    "eval_every=4",
-    "--set",
-    "checkpoint_every=4",
-    "--set",
-    "milestones=[6]",
+    *settings(log_every=2, eval_every=4, checkpoint_every=4, milestones="[6]"),
 ]
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from runs import tiny_recipe
+from runs import settings, tiny_recipe
 
 from deepres.cli import main
 from deepres.models import create_model
@@ -23,16 +23,7 @@ TINY = [
     "--model",
     "resnet20",
     "--quiet",
-    "--set",
-    "log_every=5",
-    "--set",
-    "eval_every=20",
-    "--set",
-    "checkpoint_every=5",
-    "--set",
-    "batch_size=32",
-    "--set",
-    "milestones=[30]",
+    *settings(log_every=5, eval_every=20, checkpoint_every=5, batch_size=32, milestones="[30]"),
 ]
 
 
@@ -227,12 +218,7 @@ def test_resnet20_learns_real_cifar10_jpegs(tmp_path, cifar_jpeg_3000):
             str(out),
             "--cache-dir",
             str(tmp_path / "cache"),
-            "--set",
-            "batch_size=64",
-            "--set",
-            "eval_every=200",
-            "--set",
-            "log_every=50",
+            *settings(batch_size=64, eval_every=200, log_every=50),
         ]
     )
     assert code == 0
@@ -250,10 +236,7 @@ def test_best_checkpoint_is_chosen_on_the_validation_split(tmp_path):
                 *TINY,
                 "--iterations",
                 "40",
-                "--set",
-                "val_size=300",
-                "--set",
-                "eval_every=10",
+                *settings(val_size=300, eval_every=10),
                 "--out",
                 str(out),
             ]
