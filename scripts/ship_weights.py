@@ -324,7 +324,7 @@ def card_text(card: dict) -> str:
             f"batch {card['recipe'].get('batch_size')}, {schedule_words(card['recipe'])} |",
             f"| precision in training | {card['precision']} |",
             f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
-            f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} threads, "
+            f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} thread(s), "
             f"{hw['world_size']} process(es){stated_hardware(hw)} |",
             f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
             f"({seconds:,.0f} s) |",

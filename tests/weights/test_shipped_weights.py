@@ -264,7 +264,9 @@ def test_a_second_recipe_ships_under_a_name_of_its_own(digits_run, tmp_path, mon
     assert "digits-fast" in capsys.readouterr().out
 
 
-def test_a_recipe_that_validates_with_mirror_images_ships_that_figure_too(color_folder, tmp_path):
+def test_a_recipe_that_validates_with_mirror_images_ships_that_figure_too(
+    color_folder, tmp_path, monkeypatch, capsys
+):
     """cifar-fast validates each image with its mirror image (eval_flip): its card gives the
     test error in that view beside the centre view's, both measured from the stored weights."""
     run = train_run(
@@ -285,3 +287,10 @@ def test_a_recipe_that_validates_with_mirror_images_ships_that_figure_too(color_
     )
     assert card["test_error_center_flip"] == by_hand["center-flip"]
     assert "`--mode center-flip`" in (folder / "resnet20-colors-fast.md").read_text()
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(folder))
+    capsys.readouterr()
+    assert main(["models", "resnet20"]) == 0
+    flip = 100 * card["test_error_center_flip"]
+    assert f"colors-fast {100 * card['test_error']:.2f}% test error ({flip:.2f}% with flip)" in (
+        capsys.readouterr().out
+    )
