@@ -248,4 +248,5 @@ def test_another_recipe_is_named_in_every_heading(tmp_path, cifar_jpeg_slice):
     headings = [line for line in report.splitlines() if line.startswith("#")]
     assert headings and all("recipe cifar-fast, NOT the paper's" in h for h in headings)
     assert "not the paper's" in report.split("\n## ")[0]  # the banner under the title
+    assert "scored with its mirror image" in report  # cifar-fast's test errors use flips
     assert "--recipe cifar-fast" in " ".join(results["invocations"][0]["command"])

@@ -106,7 +106,11 @@ def render_markdown(results: dict, figure7: bool) -> str:
     parts = [
         "# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
         _banner(results["schedule"]),
-        _table6(results["table6"], results["data"]["sizes"].get("test", 0)),
+        _table6(
+            results["table6"],
+            results["data"]["sizes"].get("test", 0),
+            flip=results.get("recipe", {}).get("eval_flip", False),
+        ),
         _trends(results["table6"]),
         _figure6(any(r.status == "completed" for r in runs)),
         _figure7(runs, figure7),
@@ -143,7 +147,7 @@ def _banner(schedule: dict) -> str:
     )
 
 
-def _table6(rows: list[dict], test_images: int) -> str:
+def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
     lines = [
         f"## Table 6: test error on the {test_images:,} CIFAR-10 test images\n",
         "| network | layers | params | seeds | test error (%) | paper (%) | measured - paper |",
@@ -167,6 +171,12 @@ def _table6(rows: list[dict], test_images: int) -> str:
         "\nTest error of the final model (last iteration), mean ± sample standard "
         "deviation over seeds where there are several. The paper's Table 6 gives no "
         "plain-net errors; its Fig. 6 plots them."
+        + (
+            " Each test image is scored with its mirror image (the recipe's `eval_flip`); "
+            "the paper scores a single view."
+            if flip
+            else ""
+        )
     )
     missing = [name for row in rows for name in row["not_completed"]]
     if missing:
