@@ -44,9 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--mode",
         action="append",
         choices=MODES,
-        help="test-time views: centre "
-        "view, centre view and its mirror image, 10-crop, or fully convolutional multi-scale (repeat for several; "
-        "default center)",
+        help="test-time views: centre view, centre view and its mirror image, 10-crop, "
+        "or fully convolutional multi-scale (repeat for several; default center)",
     )
     p.add_argument(
         "--scales",
