@@ -14,6 +14,7 @@ from PIL import Image
 from deepres.cli import main
 from deepres.experiments import Cifar10Settings
 from deepres.experiments.cifar10 import shared_recipe
+from deepres.experiments.results import run_record
 from deepres.runs import RunDir
 from deepres.train import load_recipe
 from deepres.weights import load_checkpoint
@@ -152,6 +153,15 @@ def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
     assert "not finished: resnet20-seed0 (stopped by SIGINT), plain20-seed0 (not started)" in said
     report = (out / "report.md").read_text()
     assert f"| resnet20-seed0 | stopped by SIGINT | {stopped_at:,} | - | - |" in report
+    # A process killed outright leaves the summary of an earlier stop: the time comes from
+    # the metrics, which hold every log window up to the last iteration.
+    first = out / "runs" / "resnet20-seed0"
+    summary = _summary(first)
+    (first / "summary.json").write_text(json.dumps({**summary, "train_seconds": 0}))
+    windows = [r for r in RunDir(first).read_metrics() if "train_loss" in r]
+    assert run_record(first).train_seconds == pytest.approx(sum(r["seconds"] for r in windows))
+    assert run_record(first).train_seconds > 0
+    (first / "summary.json").write_text(json.dumps(summary))
     assert "No run has completed yet" in report and not (out / "figure6.png").exists()
     lock = RunDir(out / "runs" / "resnet20-seed0").lock()  # as a training process holds it
     try:

@@ -60,6 +60,11 @@ def run_record(run_path: Path) -> RunRecord:
     responses = run_path / RESPONSES
     metrics = run.read_metrics()
     status, iterations = run.progress(metrics)
+    seconds, speed = summary.train_seconds, summary.images_per_s
+    if status != "completed":
+        # It may have trained on after its last summary: a process killed outright writes
+        # none. Its metrics hold every log window up to its last iteration.
+        seconds, speed = _time_so_far(metrics)
     return RunRecord(
         name=run_path.name,
         model=recipe.model,
@@ -72,8 +77,8 @@ def run_record(run_path: Path) -> RunRecord:
         best_val_error=summary.best_val_error,
         best_iteration=summary.best_iteration,
         params=summary.params,
-        train_seconds=summary.train_seconds,
-        images_per_s=summary.images_per_s,
+        train_seconds=seconds,
+        images_per_s=speed,
         curves=training_curves(metrics),
         response_std=(json.loads(responses.read_text())["layers"] if responses.exists() else None),
         meta={
@@ -81,3 +86,11 @@ def run_record(run_path: Path) -> RunRecord:
             for key in ("git_commit", "device", "device_name", "cpu_threads", "torch_version")
         },
     )
+
+
+def _time_so_far(metrics: list[dict]) -> tuple[float, float | None]:
+    """Seconds of training and images/s over the log windows in ``metrics``."""
+    windows = [r for r in metrics if "train_loss" in r]
+    seconds = sum(r["seconds"] for r in windows)
+    images = sum(r["images"] for r in windows)
+    return seconds, (images / seconds if seconds else None)
