@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from common import CACHE, cifar10_jpeg_root
 
-from deepres.runs import RunDir
+from deepres.runs import RunDir, trained_so_far
 from deepres.runs.environment import cpu_name
 from deepres.runs.rundir import RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
@@ -96,13 +96,13 @@ def time_to_target(records: list[dict], target: float) -> dict | None:
     reached = next((r for r in records if r.get("val_error", 1.0) <= target), None)
     if reached is None:
         return None
-    windows = [r for r in records if "train_loss" in r and r["iteration"] <= reached["iteration"]]
+    images, seconds = trained_so_far(records, until=reached["iteration"])
     return {
         "iteration": reached["iteration"],
         "epoch": reached["epoch"],
         "val_error": reached["val_error"],
-        "images": sum(r["images"] for r in windows),
-        "train_seconds": sum(r["seconds"] for r in windows),
+        "images": images,
+        "train_seconds": seconds,
     }
 
 

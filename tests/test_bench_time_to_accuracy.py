@@ -2,18 +2,14 @@
 first evaluation: both recipes stop there, the figures come from their metrics, and a second
 invocation reports without training again. (No time is asserted: it is a benchmark.)"""
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
+from repo_scripts import REPO, load_script
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-spec = importlib.util.spec_from_file_location("bench_tta", BENCHMARKS / "bench_time_to_accuracy.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark imports its neighbour common.py
+bench = load_script("benchmarks/bench_time_to_accuracy.py")
 
 TINY = ["--data", "digits", "--val-size", "200", "--target", "0.99", "--eval-every", "4"]
 TINY += ["--set", "batch_size=32", "--threads", "1"]

@@ -1,18 +1,14 @@
 """scripts/compare_runs.py: runs side by side, their recipe changes against the first, their
 validation errors at the same iterations, and no test error for a run that has not completed."""
 
-import importlib.util
 import json
-from pathlib import Path
 
+from repo_scripts import load_script
 from runs import tiny_recipe
 
 from deepres.train import TrainOptions, train
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_runs.py"
-spec = importlib.util.spec_from_file_location("compare_runs", SCRIPT)
-compare_runs = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(compare_runs)
+compare_runs = load_script("scripts/compare_runs.py")
 
 
 def test_runs_side_by_side(tmp_path, capsys):

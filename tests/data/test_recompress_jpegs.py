@@ -1,18 +1,15 @@
 """scripts/recompress_jpegs.py: the JPEG-cost estimate's data (issue 10) is the same tree, every
 image one JPEG round further, at the quality and subsampling asked for."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from repo_scripts import load_script
 
 from deepres.data.jpeg_settings import jpeg_settings
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "recompress_jpegs.py"
-spec = importlib.util.spec_from_file_location("recompress_jpegs", SCRIPT)
-recompress_jpegs = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(recompress_jpegs)
+recompress_jpegs = load_script("scripts/recompress_jpegs.py")
 
 
 def _jpeg_tree(root: Path) -> list[Path]:

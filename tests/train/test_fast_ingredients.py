@@ -1,12 +1,11 @@
 """The ingredients of short runs (not the paper's) inside a real training run on the digits:
 the weight average is what is evaluated and kept, and a stopped run resumes it exactly."""
 
-import importlib.util
 import os
 import signal
-from pathlib import Path
 
 import torch
+from repo_scripts import load_script
 
 from deepres.train import TrainOptions, load_recipe, train
 from deepres.train.step import train_step
@@ -73,10 +72,7 @@ def test_a_stopped_run_with_an_average_resumes_exactly(tmp_path):
 def test_the_trained_weights_of_an_averaged_run_can_be_evaluated(tmp_path, capsys):
     """scripts/trained_weights.py: the checkpoint with the trained weights in the average's
     place loads as the trained weights; a run without an average is refused."""
-    script = Path(__file__).resolve().parents[2] / "scripts" / "trained_weights.py"
-    spec = importlib.util.spec_from_file_location("trained_weights", script)
-    trained_weights = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trained_weights)
+    trained_weights = load_script("scripts/trained_weights.py")
     train(_recipe(), TrainOptions(out=tmp_path / "run", quiet=True))
     last = tmp_path / "run" / "checkpoints" / "last.pt"
     assert trained_weights.main([str(last), str(tmp_path / "trained.pt")]) == 0

@@ -4,16 +4,15 @@ then the shipped weights used by name from Python and from every command that ta
 The tests ship into a temporary checkout and point DEEPRES_WEIGHTS_DIR at it, so the real
 package data is never touched."""
 
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 from PIL import Image
+from repo_scripts import load_script
 from runs import train_run
 
 import deepres
@@ -21,10 +20,7 @@ from deepres.catalog import WEIGHTS_DIR_VARIABLE
 from deepres.cli import main
 from deepres.weights import load_checkpoint, load_model, read_weights, save_checkpoint
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ship_weights.py"
-spec = importlib.util.spec_from_file_location("ship_weights", SCRIPT)
-ship_weights = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ship_weights)
+ship_weights = load_script("scripts/ship_weights.py")
 
 CARD_FIELDS = {
     "data",

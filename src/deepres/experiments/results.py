@@ -11,7 +11,7 @@ from deepres.analysis.curves import training_curves
 from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
-from deepres.runs import CheckpointState, RunDir, RunRecord
+from deepres.runs import CheckpointState, RunDir, RunRecord, trained_so_far
 from deepres.train import Recipe
 from deepres.train.build import build_model
 from deepres.weights import load_checkpoint
@@ -64,7 +64,8 @@ def run_record(run_path: Path) -> RunRecord:
     if status != "completed":
         # It may have trained on after its last summary: a process killed outright writes
         # none. Its metrics hold every log window up to its last iteration.
-        seconds, speed = _time_so_far(metrics)
+        images, seconds = trained_so_far(metrics)
+        speed = images / seconds if seconds else None
     return RunRecord(
         name=run_path.name,
         model=recipe.model,
@@ -86,11 +87,3 @@ def run_record(run_path: Path) -> RunRecord:
             for key in ("git_commit", "device", "device_name", "cpu_threads", "torch_version")
         },
     )
-
-
-def _time_so_far(metrics: list[dict]) -> tuple[float, float | None]:
-    """Seconds of training and images/s over the log windows in ``metrics``."""
-    windows = [r for r in metrics if "train_loss" in r]
-    seconds = sum(r["seconds"] for r in windows)
-    images = sum(r["images"] for r in windows)
-    return seconds, (images / seconds if seconds else None)

@@ -6,7 +6,7 @@ each of them reads and writes runs through this one definition of their layout a
 
 from .environment import describe_environment
 from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
-from .rundir import RunDir, data_slug, read_metrics
+from .rundir import RunDir, data_slug, read_metrics, trained_so_far
 
 __all__ = [
     "describe_environment",
@@ -19,4 +19,5 @@ __all__ = [
     "RunDir",
     "data_slug",
     "read_metrics",
+    "trained_so_far",
 ]
