@@ -98,9 +98,10 @@ def _weights_cell(weights: list[dict]) -> str:
     return ", ".join(map(_weights_text, weights)) or "-"
 
 
-def _weights_text(card: dict) -> str:
-    text = f"{card['weights']} {100 * card['test_error']:.2f}% test error"
-    flip = card.get("test_error_center_flip")
+def _weights_text(shipped: dict) -> str:
+    """One entry of ``_shipped_weights``, as the table shows it."""
+    text = f"{shipped['weights']} {100 * shipped['test_error']:.2f}% test error"
+    flip = shipped["test_error_center_flip"]
     return text if flip is None else f"{text} ({100 * flip:.2f}% with flip)"
 
 
