@@ -93,19 +93,18 @@ class Trainer:
     ):
         self.options = options
         self.train_step, self.evaluation_sums = step, evaluate
+        model_info(recipe.model)  # a misspelt --model fails before any folder or data
         self.world, self.device = join(options.device)
         self.run = RunDir(options.out)
         self.checkpoints = Checkpoints(self.run, writer=self.world.is_main)
-        model_info(recipe.model)  # a misspelt --model fails before any folder or data
         self.made = False  # whether this process made the run's folder
-        self.lock = (
-            self._take_run_dir()
-        )  # first, so that a taken --out fails before any data is read
+        self.lock = None
         try:
+            self.lock = self._take_run_dir()  # first: a taken --out fails before data is read
             self._build(recipe)
         except BaseException:
-            self.release()
-            if not self.options.resume and self.world.is_main:
+            self.close()
+            if self.lock is not None and not self.options.resume:  # rank 0 took the folder
                 self.run.remove_unstarted(self.made)  # so that the same command can run again
             raise
 
@@ -128,10 +127,17 @@ class Trainer:
             )
         return lock
 
-    def release(self) -> None:
-        """Let another process train in the run directory."""
+    def close(self) -> None:
+        """Let another process train in the run directory, and leave the process group.
+
+        The DistributedDataParallel wrapper goes first. Freed after the group is destroyed,
+        it would free the group's last reference under the GIL, while gloo's threads may be
+        waiting for the GIL to free the last collective's tensors: the process hangs, or at
+        exit aborts ("terminate called without an active exception")."""
         if self.lock is not None:
             self.lock.release()
+        vars(self).pop("step_model", None)
+        leave(self.world)
 
     def _build(self, recipe: Recipe) -> None:
         torch.manual_seed(recipe.seed)
@@ -564,8 +570,7 @@ def train(recipe: Recipe, options: TrainOptions, **arithmetic: Callable) -> RunS
     try:
         return trainer.fit()
     finally:
-        trainer.release()
-        leave(trainer.world)
+        trainer.close()
 
 
 def _endless(loader: BatchLoader):
