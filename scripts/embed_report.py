@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = Path("docs/results.md")  # in the repository
-FILES = Path("docs/results")  # the doc links to them as results/...
+FILES = Path("docs/results")  # in the repository
 HEADING = re.compile(r"(#+) ")
 LINK = re.compile(r"\]\(([\w.-]+\.png)\)")  # a figure beside report.md
 
@@ -67,7 +67,8 @@ def deepened(report: str, levels: int, name: str) -> str:
     lines = report.rstrip("\n").splitlines()
     for i, _ in headings(lines):
         lines[i] = "#" * levels + lines[i]
-    return LINK.sub(rf"](results/{name}-\1)", "\n".join(lines)) + "\n"
+    folder = FILES.relative_to(DOC.parent).as_posix()  # as the doc links to it
+    return LINK.sub(rf"]({folder}/{name}-\1)", "\n".join(lines)) + "\n"
 
 
 def replaced(doc: str, block: str, where: Path) -> str:
