@@ -31,7 +31,7 @@ def val_errors(metrics: list[dict]) -> dict[int, float]:
 
 
 def state(run: RunDir, metrics: list[dict]) -> str:
-    status, iteration = run.progress(metrics)
+    status, iteration = run.progress(metrics, run.read_summary())
     return status if status == "completed" else f"{status}, at iteration {iteration:,}"
 
 

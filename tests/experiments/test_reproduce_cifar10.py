@@ -161,6 +161,13 @@ def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
     windows = [r for r in RunDir(first).read_metrics() if "train_loss" in r]
     assert run_record(first).train_seconds == pytest.approx(sum(r["seconds"] for r in windows))
     assert run_record(first).train_seconds > 0
+    # Before its first process ends (or when that one was killed outright) a run has no
+    # summary: it is a row all the same, its size counted from its recipe.
+    (first / "summary.json").unlink()
+    assert run_record(first).params == summary["params"]
+    assert main([*args, "--report-only"]) == 0
+    rows = (out / "report.md").read_text()
+    assert f"| resnet20-seed0 | not finished | {stopped_at:,} | - | - |" in rows
     (first / "summary.json").write_text(json.dumps(summary))
     assert "No run has completed yet" in report and not (out / "figure6.png").exists()
     lock = RunDir(out / "runs" / "resnet20-seed0").lock()  # as a training process holds it

@@ -164,7 +164,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     runs = [
         run_record(path)
         for path in sorted((s.out / "runs").glob("*"))
-        if RunDir(path).read_summary() is not None
+        if RunDir(path).read_summary() is not None or RunDir(path).read_metrics()
     ]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)

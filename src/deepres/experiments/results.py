@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from deepres.analysis.complexity import count_parameters
 from deepres.analysis.curves import training_curves
 from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
@@ -53,15 +54,17 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
 
 def run_record(run_path: Path) -> RunRecord:
     """One run as the report reads it. A run that has not completed says how far it is (the
-    last iteration in its metrics) and whether it is training now (its lock is held)."""
+    last iteration in its metrics) and whether it is training now (its lock is held); it may
+    have no summary yet, as while its first process still trains."""
     run = RunDir(run_path)
     summary, meta, recipe = run.read_summary(), run.read_meta(), Recipe(**run.read_recipe())
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
     metrics = run.read_metrics()
-    status, iterations = run.progress(metrics)
-    seconds, speed = summary.train_seconds, summary.images_per_s
-    if status != "completed":
+    status, iterations = run.progress(metrics, summary)
+    if status == "completed":
+        seconds, speed = summary.train_seconds, summary.images_per_s
+    else:
         # It may have trained on after its last summary: a process killed outright writes
         # none. Its metrics hold every log window up to its last iteration.
         images, seconds = trained_so_far(metrics)
@@ -74,10 +77,10 @@ def run_record(run_path: Path) -> RunRecord:
         seed=recipe.seed,
         status=status,
         iterations=iterations,
-        test_error=summary.test_error,
-        best_val_error=summary.best_val_error,
-        best_iteration=summary.best_iteration,
-        params=summary.params,
+        test_error=summary.test_error if summary else None,
+        best_val_error=summary.best_val_error if summary else None,
+        best_iteration=summary.best_iteration if summary else None,
+        params=summary.params if summary else count_parameters(_built(recipe, meta)),
         train_seconds=seconds,
         images_per_s=speed,
         curves=training_curves(metrics),
@@ -87,3 +90,9 @@ def run_record(run_path: Path) -> RunRecord:
             for key in ("git_commit", "device", "device_name", "cpu_threads", "torch_version")
         },
     )
+
+
+def _built(recipe: Recipe, meta: dict) -> torch.nn.Module:
+    """The run's network, without its weights, on the meta device (no memory, no arithmetic)."""
+    with torch.device("meta"):
+        return build_model(recipe, len(meta["data"]["classes"]), meta["data"]["in_chans"])

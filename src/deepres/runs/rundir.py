@@ -100,11 +100,11 @@ class RunDir:
         """A live process is training in this run now."""
         return lock_held(self.path / LOCK)
 
-    def progress(self, metrics: list[dict]) -> tuple[str, int]:
-        """(state, iteration) of the run as it stands, from its ``metrics`` and summary:
-        "completed" with its iterations; else "training" while a process holds its lock, or how
-        it last ended ("not finished" if it never did), with the last iteration logged."""
-        summary = self.read_summary()
+    def progress(self, metrics: list[dict], summary: RunSummary | None) -> tuple[str, int]:
+        """(state, iteration) of the run as it stands, from its ``metrics`` and ``summary``
+        (``read_summary()``): "completed" with its iterations; else "training" while a process
+        holds its lock, or how it last ended ("not finished" if it never did), with the last
+        iteration logged."""
         if summary is not None and summary.status == "completed":
             return summary.status, summary.iterations
         ended = summary.status if summary is not None else "not finished"
