@@ -75,11 +75,12 @@ def replaced(doc: str, block: str, where: Path) -> str:
     """``doc`` with the section titled as ``block`` replaced by it."""
     title = block.splitlines()[0]
     lines = doc.splitlines(keepends=True)
-    found = [(i, level) for i, level in headings(lines) if lines[i].rstrip("\n") == title]
+    marks = list(headings(lines))
+    found = [(i, level) for i, level in marks if lines[i].rstrip("\n") == title]
     if not found:
         raise Refused(f"{where} has no heading {title!r}: paste the report there once by hand")
     start, depth = found[0]
-    end = next((i for i, level in headings(lines) if i > start and level <= depth), len(lines))
+    end = next((i for i, level in marks if i > start and level <= depth), len(lines))
     rest = "".join(lines[end:])
     return "".join(lines[:start]) + block + ("\n" + rest if rest else "")
 
