@@ -150,7 +150,10 @@ def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
     capsys.readouterr()
     assert main([*args, "--report-only"]) == 0
     said = capsys.readouterr().out
-    assert "not finished: resnet20-seed0 (stopped by SIGINT), plain20-seed0 (not started)" in said
+    assert (
+        f"not finished: resnet20-seed0 (stopped by SIGINT, at iteration {stopped_at:,}), "
+        "plain20-seed0 (not started)"
+    ) in said
     report = (out / "report.md").read_text()
     assert f"| resnet20-seed0 | stopped by SIGINT | {stopped_at:,} | - | - |" in report
     # A process killed outright leaves the summary of an earlier stop: the time comes from
@@ -168,6 +171,7 @@ def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
     assert main([*args, "--report-only"]) == 0
     rows = (out / "report.md").read_text()
     assert f"| resnet20-seed0 | not finished | {stopped_at:,} | - | - |" in rows
+    assert f"resnet20-seed0 (not finished, at iteration {stopped_at:,})" in capsys.readouterr().out
     (first / "summary.json").write_text(json.dumps(summary))
     assert "No run has completed yet" in report and not (out / "figure6.png").exists()
     lock = RunDir(out / "runs" / "resnet20-seed0").lock()  # as a training process holds it

@@ -151,7 +151,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
             print(f"stopped ({stop}); run the same command to continue", flush=True)
             return 130
     unfinished = [
-        f"{job.name} ({job.status() or ('not started' if s.report_only else 'failed')})"
+        f"{job.name} ({job.how_far() if s.report_only else job.status() or 'failed'})"
         for job in jobs
         if job.status() != "completed"
     ]

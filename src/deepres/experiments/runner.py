@@ -46,6 +46,15 @@ class Job:
         summary = self.summary()
         return summary.status if summary else None
 
+    def how_far(self) -> str:
+        """Where the run stands: "not started", or its state as ``RunDir.progress`` says it
+        (a run being trained, or one killed outright, has no summary yet) and its iteration."""
+        run = RunDir(self.path)
+        if not run.exists():
+            return "not started"
+        status, iteration = run.progress(run.read_metrics(), self.summary())
+        return f"{status}, at iteration {iteration:,}"
+
     def state(self) -> str:
         """ "done", "resume" or "fresh"."""
         summary = self.summary()
