@@ -85,6 +85,9 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
     assert f"| ResNet-20 | 20 | 0.27M | 1 | {resnet20:.2f} | 8.75 |" in report
     assert "JPEG" in report and "200 test images" in report
     assert "--depths 20 32" in report and "--parallel 2" in report
+    threads = {run["meta"]["cpu_threads"] for run in results["runs"]}
+    said = [f"{n} CPU thread{'' if n == 1 else 's'} at the run's start" for n in threads]
+    assert all(words in report for words in said), results["environment"]["devices"]
     for name in ("figure6.png", "figure7.png"):
         with Image.open(out / name) as image:
             assert image.format == "PNG"

@@ -259,7 +259,8 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, 
 def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
     devices = {
-        f"{r.meta['device']} ({r.meta['device_name']}, {r.meta['cpu_threads']} CPU threads)"
+        f"{r.meta['device']} ({r.meta['device_name']}, {r.meta['cpu_threads']} CPU "
+        f"thread{'' if r.meta['cpu_threads'] == 1 else 's'} at the run's start)"
         for r in runs
     }
     return {
