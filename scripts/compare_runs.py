@@ -30,11 +30,6 @@ def val_errors(metrics: list[dict]) -> dict[int, float]:
     return {r["iteration"]: r["val_error"] for r in metrics if "val_error" in r}
 
 
-def state(run: RunDir, metrics: list[dict]) -> str:
-    status, iteration = run.progress(metrics, run.read_summary())
-    return status if status == "completed" else f"{status}, at iteration {iteration:,}"
-
-
 def table(runs: list[Path], every: int | None) -> str:
     dirs = [RunDir(path) for path in runs]
     first_recipe = dirs[0].read_recipe()
@@ -50,7 +45,7 @@ def table(runs: list[Path], every: int | None) -> str:
         metrics = run.read_metrics()
         errors = val_errors(metrics)
         last = errors[max(errors)] if errors else None
-        done = state(run, metrics)
+        done = run.progress_said()
         test = run.read_summary().test_error if done == "completed" else None
         cells = [pct(errors.get(i)) for i in columns]
         lines.append(

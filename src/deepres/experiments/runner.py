@@ -47,13 +47,10 @@ class Job:
         return summary.status if summary else None
 
     def how_far(self) -> str:
-        """Where the run stands: "not started", or its state as ``RunDir.progress`` says it
-        (a run being trained, or one killed outright, has no summary yet) and its iteration."""
+        """Where the run stands: "not started", or as ``RunDir.progress_said`` says it (a run
+        being trained, or one killed outright, has no summary yet)."""
         run = RunDir(self.path)
-        if not run.exists():
-            return "not started"
-        status, iteration = run.progress(run.read_metrics(), self.summary())
-        return f"{status}, at iteration {iteration:,}"
+        return run.progress_said() if run.exists() else "not started"
 
     def state(self) -> str:
         """ "done", "resume" or "fresh"."""

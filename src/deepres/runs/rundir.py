@@ -111,6 +111,11 @@ class RunDir:
         last = max((r["iteration"] for r in metrics), default=summary.iterations if summary else 0)
         return ("training" if self.in_use() else ended), last
 
+    def progress_said(self) -> str:
+        """``progress`` in words: "completed", or e.g. "training, at iteration 20,400"."""
+        status, iteration = self.progress(self.read_metrics(), self.read_summary())
+        return status if status == "completed" else f"{status}, at iteration {iteration:,}"
+
     def exists(self) -> bool:
         """A run has been started here (its recipe is written)."""
         return (self.path / RECIPE).is_file()
