@@ -45,8 +45,9 @@ def table(runs: list[Path], every: int | None) -> str:
         metrics = run.read_metrics()
         errors = val_errors(metrics)
         last = errors[max(errors)] if errors else None
-        done = run.progress_said()
-        test = run.read_summary().test_error if done == "completed" else None
+        summary = run.read_summary()
+        done = run.progress_said(metrics, summary)
+        test = summary.test_error if done == "completed" else None
         cells = [pct(errors.get(i)) for i in columns]
         lines.append(
             f"| {path.name} | {recipe_changes(run.read_recipe(), first_recipe)} | "

@@ -23,7 +23,7 @@ from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
-from deepres.runs import RunDir, RunRecord, describe_environment
+from deepres.runs import RunRecord, describe_environment
 from deepres.runs.environment import cpu_name
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
@@ -161,11 +161,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
                 ensure_response_std(job.path, device, s.cache_dir)
     if not s.report_only:
         _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
-    runs = [
-        run_record(path)
-        for path in sorted((s.out / "runs").glob("*"))
-        if RunDir(path).read_summary() is not None or RunDir(path).read_metrics()
-    ]
+    records = [run_record(path) for path in sorted((s.out / "runs").glob("*"))]
+    runs = [record for record in records if record is not None]
     write_report(s.out, runs, _context(s, recipe, runs, splits, device))
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:

@@ -52,15 +52,18 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
     )
 
 
-def run_record(run_path: Path) -> RunRecord:
-    """One run as the report reads it. A run that has not completed says how far it is (the
-    last iteration in its metrics) and whether it is training now (its lock is held); it may
-    have no summary yet, as while its first process still trains."""
+def run_record(run_path: Path) -> RunRecord | None:
+    """One run as the report reads it; None for one that has neither ended nor logged an
+    iteration. A run that has not completed says how far it is (the last iteration in its
+    metrics) and whether it is training now (its lock is held); it may have no summary yet,
+    as while its first process still trains."""
     run = RunDir(run_path)
-    summary, meta, recipe = run.read_summary(), run.read_meta(), Recipe(**run.read_recipe())
+    summary, metrics = run.read_summary(), run.read_metrics()
+    if summary is None and not metrics:
+        return None
+    meta, recipe = run.read_meta(), Recipe(**run.read_recipe())
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
-    metrics = run.read_metrics()
     status, iterations = run.progress(metrics, summary)
     if status == "completed":
         seconds, speed = summary.train_seconds, summary.images_per_s

@@ -50,7 +50,9 @@ class Job:
         """Where the run stands: "not started", or as ``RunDir.progress_said`` says it (a run
         being trained, or one killed outright, has no summary yet)."""
         run = RunDir(self.path)
-        return run.progress_said() if run.exists() else "not started"
+        if not run.exists():
+            return "not started"
+        return run.progress_said(run.read_metrics(), self.summary())
 
     def state(self) -> str:
         """ "done", "resume" or "fresh"."""

@@ -111,9 +111,9 @@ class RunDir:
         last = max((r["iteration"] for r in metrics), default=summary.iterations if summary else 0)
         return ("training" if self.in_use() else ended), last
 
-    def progress_said(self) -> str:
+    def progress_said(self, metrics: list[dict], summary: RunSummary | None) -> str:
         """``progress`` in words: "completed", or e.g. "training, at iteration 20,400"."""
-        status, iteration = self.progress(self.read_metrics(), self.read_summary())
+        status, iteration = self.progress(metrics, summary)
         return status if status == "completed" else f"{status}, at iteration {iteration:,}"
 
     def exists(self) -> bool:
