@@ -1,6 +1,7 @@
 """Run by the distributed tests, under torchrun or alone: train per a JSON recipe, then save this
-process's final model state as rank<N>.pt beside the run directory, and in ddp<N>.json how many
-DistributedDataParallel wrappers were alive when the process group was destroyed."""
+process's final model state as rank<N>.pt beside the run directory, and in exit<N>.json how the
+process left the group: how many DistributedDataParallel wrappers were alive when the process
+group was destroyed, and the names of the last collective calls before that."""
 
 import gc
 import json
@@ -14,16 +15,29 @@ from torch.nn.parallel import DistributedDataParallel
 from deepres.train import Recipe, TrainOptions
 from deepres.train.loop import Trainer
 
-alive_at_destroy = []
-destroy = dist.destroy_process_group
+ddp_alive_at_destroy, calls = [], []
 
 
-def counting_destroy(*args, **kwargs):
-    alive_at_destroy.append(sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects()))
-    destroy(*args, **kwargs)
+def recorded(name, original, before=lambda: None):
+    def call(*args, **kwargs):
+        before()
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    return call
 
 
-dist.destroy_process_group = counting_destroy
+def count_ddp_wrappers():
+    ddp_alive_at_destroy.append(
+        sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
+    )
+
+
+for name in ("all_reduce", "broadcast", "barrier"):
+    setattr(dist, name, recorded(name, getattr(dist, name)))
+dist.destroy_process_group = recorded(
+    "destroy_process_group", dist.destroy_process_group, before=count_ddp_wrappers
+)
 out, recipe_json = Path(sys.argv[1]), sys.argv[2]
 trainer = Trainer(
     Recipe(**json.loads(recipe_json)), TrainOptions(out=out / "run", quiet=True, device="cpu")
@@ -31,4 +45,5 @@ trainer = Trainer(
 trainer.fit()
 torch.save(trainer.model.state_dict(), out / f"rank{trainer.world.rank}.pt")
 trainer.close()
-(out / f"ddp{trainer.world.rank}.json").write_text(json.dumps(alive_at_destroy))
+exit_record = {"ddp_alive_at_destroy": ddp_alive_at_destroy, "last_calls": calls[-3:]}
+(out / f"exit{trainer.world.rank}.json").write_text(json.dumps(exit_record))

@@ -376,9 +376,15 @@ class Trainer:
         finally:
             progress.close()
         try:
-            return self._finish(status)
+            summary = self._finish(status)
         except WriteError as err:
             raise self._cannot_write(err) from None
+        # Each process waits here for the others with the GIL released, so gloo's threads can
+        # free the last collective's tensors (which takes the GIL) now. Left to interpreter
+        # shutdown, a thread that asks for the GIL is ended and the process aborts
+        # ("terminate called without an active exception"): rare, but a finished run failed.
+        self.world.barrier()
+        return summary
 
     def _target_reached(self) -> bool:
         """The recipe's stop_at_val_error is met: some evaluation was at or below it (so the
