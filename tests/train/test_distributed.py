@@ -42,8 +42,8 @@ def test_two_processes_end_with_identical_models(tmp_path, sync_bn):
     for rank in (0, 1):
         left = json.loads((tmp_path / f"exit{rank}.json").read_text())
         # The DDP wrapper was gone before the process group was (else a hang or an abort at
-        # exit), and the last collective was a barrier: gloo's threads did not still hold
-        # tensors whose freeing takes the GIL when the interpreter shut down (an abort).
+        # exit), and the last collective was a barrier, during which gloo's threads free the
+        # tensors they still hold (freed at interpreter shutdown, they abort the process).
         assert left["ddp_alive_at_destroy"] == [0]
         assert left["last_calls"][-2:] == ["barrier", "destroy_process_group"]
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
