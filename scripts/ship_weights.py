@@ -35,6 +35,7 @@ from deepres.atomic import write_text_atomic
 from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
 from deepres.experiments.cifar10 import data_note
+from deepres.runs import changes_during_run
 from deepres.weights import load_checkpoint, load_model, read_weights, save_weights
 from deepres.weights.zoo import sha256_of
 
@@ -255,6 +256,7 @@ def model_card(
         "hardware": {
             k: meta.get(k) for k in ("device", "device_name", "cpu_threads", "world_size")
         },
+        "changed_when_resumed": changes_during_run(meta),  # code or hardware, in words
         "training_seconds": summary["train_seconds"],
         "code_commit": meta["git_commit"],
         "torch_version": meta["torch_version"],
@@ -326,6 +328,11 @@ def card_text(card: dict) -> str:
             f"| stored as | {card['storage']} ({card['bytes']:,} bytes) |",
             f"| hardware | {hw['device']} ({hw['device_name']}), {hw['cpu_threads']} thread(s), "
             f"{hw['world_size']} process(es){stated_hardware(hw)} |",
+            *(
+                [f"| changed when resumed | {'; '.join(card['changed_when_resumed'])} |"]
+                if card.get("changed_when_resumed")
+                else []
+            ),
             f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
             f"({seconds:,.0f} s) |",
             f"| code | {card['code_commit']} (torch {card['torch_version']}) |",

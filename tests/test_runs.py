@@ -6,7 +6,16 @@ import pytest
 import torch
 
 from deepres.errors import RunDirError
-from deepres.runs import Best, CheckpointState, RunDir, RunSummary, Sums, WindowTotals, data_slug
+from deepres.runs import (
+    Best,
+    CheckpointState,
+    RunDir,
+    RunSummary,
+    Sums,
+    WindowTotals,
+    changes_during_run,
+    data_slug,
+)
 
 # summary.json as `deepres train` wrote it before the records were typed.
 SUMMARY = {
@@ -137,3 +146,35 @@ def test_a_damaged_file_is_one_line_naming_it(tmp_path):
             read()
         assert str(err.value).startswith(f"{tmp_path / name}: unreadable (")
         assert "\n" not in str(err.value)
+
+
+def test_changes_during_run_name_what_each_resume_changed():
+    first = {
+        "git_commit": "aaa",
+        "torch_version": "2.13.0",
+        "device": "cpu",
+        "device_name": "x86_64",
+        "cpu_threads": 1,
+        "world_size": 1,
+    }
+    assert changes_during_run(first) == []
+    same = {**first, "iteration": 500}
+    more_threads = {**first, "iteration": 45_400, "cpu_threads": 2}
+    new_code = {**more_threads, "iteration": 50_000, "git_commit": "bbb", "world_size": 2}
+    meta = {**first, "resumes": [same, more_threads, new_code]}
+    assert changes_during_run(meta) == [
+        "2 CPU threads from iteration 45,400",
+        "code bbb, 2 processes from iteration 50,000",
+    ]
+    assert changes_during_run({**first, "resumes": None}) == []  # as a report's record holds it
+
+
+def test_record_resume_keeps_the_first_session_and_adds_each_resume(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_json("meta.json", {"cpu_threads": 1})
+    run.record_resume({"iteration": 5, "cpu_threads": 2})
+    run.record_resume({"iteration": 9, "cpu_threads": 1})
+    assert run.read_meta() == {
+        "cpu_threads": 1,
+        "resumes": [{"iteration": 5, "cpu_threads": 2}, {"iteration": 9, "cpu_threads": 1}],
+    }

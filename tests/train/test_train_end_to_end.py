@@ -13,6 +13,7 @@ from runs import settings, tiny_recipe
 
 from deepres.cli import main
 from deepres.models import create_model
+from deepres.runs import changes_during_run
 from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint
@@ -272,3 +273,22 @@ def test_training_speed_leaves_out_evaluation_time(tmp_path):
     windows = [r["seconds"] for r in records if "train_loss" in r]
     # The window after the evaluation at iteration 10 would hold its 2 s sleep.
     assert len(windows) == 2 and windows[1] < 1.5, windows
+
+
+def test_a_resumed_session_records_what_it_trained_with(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--iterations", "10", "--out", str(out)]) == 0
+    first = json.loads((out / "meta.json").read_text())
+    assert "resumes" not in first
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads + 1)
+    try:
+        assert main(["train", "--resume", str(out), "--iterations", "15", "--quiet"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    meta = json.loads((out / "meta.json").read_text())
+    assert {k: v for k, v in meta.items() if k != "resumes"} == first
+    [resumed] = meta["resumes"]
+    assert resumed["iteration"] == 10 and resumed["cpu_threads"] == threads + 1
+    assert resumed["git_commit"] == first["git_commit"]
+    assert changes_during_run(meta) == [f"{threads + 1} CPU threads from iteration 10"]

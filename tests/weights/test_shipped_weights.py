@@ -82,6 +82,15 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped, digits_run):
     assert not list(repo.rglob("*.pt"))  # never an optimiser checkpoint
 
 
+def test_the_card_says_what_changed_when_the_run_was_resumed(shipped):
+    _, card = shipped
+    assert card["changed_when_resumed"] == []  # digits_run was never resumed
+    assert "changed when resumed" not in ship_weights.card_text(card)
+    resumed = {**card, "changed_when_resumed": ["2 CPU threads from iteration 45,400"]}
+    row = "| changed when resumed | 2 CPU threads from iteration 45,400 |"
+    assert row in ship_weights.card_text(resumed).splitlines()
+
+
 def test_shipped_weights_are_the_final_ones_in_float16(by_name, digits_run):
     model = deepres.create_model("resnet20", weights="digits")
     final = load_checkpoint(digits_run / "checkpoints" / "last.pt")["model"]

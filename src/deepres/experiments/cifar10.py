@@ -23,7 +23,7 @@ from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
-from deepres.runs import RunRecord, describe_environment
+from deepres.runs import RunRecord, changes_during_run, describe_environment, sessions
 from deepres.runs.environment import cpu_name
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
@@ -257,11 +257,15 @@ def _environment(runs: list[RunRecord], device) -> dict:
     here = describe_environment(device)
     devices = {
         f"{r.meta['device']} ({r.meta['device_name']}, {r.meta['cpu_threads']} CPU "
-        f"thread{'' if r.meta['cpu_threads'] == 1 else 's'} at the run's start)"
+        f"thread{'' if r.meta['cpu_threads'] == 1 else 's'} at the run's start"
+        + "".join(f"; {change}" for change in changes_during_run(r.meta))
+        + ")"
         for r in runs
     }
     return {
-        "git_commits": sorted({r.meta["git_commit"] or "unknown" for r in runs}),
+        "git_commits": sorted(
+            {s["git_commit"] or "unknown" for r in runs for s in sessions(r.meta)}
+        ),
         "report_git_commit": here["git_commit"],
         "deepres_version": deepres.__version__,
         "torch_version": here["torch_version"],

@@ -12,7 +12,7 @@ from deepres.analysis.curves import training_curves
 from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
-from deepres.runs import CheckpointState, RunDir, RunRecord, trained_so_far
+from deepres.runs import SESSION_KEYS, CheckpointState, RunDir, RunRecord, trained_so_far
 from deepres.train import Recipe
 from deepres.train.build import build_model
 from deepres.weights import load_checkpoint
@@ -88,10 +88,7 @@ def run_record(run_path: Path) -> RunRecord | None:
         images_per_s=speed,
         curves=training_curves(metrics),
         response_std=(json.loads(responses.read_text())["layers"] if responses.exists() else None),
-        meta={
-            key: meta.get(key)
-            for key in ("git_commit", "device", "device_name", "cpu_threads", "torch_version")
-        },
+        meta={key: meta.get(key) for key in (*SESSION_KEYS, "resumes")},
     )
 
 

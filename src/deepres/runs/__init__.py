@@ -4,11 +4,13 @@ Sits just above ``deepres.atomic`` and below weights, train, evaluate and analys
 each of them reads and writes runs through this one definition of their layout and keys.
 """
 
-from .environment import describe_environment
+from .environment import SESSION_KEYS, changes_during_run, describe_environment, sessions
 from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
 from .rundir import RunDir, data_slug, read_metrics, trained_so_far
 
 __all__ = [
+    "SESSION_KEYS",
+    "changes_during_run",
     "describe_environment",
     "Best",
     "CheckpointState",
@@ -19,5 +21,6 @@ __all__ = [
     "RunDir",
     "data_slug",
     "read_metrics",
+    "sessions",
     "trained_so_far",
 ]

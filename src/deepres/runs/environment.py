@@ -26,6 +26,37 @@ def describe_environment(device: torch.device) -> dict:
     }
 
 
+# What a session of training ran on, recorded for the run's first session (meta.json) and for
+# each that resumed it (meta.json's "resumes", with the iteration it went on from).
+SESSION_KEYS = ("git_commit", "torch_version", "device", "device_name", "cpu_threads", "world_size")
+_SAID = {
+    "git_commit": lambda v: f"code {v}",
+    "torch_version": lambda v: f"torch {v}",
+    "device": lambda v: f"device {v}",
+    "device_name": lambda v: f"on {v}",
+    "cpu_threads": lambda n: f"{n} CPU thread{'' if n == 1 else 's'}",
+    "world_size": lambda n: f"{n} process{'' if n == 1 else 'es'}",
+}
+
+
+def sessions(meta: dict) -> list[dict]:
+    """The run's sessions of training in order: the first (meta.json), then each resume."""
+    return [meta, *(meta.get("resumes") or [])]
+
+
+def changes_during_run(meta: dict) -> list[str]:
+    """What each session that resumed the run changed from the session before, in words
+    ("2 CPU threads from iteration 45,400"); empty when every session ran alike."""
+    words = []
+    for before, resumed in zip(sessions(meta), sessions(meta)[1:]):
+        changed = [
+            say(resumed.get(k)) for k, say in _SAID.items() if resumed.get(k) != before.get(k)
+        ]
+        if changed:
+            words.append(f"{', '.join(changed)} from iteration {resumed['iteration']:,}")
+    return words
+
+
 def cpu_name() -> str:
     """The CPU's model name ("Intel(R) Xeon(R) Processor"), else what the platform says."""
     return cpuinfo_field("model name") or platform.processor() or platform.machine()

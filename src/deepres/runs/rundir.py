@@ -1,7 +1,8 @@
 """A run directory: everything one training run leaves behind, as data.
 
     recipe.yaml       the resolved recipe (every length in iterations)
-    meta.json         code version, torch version, device, command line, data source
+    meta.json         code version, torch version, device, command line, data source; and
+                      the same for each session that resumed the run ("resumes")
     classes.json      class index -> name
     bad_files.txt     images that were skipped, one per line with the reason
     metrics.jsonl     one JSON object per log or evaluation point
@@ -159,6 +160,13 @@ class RunDir:
 
     def read_meta(self) -> dict:
         return self.read_json(META)
+
+    def record_resume(self, resumed: dict) -> None:
+        """Add what a resumed session trains with to meta.json's "resumes", so that a run
+        resumed on other code or other hardware says so (meta.json itself is the first's)."""
+        meta = self.read_meta()
+        meta["resumes"] = [*meta.get("resumes", []), resumed]
+        self.write_json(META, meta)
 
     # -- how it ended --------------------------------------------------------------------------
     def write_summary(self, summary: RunSummary) -> None:

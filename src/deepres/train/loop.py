@@ -29,6 +29,7 @@ from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.models import model_info
 from deepres.runs import (
+    SESSION_KEYS,
     Best,
     CheckpointState,
     RunDir,
@@ -299,6 +300,8 @@ class Trainer:
             self._say("\n".join(banner(self._setup(resumed=last is not None))))
             if last is None:
                 self._describe_run()
+            else:
+                self._record_resume()
         self.world.barrier()
 
     def _forget_metrics_after(self, iteration: int) -> None:
@@ -337,6 +340,10 @@ class Trainer:
             meta,
             [(b.path, b.reason) for b in self.splits.bad_files],
         )
+
+    def _record_resume(self) -> None:
+        now = {**describe_environment(self.device), "world_size": self.world.world_size}
+        self.run.record_resume({"iteration": self.iteration, **{k: now[k] for k in SESSION_KEYS}})
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> RunSummary:
