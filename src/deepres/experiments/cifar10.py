@@ -150,14 +150,15 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
             _log_invocation(s, started, started_text, f"stopped ({stop})")
             print(f"stopped ({stop}); run the same command to continue", flush=True)
             return 130
+    status = {job.name: job.status() for job in jobs}  # each reads the run's summary.json
     unfinished = [
-        f"{job.name} ({job.how_far() if s.report_only else job.status() or 'failed'})"
+        f"{job.name} ({job.how_far() if s.report_only else status[job.name] or 'failed'})"
         for job in jobs
-        if job.status() != "completed"
+        if status[job.name] != "completed"
     ]
     if s.only in (None, "figure7"):
         for job in jobs:
-            if job.status() == "completed":
+            if status[job.name] == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
     if not s.report_only:
         _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
