@@ -47,8 +47,8 @@ def sessions(meta: dict) -> list[dict]:
 def changes_during_run(meta: dict) -> list[str]:
     """What each session that resumed the run changed from the session before, in words
     ("2 CPU threads from iteration 45,400"); empty when every session ran alike."""
-    words = []
-    for before, resumed in zip(sessions(meta), sessions(meta)[1:]):
+    words, each = [], sessions(meta)
+    for before, resumed in zip(each, each[1:]):
         changed = [
             say(resumed.get(k)) for k, say in _SAID.items() if resumed.get(k) != before.get(k)
         ]
