@@ -18,7 +18,13 @@ from deepres.weights.zoo import sha256_of, shipped_file
 
 REPO = Path(__file__).resolve().parents[2]
 # what the model-zoo runs (issue 10) and the cifar-fast runs (issue 11) have shipped
-SHIPPED = ["resnet20-cifar10", "resnet20-cifar10-fast", "plain20-cifar10", "resnet56-cifar10"]
+SHIPPED = [
+    "resnet20-cifar10",
+    "resnet20-cifar10-fast",
+    "plain20-cifar10",
+    "resnet56-cifar10",
+    "plain56-cifar10",
+]
 
 
 @pytest.fixture(autouse=True)
