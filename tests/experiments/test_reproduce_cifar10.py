@@ -93,6 +93,30 @@ def test_two_depths_side_by_side_write_the_whole_report(tmp_path, cifar_jpeg_sli
             assert image.format == "PNG"
 
 
+def test_runs_of_two_processes_each_stop_resume_and_say_so(tmp_path, cifar_jpeg_slice, capsys):
+    """--processes-per-run 2, the paper's arrangement: each run is a torchrun of two processes
+    whose batch norms see half the batch each; Ctrl-C saves it and the same command goes on."""
+    out = tmp_path / "out"
+    args = _args(cifar_jpeg_slice, out, "--depths", "20", "--only", "table6")
+    args += ["--processes-per-run", "2"]
+    run = out / "runs" / "resnet20-seed0"
+    code, output = _interrupt_once_checkpointed(args, run / "checkpoints" / "last.pt")
+    assert code == 130, output
+    stopped_at = load_checkpoint(run / "checkpoints" / "last.pt")["iteration"]
+    assert 2 <= stopped_at < 4, output
+    assert _summary(run)["status"] == "stopped by SIGTERM"
+
+    assert main(args) == 0
+    summary = _summary(run)
+    assert summary["status"] == "completed" and summary["iterations"] == 4
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["world_size"] == 2
+    report = (out / "report.md").read_text()
+    threads = meta["cpu_threads"]  # 1 unless OMP_NUM_THREADS says otherwise
+    assert f"2 processes, batch norm over 32 images each, of {threads} CPU thread" in report
+    assert "--processes-per-run 2" in report
+
+
 def _interrupt_once_checkpointed(args, checkpoint):
     """`deepres ARGS` in a process of its own, sent SIGINT (Ctrl-C) as soon as ``checkpoint``
     exists; its exit status and standard output."""

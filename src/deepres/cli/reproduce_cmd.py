@@ -80,6 +80,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="trainings side by side, each in a process of its own (default 1)",
     )
     p.add_argument(
+        "--processes-per-run",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torchrun processes per training, sharing its batch, each batch norm over its "
+        "own share: 2 is the paper's arrangement (two GPUs of 64 images; default 1)",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=Path("runs/reproduce-cifar10"),
@@ -111,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         overrides=parse_overrides(args.set),
         parallel=args.parallel,
+        processes=args.processes_per_run,
         device=args.device,
         cache_dir=args.cache_dir,
         download=args.download,

@@ -51,6 +51,7 @@ class Cifar10Settings:
     eval_every: int | None = None  # default: 32 evaluations per run, as the recipe's 2k of 64k
     overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
     parallel: int = 1
+    processes: int = 1  # torchrun processes per run; 2: the paper's two GPUs of 64 images
     device: str = "auto"
     cache_dir: Path | None = None
     download: bool = False
@@ -90,7 +91,8 @@ class Cifar10Settings:
         words += ["--only", self.only] if self.only else []
         words += ["--eval-every", str(self.eval_every)] if self.eval_every else []
         words += [w for k, v in self.overrides.items() for w in ("--set", f"{k}={v}")]
-        words += ["--parallel", str(self.parallel), "--device", self.device, "--out", str(self.out)]
+        words += ["--parallel", str(self.parallel), "--processes-per-run", str(self.processes)]
+        words += ["--device", self.device, "--out", str(self.out)]
         return words
 
 
@@ -103,7 +105,7 @@ def check_settings(s: Cifar10Settings) -> None:
             f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
             f"layers, not {', '.join(map(str, unknown)) or 'none'}"
         )
-    for name in ("seeds", "parallel", "iterations"):
+    for name in ("seeds", "parallel", "processes", "iterations"):
         if getattr(s, name) is not None and getattr(s, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
     taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
@@ -143,7 +145,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         for seed in range(s.seeds)
     ]
     if not s.report_only:
-        launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs")
+        launch = Launch(str(device), s.cache_dir, s.quiet, s.out / "jobs", s.processes)
         try:
             run_jobs(jobs, launch, s.parallel)
         except RunsStopped as stop:
@@ -248,17 +250,17 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, 
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
         "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
-        "environment": _environment(runs, device),
+        "environment": _environment(runs, device, recipe.batch_size),
         "invocations": invocations,
         "paper_test_error": PAPER_TEST_ERROR,
     }
 
 
-def _environment(runs: list[RunRecord], device) -> dict:
+def _environment(runs: list[RunRecord], device, batch_size: int) -> dict:
     here = describe_environment(device)
     devices = {
-        f"{r.meta['device']} ({r.meta['device_name']}, {r.meta['cpu_threads']} CPU "
-        f"thread{'' if r.meta['cpu_threads'] == 1 else 's'} at the run's start"
+        f"{r.meta['device']} ({r.meta['device_name']}, {_processes(r, batch_size)}{r.meta['cpu_threads']} "
+        f"CPU thread{'' if r.meta['cpu_threads'] == 1 else 's'} at the run's start"
         + "".join(f"; {change}" for change in changes_during_run(r.meta))
         + ")"
         for r in runs
@@ -274,6 +276,14 @@ def _environment(runs: list[RunRecord], device) -> dict:
         "devices": sorted(devices),
         "host": f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
     }
+
+
+def _processes(run: RunRecord, batch_size: int) -> str:
+    """How a run's batch was shared: several processes each normalise their own share."""
+    world = run.meta.get("world_size", 1)
+    if world == 1:
+        return ""
+    return f"{world} processes, batch norm over {batch_size // world} images each, of "
 
 
 def data_note(spec: str, files: list[str]) -> str:
