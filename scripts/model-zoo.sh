@@ -69,11 +69,16 @@ if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 cd "$CODE"
 echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}, 2 processes per run" >> "$LOG"
 # A higher priority than the day's tests and builds (root only; otherwise it runs at the
-# normal priority). The kernel shares the CPU between sessions first (autogroups), so the
-# queue gets a session of its own and that session the priority.
+# normal priority).
 setsid nohup nice -n -10 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-png" \
   --val-size 0 --eval-every 1000 --depths 20 56 32 44 110 "${AMP[@]}" \
   --processes-per-run 2 --out "$OUT" --cache-dir "$ZOO/cache" --quiet >> "$LOG" 2>&1 &
-echo $! > "$PIDFILE"
-echo -10 > "/proc/$!/autogroup" 2>/dev/null || true
-echo "queue started (pid $!); log: $LOG"
+QUEUE=$!
+echo $QUEUE > "$PIDFILE"
+# The kernel shares the CPU between sessions first (autogroups), and torchrun starts each
+# worker in a session of its own: every 30 s, until the queue ends, its training processes'
+# sessions get the priority (-5: the day's tests still get about a quarter of the CPU).
+setsid nohup bash -c "while kill -0 $QUEUE 2>/dev/null; do
+  for pid in \$(pgrep -f '^$CODE/.venv/bin/python'); do echo -5 > /proc/\$pid/autogroup; done 2>/dev/null
+  sleep 30; done" >/dev/null 2>&1 &
+echo "queue started (pid $QUEUE); log: $LOG"
