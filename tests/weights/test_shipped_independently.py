@@ -1,0 +1,110 @@
+"""The shipped CIFAR-10 networks, evaluated without deepres: the weight file read with
+safetensors, the network computed with torch.nn.functional from the paper's description
+(Sec. 4.2: a 3x3/16 convolution, three stages of 3x3 pairs, option A shortcuts, global
+average pool, a 10-way classifier), the test images decoded with PIL straight from the shared
+archive and normalised by the mean image stored in the file. The test error must be the one
+the model card gives: this checks deepres's models, data path and evaluation against code that
+shares none of them."""
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors import safe_open
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHIPPED = Path(__file__).resolve().parents[2] / "src" / "deepres" / "weights" / "shipped"
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR_CARDS = sorted(
+    path.stem
+    for path in SHIPPED.glob("*.json")
+    if "cifar10" in path.stem and json.loads(path.read_text())["data"].get("set")
+)
+
+
+def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+    with safe_open(str(path), "pt") as f:
+        state = {key: f.get_tensor(key).float() for key in f.keys()}
+        preprocessing = json.loads(f.metadata()["deepres"])["preprocessing"]
+    assert preprocessing["normalize"] == "pixel_mean"
+    return state, np.asarray(preprocessing["mean_image"], dtype=np.float32)
+
+
+def batch_norm(state: dict, prefix: str, x: torch.Tensor) -> torch.Tensor:
+    mean, var = state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"]
+    weight, bias = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
+    return (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + 1e-5) * weight[
+        :, None, None
+    ] + bias[:, None, None]
+
+
+def block(state: dict, prefix: str, x: torch.Tensor, residual: bool) -> torch.Tensor:
+    weight = state[f"{prefix}.conv1.weight"]
+    stride = 1 if weight.shape[0] == weight.shape[1] else 2  # a stage's first block halves
+    out = F.relu(batch_norm(state, f"{prefix}.bn1", F.conv2d(x, weight, stride=stride, padding=1)))
+    out = batch_norm(
+        state, f"{prefix}.bn2", F.conv2d(out, state[f"{prefix}.conv2.weight"], padding=1)
+    )
+    if residual:
+        shortcut = x[:, :, ::stride, ::stride]  # option A: subsample, then zero channels
+        extra = out.shape[1] - shortcut.shape[1]
+        out = out + torch.cat(
+            [shortcut, shortcut.new_zeros(shortcut.shape[0], extra, *shortcut.shape[2:])], 1
+        )
+    return F.relu(out)
+
+
+def logits(state: dict, x: torch.Tensor, residual: bool) -> torch.Tensor:
+    x = F.relu(batch_norm(state, "bn1", F.conv2d(x, state["conv1.weight"], padding=1)))
+    blocks = sorted(
+        {
+            ".".join(key.split(".")[:2])
+            for key in state
+            if key.startswith("layer") and ".conv1." in key
+        },
+        key=lambda name: (int(name[5]), int(name.split(".")[1])),
+    )
+    for prefix in blocks:
+        x = block(state, prefix, x, residual)
+    return F.linear(x.mean(dim=(2, 3)), state["fc.weight"], state["fc.bias"])
+
+
+def read_test_images(archive: Path):
+    """(N x 32 x 32 x 3 uint8 pixels, N labels) of every test image in the archive."""
+    pixels, labels = [], []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if member.isfile() and len(parts) == 4 and parts[1] == "test":
+                image = Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB")
+                pixels.append(np.asarray(image))
+                labels.append(CLASSES.index(parts[2]))
+    return np.stack(pixels), torch.tensor(labels)
+
+
+@pytest.mark.parametrize("name", CIFAR_CARDS)
+def test_shipped_network_has_its_cards_test_error_without_deepres(name):
+    card = json.loads((SHIPPED / f"{name}.json").read_text())
+    archive = SHARED_DATA / f"{card['data']['set']}-test.tar.gz"
+    if not archive.is_file():
+        pytest.skip(f"the shared test images are absent ({archive} does not exist)")
+    state, mean_image = read_weights(SHIPPED / card["file"])
+    pixels, labels = read_test_images(archive)
+    x = torch.from_numpy(pixels.transpose(0, 3, 1, 2) / np.float32(255) - mean_image).float()
+    with torch.no_grad():
+        predicted = torch.cat(
+            [
+                logits(state, chunk, card["model"].startswith("resnet")).argmax(1)
+                for chunk in x.split(500)
+            ]
+        )
+    wrong = int((predicted != labels).sum())
+    assert len(labels) == card["test_images"] == 10_000
+    # Float sums in another order may move an image at the boundary, no more.
+    assert abs(wrong - round(card["test_error_float32"] * len(labels))) <= 2, wrong
