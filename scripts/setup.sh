@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv in the repository and installs deepres with the exact tested versions.
+# Creates .venv in the repository and installs deepres with every extra ([all]) and the test
+# tools, with the exact tested versions.
 # Safe to run again: an existing .venv is reused and only what changed is installed.
 #   --tests  also Debian's chromium and its driver, for the web page's browser test, where
 #            they are missing and apt-get can (elsewhere that test skips with the reason)
@@ -16,4 +17,4 @@ if [[ ${1:-} == --tests ]]; then
         fi
     fi
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[all,test]"

@@ -16,6 +16,11 @@
 
 --repo writes into another checkout (the tests ship into a temporary folder). Try the result
 with DEEPRES_WEIGHTS_DIR=REPO/src/deepres/weights/shipped before committing it.
+
+    .venv/bin/python scripts/ship_weights.py --rewrite-cards [--repo DIR]
+
+writes every shipped NAME.md again from its NAME.json (after a change of the card's format);
+the weights and NAME.json are left as they are.
 """
 
 from __future__ import annotations
@@ -36,7 +41,13 @@ from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
 from deepres.experiments.cifar10 import data_note
 from deepres.runs import changes_during_run
-from deepres.weights import load_checkpoint, load_model, read_weights, save_weights
+from deepres.weights import (
+    card_front_matter,
+    load_checkpoint,
+    load_model,
+    read_weights,
+    save_weights,
+)
 from deepres.weights.zoo import sha256_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,11 +63,17 @@ class Refused(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("run", type=Path, metavar="RUN_DIR", help="a finished deepres run directory")
-    p.add_argument("--name", required=True, help="MODEL-DATA, e.g. resnet20-cifar10")
+    p.add_argument(
+        "run", type=Path, nargs="?", metavar="RUN_DIR", help="a finished deepres run directory"
+    )
+    p.add_argument("--name", help="MODEL-DATA, e.g. resnet20-cifar10")
+    p.add_argument(
+        "--rewrite-cards",
+        action="store_true",
+        help="write every shipped NAME.md again from its NAME.json, and nothing else",
+    )
     p.add_argument(
         "--data",
-        required=True,
         help="the data the run was trained on (any "
         "`deepres train --data` source); its test split is evaluated",
     )
@@ -76,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         "stated when shipping",
     )
     args = p.parse_args(argv)
+    if args.rewrite_cards:
+        for path in rewrite_cards(args.repo):
+            print(f"wrote {path}")
+        return 0
+    if args.run is None or args.name is None or args.data is None:
+        p.error("RUN_DIR, --name and --data are needed to ship weights")
     try:
         card = ship(
             args.run,
@@ -151,6 +174,16 @@ def ship(
     for record in RUN_RECORDS:
         shutil.copyfile(run / record, results / record)
     return card
+
+
+def rewrite_cards(repo: Path) -> list[Path]:
+    """Every shipped NAME.md written again from its NAME.json; the weights are not touched."""
+    written = []
+    for path in sorted((repo / SHIPPED).glob("*.json")):
+        card = json.loads(path.read_text())
+        write_text_atomic(path.with_suffix(".md"), card_text(card))
+        written.append(path.with_suffix(".md"))
+    return written
 
 
 def finished_run(run: Path) -> tuple[dict, dict, dict]:
@@ -288,12 +321,12 @@ def stated_hardware(hardware: dict) -> str:
 
 
 def card_text(card: dict) -> str:
-    """The model card for people (Markdown)."""
+    """The model card for people (Markdown), after its front matter for model hubs."""
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
     data, hw = card["data"], card["hardware"]
     sizes = ", ".join(f"{n:,} {split}" for split, n in data["images"].items())
     seconds = card["training_seconds"]
-    return "\n".join(
+    return card_front_matter(card) + "\n".join(
         [
             f"# {card['name']}",
             "",

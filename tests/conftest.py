@@ -1,5 +1,5 @@
-"""Shared fixtures, among them slices of the real CIFAR-10 JPEGs unpacked into a cache outside
-the repository."""
+"""Shared fixtures, among them slices of the real CIFAR-10 images (JPEG and PNG) unpacked into a
+cache outside the repository."""
 
 from __future__ import annotations
 
@@ -72,23 +72,44 @@ def digits_run(tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="session")
+def cifar_png_test():
+    """All 10,000 test images of the original CIFAR-10, lossless: test/<class>/NNNN.png."""
+    return unpacked("png", {"test": 1000})
+
+
+@pytest.fixture(scope="session")
+def cifar_png_test_1000():
+    """The first 100 test images of each class of the original CIFAR-10 (PNG)."""
+    return unpacked("png", {"test": 100})
+
+
 def cifar_slice(train_per_class: int, test_per_class: int) -> Path:
     """The first images of each class of the real CIFAR-10 JPEGs, unpacked once."""
+    return unpacked("jpeg", {"train": train_per_class, "test": test_per_class})
+
+
+def unpacked(kind: str, per_class: dict[str, int]) -> Path:
+    """The first ``per_class[split]`` images of each class of cifar10-{kind}-{split}.tar.gz,
+    unpacked once into the cache: the folder cifar10-{kind} with a subfolder per split."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared CIFAR-10 JPEGs are absent ({SHARED_DATA} does not exist)")
-    root = SLICE_CACHE / f"cifar10-jpeg-slice-{train_per_class}-{test_per_class}"
+        pytest.skip(f"the shared CIFAR-10 images are absent ({SHARED_DATA} does not exist)")
+    counts = "-".join(str(per_class[split]) for split in sorted(per_class))
+    root = SLICE_CACHE / f"cifar10-{kind}-slice-{'-'.join(sorted(per_class))}-{counts}"
+    if kind == "jpeg" and set(per_class) == {"train", "test"}:  # the name earlier runs wrote
+        root = SLICE_CACHE / f"cifar10-jpeg-slice-{per_class['train']}-{per_class['test']}"
     if not root.exists():
         # Unpack beside it and rename into place: test runs in other checkouts share this
         # cache, and none may see a half-written slice.
         SLICE_CACHE.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(dir=SLICE_CACHE, prefix=".partial-"))
-        for split, count in (("train", train_per_class), ("test", test_per_class)):
-            _extract_slice(SHARED_DATA / f"cifar10-jpeg-{split}.tar.gz", partial, count)
+        for split, count in per_class.items():
+            _extract_slice(SHARED_DATA / f"cifar10-{kind}-{split}.tar.gz", partial, count)
         try:
             os.rename(partial, root)
         except OSError:  # another run finished first: use its slice
             shutil.rmtree(partial, ignore_errors=True)
-    return root / "cifar10-jpeg"
+    return root / f"cifar10-{kind}"
 
 
 def _extract_slice(archive: Path, dest: Path, per_class: int) -> None:

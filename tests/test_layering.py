@@ -3,8 +3,8 @@
     cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
         -> data, models, runs
 
-Beneath them all, `deepres.atomic`, `deepres.errors` and `deepres.catalog` (standard library
-only; the first and last raise the second's errors) serve every layer.
+Beneath them all, `deepres.atomic`, `deepres.errors`, `deepres.catalog` and `deepres.extras`
+(standard library only; the others raise the errors of `deepres.errors`) serve every layer.
 """
 
 import subprocess
@@ -28,7 +28,7 @@ BELOW = {
     "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
     "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
-EVERY_LAYER = {"atomic", "errors", "catalog"}
+EVERY_LAYER = {"atomic", "errors", "catalog", "extras"}
 PACKAGES = sorted(
     p.name
     for p in Path(deepres.__file__).parent.iterdir()

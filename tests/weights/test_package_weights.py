@@ -13,7 +13,7 @@ import deepres
 from deepres import catalog
 from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
-from deepres.weights import load_model
+from deepres.weights import load_model, read_card
 from deepres.weights.zoo import sha256_of, shipped_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +48,16 @@ def test_each_shipped_weight_matches_its_card_and_its_run(name):
     assert summary["iterations"] == summary["planned_iterations"]
     model = deepres.create_model(card["model"], weights=name.removeprefix(card["model"] + "-"))
     assert sum(p.numel() for p in model.parameters()) == summary["params"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_card_opens_with_its_figures_for_model_hubs(name):
+    card = catalog.model_card(name)
+    matter = read_card(catalog.weights_folder() / f"{name}.md")
+    (result,) = matter["model-index"][0]["results"]
+    values = {m["name"]: m["value"] for m in result["metrics"]}
+    assert values["test error (centre view, %)"] == round(100 * card["test_error"], 2)
+    assert matter["library_name"] == "deepres" and matter["datasets"] == [card["data"]["name"]]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -18,7 +18,15 @@ from runs import train_run
 import deepres
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
 from deepres.cli import main
-from deepres.weights import load_checkpoint, load_model, read_weights, save_checkpoint
+from deepres.weights import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    read_card,
+    read_weights,
+    save_checkpoint,
+)
+from deepres.weights.zoo import sha256_of
 
 ship_weights = load_script("scripts/ship_weights.py")
 
@@ -75,11 +83,40 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped, digits_run):
     assert card["hardware"]["device_name"] == meta["device_name"]
     assert card["hardware"]["stated_when_shipped"] == "a test machine, 2 cores"
     text = (repo / ship_weights.SHIPPED / "resnet20-digits.md").read_text()
-    assert text.startswith("# resnet20-digits")
+    assert text.startswith("---\nlibrary_name: deepres\n") and "\n# resnet20-digits\n" in text
     assert "stated when shipped: a test machine, 2 cores" in text
     results = repo / "docs/runs/resnet20-digits"
     assert sorted(p.name for p in results.iterdir()) == sorted(ship_weights.RUN_RECORDS)
     assert not list(repo.rglob("*.pt"))  # never an optimiser checkpoint
+
+
+def test_the_card_front_matter_is_the_hugging_face_convention_read_back(shipped):
+    repo, card = shipped
+    matter = read_card(repo / ship_weights.SHIPPED / "resnet20-digits.md")
+    assert matter["library_name"] == "deepres" and matter["license"] == "mit"
+    assert matter["datasets"] == ["digits"] and "digits" in matter["tags"]
+    (index,) = matter["model-index"]
+    (result,) = index["results"]
+    assert index["name"] == "resnet20-digits" and result["dataset"]["split"] == "test"
+    values = {m["name"]: m["value"] for m in result["metrics"]}
+    assert values["test error (centre view, %)"] == round(100 * card["test_error"], 2)
+    assert values["test accuracy (centre view, %)"] == round(100 * (1 - card["test_error"]), 2)
+    assert values["best validation error (%)"] == round(100 * card["best_val_error"], 2)
+
+
+def test_rewrite_cards_changes_the_markdown_alone(shipped, tmp_path, capsys):
+    repo, card = shipped
+    copy = tmp_path / "checkout"
+    shutil.copytree(repo / ship_weights.SHIPPED, copy / ship_weights.SHIPPED)
+    md = copy / ship_weights.SHIPPED / "resnet20-digits.md"
+    before = {p.name: p.read_bytes() for p in md.parent.iterdir() if p.suffix != ".md"}
+    md.write_text("# an old card without front matter\n")
+    with pytest.raises(CheckpointError, match="resnet20-digits.md: no front matter"):
+        read_card(md)
+    assert ship_weights.main(["--rewrite-cards", "--repo", str(copy)]) == 0
+    assert md.read_text() == (repo / ship_weights.SHIPPED / "resnet20-digits.md").read_text()
+    assert {p.name: p.read_bytes() for p in md.parent.iterdir() if p.suffix != ".md"} == before
+    assert sha256_of(md.with_suffix(".safetensors")) == card["sha256"]
 
 
 def test_the_card_says_what_changed_when_the_run_was_resumed(shipped):

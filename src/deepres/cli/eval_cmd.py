@@ -11,6 +11,7 @@ from deepres.atomic import make_folder
 from deepres.data import open_source, show_path
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
+from deepres.extras import available
 from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
 
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         "split": split,
     }
     record = write_report(out, header, results)
+    if not available("plots"):
+        note("confusion matrices written as CSV only; for PNGs: pip install 'deepres[plots]'")
     for mode, summary in record["modes"].items():
         for path, reason in summary["unreadable"]:
             note(f"{mode}: left out {path}: {reason}")

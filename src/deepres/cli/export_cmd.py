@@ -8,6 +8,7 @@ from pathlib import Path
 
 from deepres.errors import UsageError
 from deepres.export import FORMATS, SUFFIXES, TOLERANCE, export_model
+from deepres.extras import require
 
 from .trained_args import WEIGHTS_HELP, open_network
 
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--output {args.output}: say which format with --format ({', '.join(FORMATS)})"
         )
+    if fmt == "onnx":
+        require("export", "deepres export --format onnx")  # before the network is loaded
     args.device = "cpu"  # exports are traced and checked in float32 on the CPU
     trained, prep = open_network(args)
     result = export_model(trained, prep, fmt, args.output)

@@ -6,8 +6,8 @@ import argparse
 import logging
 
 from deepres.evaluate import network_for
-from deepres.serve import Limits, Service, create_app, listen
-from deepres.serve import run as run_server
+from deepres.extras import require
+from deepres.serve.limits import Limits
 
 from .trained_args import add_engine_argument, add_weights_arguments, open_network
 
@@ -80,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     for name in ("deepres", "uvicorn"):
         logging.getLogger(name).setLevel(logging.INFO)
+    require("serve", "deepres serve")  # before the port is taken and the network loaded
+    from deepres.serve import Service, create_app, listen
+    from deepres.serve import run as run_server
+
     limits = Limits(
         max_batch=args.max_batch,
         max_wait=args.max_wait_ms / 1e3,

@@ -12,7 +12,7 @@ from deepres.data.pool import cpu_count
 from deepres.engine import ENGINES
 from deepres.evaluate import MODES
 from deepres.train.distributed import pick_device
-from deepres.weights import TrainedModel, UnnamedClasses, load_model
+from deepres.weights import ConvertedLayout, TrainedModel, UnnamedClasses, load_model
 
 WEIGHTS_HELP = (
     "a run directory (its best checkpoint, else its last), a deepres checkpoint, a "
@@ -87,8 +87,11 @@ def open_network(
         _show_engine_choice()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnnamedClasses)  # noted below, in the CLI's words
+        warnings.simplefilter("ignore", ConvertedLayout)
         trained = load_model(args.weights, args.model, args.device)
     prep = trained.image_preprocessing()
+    if trained.note:
+        note(f"{trained.path}: {trained.note}")
     if trained.preprocessing is None:
         note(
             f"{trained.path} records no preprocessing: using torchvision's ImageNet one "

@@ -1,20 +1,21 @@
 """Turning one image file into RGB pixels, or into a one-line reason why not.
 
-JPEGs go through libjpeg-turbo (simplejpeg), which is about twice as fast as PIL for small
-images and can decode at 1/2, 1/4 or 1/8 scale; everything else, and any JPEG that simplejpeg
-declines, goes through PIL. Every mode PIL knows is converted to 8-bit RGB; what cannot be
+JPEGs go through libjpeg-turbo (simplejpeg, the ``jpeg`` extra), which is about twice as fast
+as PIL for small images and can decode at 1/2, 1/4 or 1/8 scale; everything else, any JPEG
+that simplejpeg declines, and every JPEG where it is not installed, goes through PIL. Every mode PIL knows is converted to 8-bit RGB; what cannot be
 decoded raises ``BadImage`` with a reason a person can read. Images are returned upright: the
 EXIF orientation a camera records is applied, as image viewers do.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import io
 import os
 import warnings
 
 import numpy as np
-import simplejpeg
 from PIL import Image
 
 from .errors import os_error_reason
@@ -127,7 +128,10 @@ def _read_all(path: str) -> bytes:
 
 def _decode_jpeg_fast(data: bytes, min_side: int | None, max_pixels: int) -> np.ndarray | None:
     """simplejpeg's decode; None where PIL should decode instead (CMYK, or a header that
-    simplejpeg cannot read, so that PIL words the problem)."""
+    simplejpeg cannot read, so that PIL words the problem, or no simplejpeg installed)."""
+    simplejpeg = _simplejpeg()
+    if simplejpeg is None:
+        return None
     try:
         h, w, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
@@ -148,6 +152,15 @@ def _decode_jpeg_fast(data: bytes, min_side: int | None, max_pixels: int) -> np.
         return simplejpeg.decode_jpeg(data, strict=False, **options)
     except ValueError as err:
         raise BadImage(f"corrupt JPEG: {err}") from None
+
+
+@functools.cache
+def _simplejpeg():
+    """The simplejpeg module, or None where it is not installed (PIL decodes instead)."""
+    try:
+        return importlib.import_module("simplejpeg")
+    except ImportError:
+        return None
 
 
 def _check_pixels(w: int, h: int, max_pixels: int) -> None:

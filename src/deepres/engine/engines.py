@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from deepres.errors import UsageError
+from deepres.extras import available, require
 
 from .onnx import INPUT_NAME, onnx_bytes
 
@@ -73,6 +74,7 @@ class OnnxEngine(Engine):
     name = "onnxruntime"
 
     def __init__(self, network: nn.Module, image_shape: tuple[int, int, int]):
+        require("export", "the onnxruntime engine")
         import onnxruntime  # imported here: a second or two, and only this engine needs it
 
         self.image_shape = tuple(image_shape)
@@ -131,8 +133,14 @@ def open_engine(
         return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
     if engine == "torch":
         return _chosen(TorchEngine(network, device), "torch (as asked)", quiet=True)
-    if not on_cpu or not one_size:
-        why = "runs on the CPU only" if not on_cpu else "takes one image size only"
+    if not on_cpu or not one_size or not available("export"):
+        why = (
+            "runs on the CPU only"
+            if not on_cpu
+            else "takes one image size only"
+            if not one_size
+            else "is not installed: pip install 'deepres[export]'"
+        )
         return _chosen(TorchEngine(network, device), f"torch (auto: onnxruntime {why})")
     return _faster(network, image_shape, batch)
 

@@ -12,12 +12,15 @@ import warnings
 import torch
 from torch import nn
 
+from deepres.extras import require
+
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 
 
 def onnx_bytes(model: nn.Module, sample: torch.Tensor) -> bytes:
     """``model`` as a serialised ONNX model with a dynamic batch dimension and all weights
     inside; the other dimensions are those of ``sample``."""
+    require("export", "ONNX export")
     options = dict(
         input_names=[INPUT_NAME],
         output_names=[OUTPUT_NAME],

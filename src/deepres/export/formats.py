@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from deepres.engine import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
+from deepres.extras import require
 from deepres.weights import UnnamedClasses, load_model, save_weights
 
 
@@ -22,6 +23,7 @@ def write_onnx(model: nn.Module, sample: torch.Tensor, path: Path, info: dict) -
 
 
 def run_onnx(path: Path, images: torch.Tensor) -> np.ndarray:
+    require("export", "checking an ONNX export")
     import onnxruntime  # imported here: a second or two, and only this format needs it
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -1,6 +1,7 @@
 """Fine-tuning: start a run from trained weights, and freeze the early part of the network.
 
-``init_from`` names a run directory or weight file (deepres, safetensors, torchvision). Every
+``init_from`` names a run directory or weight file (deepres, safetensors, torchvision, or the
+public CIFAR ResNets of ``deepres.weights.layouts``). Every
 weight is loaded with strict key checking, except the classifier when the number of classes
 differs: that one is replaced by a freshly initialised layer, and the run says so.
 
@@ -41,6 +42,8 @@ def _load_init(
     model: nn.Module, path: str, model_name: str, classes: list[str], say: Callable[[str], None]
 ) -> None:
     file = read_weights(weights_path(path))
+    if file.note:
+        say(f"init-from {file.path}: {file.note}")
     state = strip_wrappers(file.state_dict)
     _check_channels(state, model, file.path)
     theirs = state.get("fc.weight")

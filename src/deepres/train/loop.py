@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from deepres.atomic import WriteError
 from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.errors import DeepresError, RecipeError, RunDirError
+from deepres.extras import available
 from deepres.models import model_info
 from deepres.runs import (
     SESSION_KEYS,
@@ -298,6 +299,9 @@ class Trainer:
             )
         if self.world.is_main:
             self._say("\n".join(banner(self._setup(resumed=last is not None))))
+            for extra, what in (("plots", "curves.png"), ("tensorboard", "TensorBoard events")):
+                if not available(extra):
+                    self._say(f"note: no {what} for this run: pip install 'deepres[{extra}]'")
             if last is None:
                 self._describe_run()
             else:
@@ -519,7 +523,7 @@ class Trainer:
     def _draw_curves(self) -> None:
         """curves.png, from the metrics so far (about 0.1 s; the first draw also loads
         matplotlib, about half a second)."""
-        if self.world.is_main:
+        if self.world.is_main and available("plots"):
             plot_run_curves(
                 self.run.read_metrics(),
                 self.run.curves,

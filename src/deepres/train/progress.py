@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from deepres.extras import available
+
 SHOWN = (
     ("train_loss", "loss", "{:.3f}"),
     ("train_error", "err", "{:.1%}"),
@@ -39,9 +41,11 @@ class Progress:
         self.fields: dict[str, str] = {}
         # purge_step drops the events that a resumed run is about to write again: those after
         # its checkpoint's iteration (all of them when it starts again from 0).
-        from torch.utils.tensorboard import SummaryWriter  # slow import: only when training
+        self.writer = None
+        if enabled and available("tensorboard"):  # the extra; the run says when it is absent
+            from torch.utils.tensorboard import SummaryWriter  # slow import: only when training
 
-        self.writer = SummaryWriter(str(log_dir), purge_step=start + 1) if enabled else None
+            self.writer = SummaryWriter(str(log_dir), purge_step=start + 1)
 
     def step(self) -> None:
         if self.bar is not None:
@@ -58,6 +62,8 @@ class Progress:
             text = "  ".join(f"{k} {v}" for k, v in shown.items())
             print(f"iteration {record['iteration']:,}  {text}", file=sys.stderr, flush=True)
         for key, value in record.items():
+            if self.writer is None:
+                break
             if key not in ("iteration", "images", "seconds") and isinstance(value, (int, float)):
                 self.writer.add_scalar(key, value, record["iteration"])
 

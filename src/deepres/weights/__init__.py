@@ -6,13 +6,23 @@ Sits below train, evaluate and export, which all read checkpoints, and above mod
 here runs code from a file: PyTorch files are read with ``weights_only``.
 """
 
+from .cards import card_front_matter, read_card
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .files import INFO_KEYS, WeightFile, read_weights, save_weights
 from .fit import guess_model_name, load_strictly, mismatches, strip_wrappers
-from .trained import TrainedModel, UnnamedClasses, load_model, model_of, weights_path
-from .zoo import create_model, shipped_file
+from .layouts import KNOWN_PROJECTS
+from .trained import (
+    TrainedModel,
+    UnnamedClasses,
+    load_model,
+    model_of,
+    weights_path,
+)
+from .zoo import ConvertedLayout, create_model, shipped_file
 
 __all__ = [
+    "card_front_matter",
+    "read_card",
     "CheckpointError",
     "load_checkpoint",
     "save_checkpoint",
@@ -24,6 +34,8 @@ __all__ = [
     "load_strictly",
     "mismatches",
     "strip_wrappers",
+    "KNOWN_PROJECTS",
+    "ConvertedLayout",
     "TrainedModel",
     "UnnamedClasses",
     "load_model",

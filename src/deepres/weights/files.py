@@ -5,7 +5,8 @@ Three kinds of file are read, none of them by running code from it:
 - a ``.safetensors`` file (deepres writes its description into the metadata, and the SHA-256
   of its tensor bytes, checked when it is read),
 - a bare state_dict saved with ``torch.save``, such as torchvision's ``resnet50-0676ba61.pth``
-  (or one wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``, as other trainers do).
+  (or one wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``, as other trainers do);
+  the public CIFAR ResNets of other projects are converted to deepres's layout (layouts.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from deepres.atomic import write_atomic
 from deepres.errors import UsageError
 
 from .checkpoint import FORMAT, CheckpointError, read_torch_file, save_checkpoint
+from .layouts import convert
 
 # What a file may say about its network, besides the weights.
 INFO_KEYS = ("model_name", "model_args", "classes", "preprocessing", "recipe")
@@ -35,6 +37,7 @@ class WeightFile:
     path: Path
     state_dict: dict[str, torch.Tensor]
     info: dict = field(default_factory=dict)  # INFO_KEYS that the file records; {} for a bare one
+    note: str = ""  # for another project's checkpoint: its layout and how it was converted
 
 
 def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> WeightFile:
@@ -56,7 +59,7 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
         *(state.get(k) for k in ("state_dict", "model") if isinstance(state, dict)),
     ):
         if _is_state_dict(weights):
-            return _checked(WeightFile(path, weights))
+            return _converted(_checked(WeightFile(path, weights)))
     what = (
         f"a dict with keys {', '.join(map(str, list(state)[:6]))}"
         if isinstance(state, dict)
@@ -136,6 +139,15 @@ def _is_state_dict(obj: object) -> bool:
         and len(obj) > 0
         and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
     )
+
+
+def _converted(file: WeightFile) -> WeightFile:
+    """A bare state_dict of another project's layout in deepres's, with what its author
+    published about it; any other one as it is."""
+    converted = convert(file.state_dict)
+    if converted is None:
+        return file
+    return WeightFile(file.path, converted.state_dict, converted.info, converted.note)
 
 
 def _checked(file: WeightFile) -> WeightFile:

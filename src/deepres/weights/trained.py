@@ -19,7 +19,8 @@ from deepres.runs.rundir import TRAINED_CHECKPOINTS
 from .checkpoint import CheckpointError
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
-from .zoo import is_weights_name, shipped_file
+from .layouts import KNOWN_PROJECTS, foreign_keys
+from .zoo import ConvertedLayout, is_weights_name, shipped_file
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainedModel:
     path: Path  # the weight file read
     classes_named: bool  # False: the file names no classes, and ``classes`` are the indices
     recipe: dict | None  # the training recipe (deepres.train.Recipe.to_dict()), if recorded
+    note: str = ""  # for another project's checkpoint: its layout and how it was converted
 
     def __repr__(self) -> str:
         named = "" if self.classes_named else ", unnamed"
@@ -125,6 +127,8 @@ def load_model(
     records none, so its name is taken from its layout where that is unambiguous.
     """
     file = read_weights(weights_path(path))
+    if file.note:
+        warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
     name, model_args = model_of(file, model_name)
     state = strip_wrappers(file.state_dict)
     sizes = {}
@@ -165,6 +169,7 @@ def load_model(
         file.path,
         bool(named),
         file.info.get("recipe"),
+        file.note,
     )
 
 
@@ -177,6 +182,14 @@ def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict
     recorded = file.info.get("model_name")
     name = model_name or recorded or guess_model_name(file.state_dict)
     if name is None:
+        foreign = foreign_keys(file.state_dict)
+        if foreign:
+            raise CheckpointError(
+                f"{file.path}: weights in a layout deepres does not know (not deepres's or "
+                f"torchvision's, nor {', '.join(KNOWN_PROJECTS)}'s): keys "
+                f"{', '.join(foreign[:3])}{f' and {len(foreign) - 3} more' * (len(foreign) > 3)} "
+                "match none of them"
+            )
         raise CheckpointError(
             f"{file.path}: the file does not say which network its weights "
             "belong to; name it with --model (`deepres models` lists them)"

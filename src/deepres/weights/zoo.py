@@ -13,6 +13,7 @@ the file is opened, so a damaged, truncated or replaced file is refused instead 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 from torch import nn
@@ -64,9 +65,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Module:
-    """``deepres.models.create_model``, optionally with trained weights shipped with deepres:
-    ``weights="cifar10"`` loads ``resnet20-cifar10`` into ``resnet20``.
+def create_model(name: str, *, weights: str | Path | None = None, **overrides) -> nn.Module:
+    """``deepres.models.create_model``, optionally with trained weights: shipped with deepres
+    (``weights="cifar10"`` loads ``resnet20-cifar10`` into ``resnet20``), or from a file
+    (any that ``load_model`` reads, e.g. ``weights="resnet20-12fca82f.th"``).
 
     The network is returned in training mode, as ``create_model`` returns it (call ``.eval()``
     to predict). ``num_classes`` other than the weights' own gives a new, untrained classifier
@@ -74,18 +76,25 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     """
     if weights is None:
         return create_untrained(name, **overrides)
-    card = catalog.model_card(f"{name}-{weights}")
-    file = read_weights(shipped_file(card["name"]))
+    if Path(weights).exists() or not is_weights_name(str(weights)):
+        file = read_weights(weights)
+        if file.note:
+            warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
+        what, model_args = str(file.path), file.info.get("model_args", {})
+    else:
+        card = catalog.model_card(f"{name}-{weights}")
+        file = read_weights(shipped_file(card["name"]))
+        what, model_args = card["name"], card["model_args"]
     num_classes = overrides.pop("num_classes", None)
     in_chans = file.state_dict["conv1.weight"].shape[1]
     if overrides.pop("in_chans", in_chans) != in_chans:
         raise ModelError(
-            f"{card['name']} takes images of {in_chans} channels; build the "
+            f"{what} takes images of {in_chans} channels; build the "
             "network without weights for other inputs"
         )
     model = create_untrained(
         name,
-        **{**card["model_args"], **overrides},
+        **{**model_args, **overrides},
         in_chans=in_chans,
         num_classes=file.state_dict["fc.weight"].shape[0],
     )
@@ -93,3 +102,7 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     if num_classes is not None and num_classes != model.num_classes:
         model.reset_classifier(num_classes)
     return model
+
+
+class ConvertedLayout(UserWarning):
+    """Another project's checkpoint, converted to deepres's layout: which, and how."""
