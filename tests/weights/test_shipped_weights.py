@@ -290,6 +290,21 @@ def test_weights_trained_on_a_folder_say_how_its_images_are_stored(
     assert card["data"]["note"] in text
 
 
+def test_a_named_data_set_replaces_the_trainers_folder_in_the_card(
+    color_run, color_folder, tmp_path
+):
+    repo = tmp_path / "repo"
+    args = [str(color_run), "--name", "resnet20-colors", "--data", str(color_folder)]
+    args += ["--data-set", "cifar10-png", "--dtype", "float32", "--repo", str(repo)]
+    assert ship_weights.main(args) == 0
+    json_text = (repo / ship_weights.SHIPPED / "resnet20-colors.json").read_text()
+    card, text = json.loads(json_text), (repo / ship_weights.SHIPPED / "resnet20-colors.md")
+    assert str(color_folder) not in json_text and str(color_folder) not in text.read_text()
+    assert card["data"]["set"] == card["data"]["source"] == card["recipe"]["data"]
+    assert card["data"]["set"] == "cifar10-png"
+    assert "lossless PNG" in card["data"]["provenance"] in text.read_text()
+
+
 def test_a_second_recipe_ships_under_a_name_of_its_own(digits_run, tmp_path, monkeypatch, capsys):
     """MODEL-DATA-VARIANT (resnet20-cifar10-fast beside resnet20-cifar10): the card keeps the
     data set's name, and create_model and `deepres models` take the whole tag."""
