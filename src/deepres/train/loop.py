@@ -39,6 +39,7 @@ from deepres.runs import (
     describe_environment,
 )
 from deepres.runs.plots import plot_run_curves
+from deepres.runs.rundir import RECIPE
 
 from .banner import Setup, banner
 from .build import build_model, make_loaders, make_optimizer, make_schedule
@@ -48,7 +49,8 @@ from .ema import WeightAverage
 from .finetune import start_from_weights
 from .precision import autocast_dtype
 from .progress import Progress
-from .recipe import Recipe
+from .recipe import Recipe, load_run_recipe
+from .relength import length_changes
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .summary import summarize
@@ -285,7 +287,16 @@ class Trainer:
         """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
         process reads it, so the run directory must be on a file system they all see)."""
         last = self.checkpoints.load_last(self.device) if self.options.resume else None
+        changes = {}
         if last is not None:
+            # Checked before anything is written: a refused length leaves the run as it was.
+            changes = length_changes(
+                load_run_recipe(self.run.path / RECIPE),
+                self.recipe,
+                last.schedule,
+                last.iteration,
+                self.run.path,
+            )
             self.load_state_dict(last)
             self._forget_metrics_after(self.iteration)
         elif self.options.resume:
@@ -301,7 +312,7 @@ class Trainer:
             if last is None:
                 self._describe_run()
             else:
-                self._record_resume()
+                self._record_resume(changes)
         self.world.barrier()
 
     def _forget_metrics_after(self, iteration: int) -> None:
@@ -341,9 +352,15 @@ class Trainer:
             [(b.path, b.reason) for b in self.splits.bad_files],
         )
 
-    def _record_resume(self) -> None:
+    def _record_resume(self, changes: dict) -> None:
+        """meta.json's record of this session; with a new length, recipe.yaml takes it whole
+        (a later plain --resume goes on by it) and the record names what changed."""
         now = {**describe_environment(self.device), "world_size": self.world.world_size}
-        self.run.record_resume({"iteration": self.iteration, **{k: now[k] for k in SESSION_KEYS}})
+        resumed = {"iteration": self.iteration, **{k: now[k] for k in SESSION_KEYS}}
+        if changes:
+            self.run.write_recipe(self.recipe.to_dict())
+            resumed["changed"] = changes
+        self.run.record_resume(resumed)
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> RunSummary:
