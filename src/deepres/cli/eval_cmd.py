@@ -37,8 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split",
         choices=SPLITS,
-        help="default: test, else val; train only when "
-        "asked for (a folder without splits has only training images)",
+        help="default: test, else val; train only when asked for (a folder of "
+        "<class>/ folders that the network was not trained on is evaluated whole)",
     )
     p.add_argument(
         "--mode",
@@ -116,7 +116,17 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
         val_size=recipe.get("val_size", 0) if own else 0,
         seed=recipe.get("seed", 0) if own else 0,
         image_size=recipe.get("image_size") if own else None,
+        need_train=False,
     )
+    if splits.flat and not own and args.split in (None, "train"):
+        # Someone's own folder of labelled images: all of it is there to evaluate on.
+        trained_on = recipe.get("data")
+        note(
+            f"evaluating on all {len(splits.train):,} images of {source}: a folder of "
+            "<class>/ folders without train/, val/ or test/"
+            + (f", not {trained_on}, which the network was trained on" if trained_on else "")
+        )
+        return splits.train, source, "all"
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
@@ -129,11 +139,13 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
         )
     if split == "train" or (split == "val" and own and recipe.get("val_size")):
         note(
-            f"evaluating on the {split} split of {source}: "
+            f"evaluating on the {split} split of {source}"
             + (
-                "the images the network was trained on"
-                if split == "train"
-                else f"the {recipe['val_size']} training images the run held out"
+                ": the images the network was trained on"
+                if split == "train" and own
+                else f": the {recipe['val_size']} training images the run held out"
+                if split == "val"
+                else ""
             )
         )
     return getattr(splits, split), source, split
