@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import open_source, show_path
+from deepres.data import absolute_source, missing_folder, open_source, show_path
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.runs import RunDir, data_slug
@@ -108,7 +108,13 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
             f"{trained.path} does not record its training data; name the data to "
             "evaluate on with --data"
         )
-    own = source == recipe.get("data")
+    gone = missing_folder(source) if args.data is None else None
+    if gone is not None:
+        raise UsageError(
+            f"{trained.path} was trained on {gone}, which is not on this machine; "
+            "name the data to evaluate on with --data"
+        )
+    own = absolute_source(source) == absolute_source(recipe.get("data") or "")
     splits = open_source(
         source,
         cache_dir=args.cache_dir,

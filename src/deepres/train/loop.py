@@ -25,7 +25,14 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.atomic import WriteError
-from deepres.data import BatchLoader, Preprocessing, open_source
+from deepres.data import (
+    BatchLoader,
+    DataError,
+    Preprocessing,
+    absolute_source,
+    missing_folder,
+    open_source,
+)
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.models import model_info
 from deepres.runs import (
@@ -159,7 +166,14 @@ class Trainer:
         self.stopping = False
 
     def _build_data(self, recipe: Recipe) -> Recipe:
-        """The data and its loaders; returns the recipe with a batch that fits the data."""
+        """The data and its loaders; returns the recipe with a batch that fits the data, and
+        a folder as its absolute path (recipe.yaml then names it from any working folder)."""
+        gone = missing_folder(recipe.data) if self.options.resume else None
+        if gone is not None:
+            raise DataError(
+                f"{self.run.path} was trained on {gone}, which is not on this machine "
+                "(moved or deleted?): put the folder back there to resume the run"
+            )
         self.splits = open_source(
             recipe.data,
             cache_dir=self.options.cache_dir,
@@ -170,6 +184,8 @@ class Trainer:
             image_size=recipe.image_size,
         )
         recipe = self._batch_that_fits(recipe)
+        if not self.options.resume:  # a resumed run keeps its records as they were
+            recipe = recipe.replace(data=absolute_source(recipe.data))
         self.train_loader, self.eval_loaders = make_loaders(
             self.splits, recipe, self.world, self.device
         )

@@ -17,6 +17,9 @@ from .build import make_schedule
 from .recipe import Recipe
 from .schedule import STATE
 
+# The fields that --iterations moves (Recipe.scaled_to), the only ones a resume may change.
+LENGTHS = ("iterations", "milestones", "lr_rise", "eval_every", "checkpoint_every", "log_every")
+
 
 def length_changes(
     recorded: Recipe, recipe: Recipe, schedule_state: dict, reached: int, run: Path
@@ -25,7 +28,7 @@ def length_changes(
     {field: [old, new]} ({} when none), once checked that a run at iteration ``reached``
     with this ``schedule_state`` can go on by ``recipe``; else a ``RecipeError``."""
     old, new = recorded.to_dict(), recipe.to_dict()
-    changes = {key: [old[key], new[key]] for key in new if old.get(key) != new[key]}
+    changes = {key: [old[key], new[key]] for key in LENGTHS if old[key] != new[key]}
     if not changes:
         return {}
     if recipe.iterations <= reached:
