@@ -8,17 +8,19 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.data import folder_of
 from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.train.finetune import model_of_weights
+from deepres.train.finetune import image_size_of_weights, model_of_weights
 from deepres.train.recipe import load_run_recipe
 
 from .text import pct
 
 DEFAULT_RECIPE = "quick"
+FINETUNE_RECIPE = "finetune"  # with --init-from and no --recipe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--recipe",
-        help=f"a preset ({', '.join(preset_names())}) or a YAML file; default {DEFAULT_RECIPE}",
+        help=f"a preset ({', '.join(preset_names())}) or a YAML file; default "
+        f"{DEFAULT_RECIPE} ({FINETUNE_RECIPE} with --init-from: lr 0.01, cosine, the "
+        "weights' own image size)",
     )
     p.add_argument(
         "--iterations",
@@ -130,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         on_bad_image=args.on_bad_image,
         download=args.download,
-        recipe_name=None if args.resume else args.recipe or DEFAULT_RECIPE,
+        recipe_name=None if args.resume else _recipe_name(args),
         fit_batch=not chosen_batch,
     )
     summary = train(recipe, options)
@@ -166,7 +170,9 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         return _with_length(recipe, args.iterations, fields), args.resume
     if options.get("init_from") and "model" not in options:
         options = {**model_of_weights(options["init_from"]), **options}
-    recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)
+    recipe = load_recipe(_recipe_name(args)).replace(**options)
+    if args.init_from and args.recipe is None and args.image_size is None:
+        recipe = _at_the_weights_size(recipe)
     recipe = _with_length(recipe, args.iterations, fields)
     if args.out is None and launched_by_torchrun():
         raise UsageError(
@@ -179,6 +185,21 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
     return recipe, out
+
+
+def _recipe_name(args: argparse.Namespace) -> str:
+    """--recipe, else the fine-tuning preset for --init-from, else the default."""
+    return args.recipe or (FINETUNE_RECIPE if args.init_from else DEFAULT_RECIPE)
+
+
+def _at_the_weights_size(recipe: Recipe) -> Recipe:
+    """Fine-tuning on a folder: its images at the size the weights were trained at (the
+    built-in data sets have one size of their own)."""
+    folder = folder_of(recipe.data)
+    size = image_size_of_weights(recipe.init_from)
+    if folder is None or recipe.data.startswith("imagenet:") or size is None:
+        return recipe
+    return recipe.replace(image_size=size)
 
 
 def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe:

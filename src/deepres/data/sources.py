@@ -181,7 +181,7 @@ def absolute_source(spec: str) -> str:
     """``spec`` with the folder it names as an absolute path ("photos" -> "/home/me/photos",
     "imagenet:in1k" -> "imagenet:/data/in1k"), so that it names the same folder from any
     working folder; the names of built-in sources, and anything not a folder, as they are."""
-    folder = _folder_of(spec)
+    folder = folder_of(spec)
     if folder is None or not os.path.isdir(os.path.expanduser(folder)):
         return spec
     absolute = os.path.abspath(os.path.expanduser(folder))
@@ -191,7 +191,7 @@ def absolute_source(spec: str) -> str:
 def missing_folder(spec: str) -> str | None:
     """The folder that ``spec`` names, if it looks like a path and is not on this machine
     (a run's data moved away, or weights trained elsewhere); None otherwise."""
-    folder = _folder_of(spec)
+    folder = folder_of(spec)
     looks_like_path = folder is not None and (
         spec.startswith("imagenet:") or os.sep in folder or folder.startswith(("~", "."))
     )
@@ -200,7 +200,8 @@ def missing_folder(spec: str) -> str | None:
     return None
 
 
-def _folder_of(spec: str) -> str | None:
+def folder_of(spec: str) -> str | None:
+    """The folder a source names ("imagenet:PATH": PATH); None for the built-in sources."""
     if spec == "digits" or spec in RELEASES:
         return None
     return spec.removeprefix("imagenet:")
