@@ -48,7 +48,7 @@ class Cifar10Settings:
     val_size: int = 5000  # the paper's 45k/5k split, on which its schedule was chosen
     iterations: int | None = None  # None: the recipe's own (the paper's 64,000)
     recipe: str = "cifar-paper"  # or another preset or file, labelled as not the paper's
-    eval_every: int | None = None  # default: 32 evaluations per run, as the recipe's 2k of 64k
+    eval_every: int | None = None  # default: the recipe's 2k of 64k, scaled (Recipe.scaled_to)
     overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
     parallel: int = 1
     processes: int = 1  # torchrun processes per run; 2: the paper's two GPUs of 64 images

@@ -86,6 +86,10 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
+class _EvaluationStopped(Exception):
+    """A stop signal came during an evaluation."""
+
+
 class Trainer:
     """The loop and its decisions: when to log, evaluate, checkpoint and stop.
 
@@ -394,6 +398,12 @@ class Trainer:
         status = "completed"
         try:
             with catch_stop_signals(self):
+                if self._evaluation_pending():  # not training time: left out of the window
+                    started = time.perf_counter()
+                    self._evaluate(progress)
+                    self._draw_curves()
+                    window.exclude(time.perf_counter() - started)
+                    self.stopping = self._stop_requested(at_log=True)
                 while (
                     self.iteration < recipe.iterations
                     and not self.stopping
@@ -534,9 +544,19 @@ class Trainer:
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
         self.world.broadcast_buffers(self.network)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = self.evaluation_sums(
-                self.network, loader, amp_dtype=self.amp_dtype, flip=self.recipe.eval_flip
-            )
+            try:
+                sums = self.evaluation_sums(
+                    self.network,
+                    self._until_stopped(loader),
+                    amp_dtype=self.amp_dtype,
+                    flip=self.recipe.eval_flip,
+                )
+            except _EvaluationStopped:
+                self._say(
+                    f"stopped the evaluation at iteration {self.iteration:,}; a resumed run "
+                    "does it again first"
+                )
+                return
             sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
             record.update(
                 {
@@ -548,6 +568,28 @@ class Trainer:
         if "val_error" in record:
             self._track_best(record["val_error"])
         self._record(record, progress)
+
+    def _until_stopped(self, loader: BatchLoader):
+        """The loader's batches until a stop is asked for: Ctrl-C stops an evaluation at once
+        (the checkpoint that follows holds the state, and a resumed run evaluates first).
+        Under torchrun every process must see the same batches, so there it finishes."""
+        for batch in loader:
+            if self.stop_signal is not None and not self.world.distributed:
+                raise _EvaluationStopped
+            yield batch
+
+    def _evaluation_pending(self) -> bool:
+        """A resumed run whose last session was stopped in the evaluation at its checkpoint's
+        iteration: it has no evaluation record there."""
+        recipe, at = self.recipe, self.iteration
+        due = at > 0 and (at % recipe.eval_every == 0 or at == recipe.iterations)
+        if not (due and self.eval_loaders and self.options.resume):
+            return False
+        evaluated = any(
+            r["iteration"] == at and any(k.endswith("_error") and k != "train_error" for k in r)
+            for r in self.run.read_metrics()
+        )
+        return not evaluated
 
     def _draw_curves(self) -> None:
         """curves.png, from the metrics so far (about 0.1 s; the first draw also loads
