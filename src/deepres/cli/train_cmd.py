@@ -228,11 +228,7 @@ def _print_summary(summary: RunSummary) -> None:
             f"at iteration {summary.best_iteration:,}"
         )
     if summary.test_error is None and summary.best_val_error is None:
-        lines.append(
-            f"no held-out error: {summary.data} has no test or validation split, "
-            "and the training error says little about new images; hold out training "
-            "images with --set val_size=N, or put a test/ folder beside train/"
-        )
+        lines.append(_no_held_out_error(summary))
     if summary.images_per_s:
         lines.append(
             f"{summary.train_seconds:.0f} s of training, {summary.images_per_s:,.0f} images/s"
@@ -240,4 +236,23 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.bad_files:
         lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
     lines.append(f"run directory: {summary.run_dir}")
+    if summary.stopped and summary.iterations < (summary.planned_iterations or 0):
+        lines.append(f"to continue: deepres train --resume {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)
+
+
+def _no_held_out_error(summary: RunSummary) -> str:
+    """Why there is no test or validation error: the data has no such split, or the run
+    ended before its first evaluation."""
+    sizes = RunDir(summary.run_dir).read_meta().get("data", {}).get("sizes", {})
+    held_out = [name for name in ("val", "test") if sizes.get(name)]
+    if held_out:
+        return (
+            f"no held-out error yet: the run ended at iteration {summary.iterations:,}, "
+            f"before its first evaluation on the {' and '.join(held_out)} split"
+        )
+    return (
+        f"no held-out error: {summary.data} has no test or validation split, "
+        "and the training error says little about new images; hold out training "
+        "images with --set val_size=N, or put a test/ folder beside train/"
+    )
