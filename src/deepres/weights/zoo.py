@@ -66,7 +66,8 @@ def sha256_of(path: Path) -> str:
 
 def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Module:
     """``deepres.models.create_model``, optionally with trained weights shipped with deepres:
-    ``weights="cifar10"`` loads ``resnet20-cifar10`` into ``resnet20``.
+    ``weights="cifar10"`` (or the whole name, ``"resnet20-cifar10"``) loads
+    ``resnet20-cifar10`` into ``resnet20``.
 
     The network is returned in training mode, as ``create_model`` returns it (call ``.eval()``
     to predict). ``num_classes`` other than the weights' own gives a new, untrained classifier
@@ -74,7 +75,7 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     """
     if weights is None:
         return create_untrained(name, **overrides)
-    card = catalog.model_card(f"{name}-{weights}")
+    card = catalog.model_card(_weights_name(name, weights))
     file = read_weights(shipped_file(card["name"]))
     num_classes = overrides.pop("num_classes", None)
     in_chans = file.state_dict["conv1.weight"].shape[1]
@@ -93,3 +94,17 @@ def create_model(name: str, *, weights: str | None = None, **overrides) -> nn.Mo
     if num_classes is not None and num_classes != model.num_classes:
         model.reset_classifier(num_classes)
     return model
+
+
+def _weights_name(name: str, weights: str) -> str:
+    """The shipped weights that ``weights`` names for network ``name``: their data
+    ("cifar10") or their whole name, as ``list_weights()`` prints it ("resnet20-cifar10")."""
+    if weights not in catalog.list_weights():
+        return f"{name}-{weights}"
+    network = catalog.model_card(weights)["model"]
+    if network != name:
+        raise ModelError(
+            f"{weights} are the weights of {network}, not {name}: "
+            f'create_model("{network}", weights="{weights}")'
+        )
+    return weights
