@@ -201,7 +201,8 @@ def _unidentified_reason(head: bytes, err: Exception) -> str:
     if head.startswith(_JPEG_MAGIC):
         return "corrupt JPEG header"
     if _looks_like_text(head):
-        return f"a text file, not an image (starts with {head[:20]!r})"
+        start = " ".join(head[:20].decode("utf-8", "replace").split())
+        return f'a text file, not an image (its text begins "{start}")'
     return f"not a recognised image format ({type(err).__name__})"
 
 
