@@ -20,6 +20,17 @@ from deepres.train.recipe import load_run_recipe
 from .text import pct
 
 DEFAULT_RECIPE = "quick"
+# Flags for the recipe fields people change most; each is --set FIELD=VALUE, nothing more.
+FIELD_FLAGS = {
+    "--batch-size": ("batch_size", int, "images per iteration, over all processes"),
+    "--lr": ("lr", float, "the learning rate (before the schedule's drops)"),
+    "--epochs": (
+        "iterations",
+        lambda text: f"{_positive(text)}ep",
+        "the run's length in epochs; the lr drops stay where they are (--iterations moves them)",
+    ),
+    "--val-size": ("val_size", int, "training images held out for validation"),
+}
 FINETUNE_RECIPE = "finetune"  # with --init-from and no --recipe
 
 
@@ -59,6 +70,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(default: from the images' own size)",
     )
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
+    for flag, (field, kind, meaning) in FIELD_FLAGS.items():
+        unit = "ep" if flag == "--epochs" else ""
+        p.add_argument(flag, type=kind, metavar="N", help=f"{meaning} (= --set {field}=N{unit})")
     p.add_argument(
         "--set",
         action="append",
@@ -123,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     resume = args.resume is not None or (restarted_by_torchrun() and RunDir(out).exists())
     # A preset's batch size is a default, not the user's choice: it shrinks to fit a small
     # training set; one from --set or a recipe file does not.
-    chosen_batch = "batch_size" in parse_overrides(args.set) or (
+    chosen_batch = "batch_size" in _fields(args) or (
         args.recipe is not None and args.recipe not in preset_names()
     )
     options = TrainOptions(
@@ -149,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
-    fields = parse_overrides(args.set)  # raw recipe fields, never scaled
+    fields = _fields(args)  # raw recipe fields, never scaled
     options = {
         key: getattr(args, key)
         for key in ("model", "data", "seed", "init_from", "freeze", "image_size")
@@ -185,6 +199,25 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
     return recipe, out
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of epochs of at least 1, not {text!r}")
+    return int(text)
+
+
+def _fields(args: argparse.Namespace) -> dict:
+    """The recipe fields that --set and the field flags (--lr, ...) give, checked as --set's."""
+    fields = parse_overrides(args.set)
+    for flag, (field, _, _) in FIELD_FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is None:
+            continue
+        if field in fields:
+            raise UsageError(f"{flag} and --set {field}=... both set {field}: give one")
+        fields.update(parse_overrides([f"{field}={value}"]))
+    return fields
 
 
 def _recipe_name(args: argparse.Namespace) -> str:
