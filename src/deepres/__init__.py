@@ -1,5 +1,22 @@
 """deepres: the networks, recipes and experiments of He et al., "Deep Residual Learning for
-Image Recognition" (2015), as a PyTorch library and a command-line tool."""
+Image Recognition" (2015), as a PyTorch library and a command-line tool.
+
+The calls most people need:
+
+    create_model(name, weights=None, **overrides)  a network of the paper, optionally with
+                                                   weights shipped with deepres
+    load_model(path)                               a trained network (run directory, weight
+                                                   file, shipped name) with its classes and
+                                                   preprocessing: .predict(images), .embed()
+    list_models(pattern="*")                       the registered networks
+    list_weights()                                 the trained weights shipped with deepres
+
+    >>> import deepres
+    >>> trained = deepres.load_model("resnet20-cifar10")
+    >>> trained.predict("cat.png", top_k=3)
+
+The layers below (``deepres.data``, ``deepres.train``, ``deepres.evaluate``, ...) hold the rest.
+"""
 
 __version__ = "0.1.0"
 
@@ -11,6 +28,8 @@ _PUBLIC = {
     "list_models": "deepres.models",
     "list_weights": "deepres.catalog",
 }
+# help(deepres) documents what __all__ names, wherever it is defined.
+__all__ = [*_PUBLIC, "__version__"]
 
 
 def __getattr__(name: str):

@@ -298,3 +298,24 @@ def test_another_recipe_is_named_in_every_heading(tmp_path, cifar_jpeg_slice):
     assert "not the paper's" in report.split("\n## ")[0]  # the banner under the title
     assert "scored with its mirror image" in report  # cifar-fast's test errors use flips
     assert "--recipe cifar-fast" in " ".join(results["invocations"][0]["command"])
+
+
+def test_report_only_takes_the_settings_of_out_and_lists_every_run(
+    tmp_path, cifar_jpeg_slice, capsys
+):
+    """Issue 29, item 7: `--report-only --out OUT` alone; a missing Figure 7 is blamed on
+    --only only where --only left it out; a run not started is a row of the runs table."""
+    out = tmp_path / "out"
+    assert main(_args(cifar_jpeg_slice, out, "--depths", "20", "--only", "table6")) == 0
+    cache = ["--cache-dir", str(out.parent / "cache")]
+    capsys.readouterr()
+    assert main(["reproduce", "cifar10", "--report-only", "--out", str(out), *cache]) == 0
+    assert "| resnet20-seed0 | completed | 4 |" in (out / "report.md").read_text()
+    assert "`--only table6` leaves them out" in (out / "report.md").read_text()
+    # The ResNet stopped before its end (no summary), its plain net never started.
+    (out / "runs" / "resnet20-seed0" / "summary.json").unlink()
+    only = ["--only", "figure7"]
+    assert main(["reproduce", "cifar10", "--report-only", "--out", str(out), *only, *cache]) == 0
+    report = (out / "report.md").read_text()
+    assert "`--only" not in report and "none has completed yet" in report
+    assert "| plain20-seed0 | not started | 0 |" in report

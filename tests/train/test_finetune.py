@@ -39,6 +39,8 @@ def test_init_from_a_run_replaces_the_classifier_and_freezes_up_to_a_stage(
         str(three_classes),
         "--freeze",
         "layer1",
+        "--recipe",
+        "quick",  # a step schedule, which a resume may lengthen (a cosine would be refused)
         "--iterations",
         "10",
         "--cache-dir",

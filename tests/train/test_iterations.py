@@ -41,7 +41,7 @@ def test_train_and_reproduce_shorten_cifar_paper_alike(capsys):
     )
     reproduced = shared_recipe(Cifar10Settings(out=None, iterations=2000))
     assert trained == reproduced
-    assert (trained.milestones, trained.eval_every) == ([1000, 1500], 62)
+    assert (trained.milestones, trained.eval_every) == ([1000, 1500], 250)  # 1/8 of 2,000
     note = capsys.readouterr().err
     assert (
         "--iterations 2000 scales the schedule of 64000 iterations: lr drops at 1000, 1500" in note
@@ -61,5 +61,24 @@ def test_the_scaled_schedule_is_written_in_recipe_yaml(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--quiet", "--iterations", "6", "--out", str(out)]) == 0
     written = yaml.safe_load((out / "recipe.yaml").read_text())
-    assert (written["iterations"], written["milestones"], written["eval_every"]) == (6, [4, 5], 2)
+    assert (written["iterations"], written["milestones"], written["eval_every"]) == (6, [4, 5], 25)
     assert "--iterations 6 scales the schedule of 600 iterations" in capsys.readouterr().err
+
+
+def test_field_flags_are_their_set_fields(tmp_path, capsys):
+    """Issue 29, item 11: --batch-size, --lr, --epochs and --val-size are --set's fields."""
+    flags = _train_recipe(
+        "--batch-size", "32", "--lr", "0.05", "--epochs", "3", "--val-size", "100"
+    )
+    given = _train_recipe(
+        *("--set", "batch_size=32", "--set", "lr=0.05"),
+        *("--set", "iterations=3ep", "--set", "val_size=100"),
+    )
+    assert flags == given and (flags.batch_size, flags.iterations) == (32, "3ep")
+    assert main(["train", "--lr", "0.1", "--set", "lr=0.2"]) == 2
+    assert "--lr and --set lr=... both set lr" in capsys.readouterr().err
+    out = tmp_path / "run"
+    code = main(["train", "--quiet", "--epochs", "1", "--batch-size", "128", "--out", str(out)])
+    assert code == 0
+    written = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert (written["iterations"], written["batch_size"]) == (11, 128)  # 1,438 images // 128

@@ -113,8 +113,8 @@ def render_markdown(results: dict, figure7: bool) -> str:
         ),
         _trends(results["table6"]),
         _figure6(any(r.status == "completed" for r in runs)),
-        _figure7(runs, figure7),
-        _runs(runs),
+        _figure7(runs, figure7, results.get("only")),
+        _runs(runs, results.get("not_started", [])),
         _provenance(results, runs),
     ]
     text = "\n".join(part for part in parts if part)
@@ -216,11 +216,18 @@ def _figure6(drawn: bool) -> str:
     )
 
 
-def _figure7(runs: list[RunRecord], drawn: bool) -> str:
+def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
+    """``only``: the part the report was asked for (None: all three), which says why a
+    missing figure is missing."""
     if not drawn:
+        why = (
+            f"`--only {only}` leaves them out"
+            if only in ("table6", "figure6")
+            else "they are computed for completed runs, and none has completed yet"
+        )
         return (
-            "## Figure 7: layer responses\n\nNo layer responses were computed for these "
-            "runs (`--only table6` and `--only figure6` leave them out).\n"
+            f"## Figure 7: layer responses\n\nNo layer responses were computed for these "
+            f"runs ({why}).\n"
         )
     lines = [
         "## Figure 7: layer responses\n",
@@ -242,7 +249,8 @@ def _figure7(runs: list[RunRecord], drawn: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _runs(runs: list[RunRecord]) -> str:
+def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
+    """The runs table: every run of the experiment, ``not_started`` ones (names) too."""
     lines = [
         "## Runs\n",
         "| run | status | iterations | test error (%) | "
@@ -262,6 +270,7 @@ def _runs(runs: list[RunRecord]) -> str:
             f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "
             f"{best} | {duration(run.train_seconds)} | {speed} |"
         )
+    lines += [f"| {name} | not started | 0 | - | - | - | - |" for name in sorted(not_started)]
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import open_source, show_path
+from deepres.data import absolute_source, missing_folder, open_source, show_path
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.extras import available
@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split",
         choices=SPLITS,
-        help="default: test, else val; train only when "
-        "asked for (a folder without splits has only training images)",
+        help="default: test, else val; train only when asked for (a folder of "
+        "<class>/ folders that the network was not trained on is evaluated whole)",
     )
     p.add_argument(
         "--mode",
@@ -111,7 +111,13 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
             f"{trained.path} does not record its training data; name the data to "
             "evaluate on with --data"
         )
-    own = source == recipe.get("data")
+    gone = missing_folder(source) if args.data is None else None
+    if gone is not None:
+        raise UsageError(
+            f"{trained.path} was trained on {gone}, which is not on this machine; "
+            "name the data to evaluate on with --data"
+        )
+    own = absolute_source(source) == absolute_source(recipe.get("data") or "")
     splits = open_source(
         source,
         cache_dir=args.cache_dir,
@@ -119,7 +125,17 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
         val_size=recipe.get("val_size", 0) if own else 0,
         seed=recipe.get("seed", 0) if own else 0,
         image_size=recipe.get("image_size") if own else None,
+        need_train=False,
     )
+    if splits.flat and not own and args.split in (None, "train"):
+        # Someone's own folder of labelled images: all of it is there to evaluate on.
+        trained_on = recipe.get("data")
+        note(
+            f"evaluating on all {len(splits.train):,} images of {source}: a folder of "
+            "<class>/ folders without train/, val/ or test/"
+            + (f", not {trained_on}, which the network was trained on" if trained_on else "")
+        )
+        return splits.train, source, "all"
     available = [s for s in SPLITS if getattr(splits, s) is not None]
     split = args.split or available[0]
     if split not in available:
@@ -132,11 +148,13 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
         )
     if split == "train" or (split == "val" and own and recipe.get("val_size")):
         note(
-            f"evaluating on the {split} split of {source}: "
+            f"evaluating on the {split} split of {source}"
             + (
-                "the images the network was trained on"
-                if split == "train"
-                else f"the {recipe['val_size']} training images the run held out"
+                ": the images the network was trained on"
+                if split == "train" and own
+                else f": the {recipe['val_size']} training images the run held out"
+                if split == "val"
+                else ""
             )
         )
     return getattr(splits, split), source, split

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from deepres.experiments import PAPER_DEPTHS, PARTS, Cifar10Settings, reproduce_cifar10
+from deepres.experiments.cifar10 import recorded_settings
 from deepres.train import parse_overrides
 
 
@@ -29,21 +30,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--depths",
         type=int,
         nargs="+",
-        default=list(PAPER_DEPTHS),
         metavar="N",
         help=f"layers (default: {' '.join(map(str, PAPER_DEPTHS))}; 1202 also exists)",
     )
-    p.add_argument("--seeds", type=int, default=1, help="runs per network, seeds 0..N-1")
+    p.add_argument("--seeds", type=int, help="runs per network, seeds 0..N-1 (default 1)")
     p.add_argument(
         "--data",
-        default="cifar10",
         help="'cifar10' (the official release, in the cache) or a folder with "
         "train/ and test/ (default: cifar10)",
     )
     p.add_argument(
         "--val-size",
         type=int,
-        default=5000,
         help="training images held out for validation (default 5000, the paper's)",
     )
     p.add_argument(
@@ -55,7 +53,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--recipe",
-        default="cifar-paper",
         help="cifar-paper (default) or another preset or YAML file, such as "
         "cifar-fast; every heading and figure of the report names a recipe that is "
         "not the paper's",
@@ -102,22 +99,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train nothing: write the report of the runs in OUT as they stand (finished "
         "runs in the table and figures, the others listed with their iteration), e.g. while "
-        "a long queue goes on in another process",
+        "a long queue goes on in another process; the settings not given are OUT's own "
+        "(OUT/experiment.json)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    given = {
+        "only": args.only,
+        "depths": tuple(args.depths) if args.depths else None,
+        "seeds": args.seeds,
+        "data": args.data,
+        "val_size": args.val_size,
+        "iterations": args.iterations,
+        "recipe": args.recipe,
+        "eval_every": args.eval_every,
+        "overrides": parse_overrides(args.set) or None,
+    }
+    given = {key: value for key, value in given.items() if value is not None}
+    # A report of the runs in OUT needs only OUT: the rest is what their experiment recorded.
+    chosen = {**recorded_settings(args.out), **given} if args.report_only else given
     settings = Cifar10Settings(
         out=args.out,
-        only=args.only,
-        depths=tuple(args.depths),
-        seeds=args.seeds,
-        data=args.data,
-        val_size=args.val_size,
-        iterations=args.iterations,
-        recipe=args.recipe,
-        eval_every=args.eval_every,
-        overrides=parse_overrides(args.set),
+        **chosen,
         parallel=args.parallel,
         processes=args.processes_per_run,
         device=args.device,

@@ -8,17 +8,30 @@ import sys
 import time
 from pathlib import Path
 
+from deepres.data import folder_of
 from deepres.errors import UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.train.finetune import model_of_weights
+from deepres.train.finetune import image_size_of_weights, model_of_weights
 from deepres.train.recipe import load_run_recipe
 
 from .text import pct
 
 DEFAULT_RECIPE = "quick"
+# Flags for the recipe fields people change most; each is --set FIELD=VALUE, nothing more.
+FIELD_FLAGS = {
+    "--batch-size": ("batch_size", int, "images per iteration, over all processes"),
+    "--lr": ("lr", float, "the learning rate (before the schedule's drops)"),
+    "--epochs": (
+        "iterations",
+        lambda text: f"{_positive(text)}ep",
+        "the run's length in epochs; the lr drops stay where they are (--iterations moves them)",
+    ),
+    "--val-size": ("val_size", int, "training images held out for validation"),
+}
+FINETUNE_RECIPE = "finetune"  # with --init-from and no --recipe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--recipe",
-        help=f"a preset ({', '.join(preset_names())}) or a YAML file; default {DEFAULT_RECIPE}",
+        help=f"a preset ({', '.join(preset_names())}) or a YAML file; default "
+        f"{DEFAULT_RECIPE} ({FINETUNE_RECIPE} with --init-from: lr 0.01, cosine, the "
+        "weights' own image size)",
     )
     p.add_argument(
         "--iterations",
@@ -55,6 +70,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(default: from the images' own size)",
     )
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
+    for flag, (field, kind, meaning) in FIELD_FLAGS.items():
+        unit = "ep" if flag == "--epochs" else ""
+        p.add_argument(flag, type=kind, metavar="N", help=f"{meaning} (= --set {field}=N{unit})")
     p.add_argument(
         "--set",
         action="append",
@@ -119,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     resume = args.resume is not None or (restarted_by_torchrun() and RunDir(out).exists())
     # A preset's batch size is a default, not the user's choice: it shrinks to fit a small
     # training set; one from --set or a recipe file does not.
-    chosen_batch = "batch_size" in parse_overrides(args.set) or (
+    chosen_batch = "batch_size" in _fields(args) or (
         args.recipe is not None and args.recipe not in preset_names()
     )
     options = TrainOptions(
@@ -130,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         on_bad_image=args.on_bad_image,
         download=args.download,
-        recipe_name=None if args.resume else args.recipe or DEFAULT_RECIPE,
+        recipe_name=None if args.resume else _recipe_name(args),
         fit_batch=not chosen_batch,
     )
     summary = train(recipe, options)
@@ -145,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
-    fields = parse_overrides(args.set)  # raw recipe fields, never scaled
+    fields = _fields(args)  # raw recipe fields, never scaled
     options = {
         key: getattr(args, key)
         for key in ("model", "data", "seed", "init_from", "freeze", "image_size")
@@ -166,7 +184,9 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         return _with_length(recipe, args.iterations, fields), args.resume
     if options.get("init_from") and "model" not in options:
         options = {**model_of_weights(options["init_from"]), **options}
-    recipe = load_recipe(args.recipe or DEFAULT_RECIPE).replace(**options)
+    recipe = load_recipe(_recipe_name(args)).replace(**options)
+    if args.init_from and args.recipe is None and args.image_size is None:
+        recipe = _at_the_weights_size(recipe)
     recipe = _with_length(recipe, args.iterations, fields)
     if args.out is None and launched_by_torchrun():
         raise UsageError(
@@ -179,6 +199,40 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
     return recipe, out
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of epochs of at least 1, not {text!r}")
+    return int(text)
+
+
+def _fields(args: argparse.Namespace) -> dict:
+    """The recipe fields that --set and the field flags (--lr, ...) give, checked as --set's."""
+    fields = parse_overrides(args.set)
+    for flag, (field, _, _) in FIELD_FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is None:
+            continue
+        if field in fields:
+            raise UsageError(f"{flag} and --set {field}=... both set {field}: give one")
+        fields.update(parse_overrides([f"{field}={value}"]))
+    return fields
+
+
+def _recipe_name(args: argparse.Namespace) -> str:
+    """--recipe, else the fine-tuning preset for --init-from, else the default."""
+    return args.recipe or (FINETUNE_RECIPE if args.init_from else DEFAULT_RECIPE)
+
+
+def _at_the_weights_size(recipe: Recipe) -> Recipe:
+    """Fine-tuning on a folder: its images at the size the weights were trained at (the
+    built-in data sets have one size of their own)."""
+    folder = folder_of(recipe.data)
+    size = image_size_of_weights(recipe.init_from)
+    if folder is None or recipe.data.startswith("imagenet:") or size is None:
+        return recipe
+    return recipe.replace(image_size=size)
 
 
 def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe:
@@ -207,11 +261,7 @@ def _print_summary(summary: RunSummary) -> None:
             f"at iteration {summary.best_iteration:,}"
         )
     if summary.test_error is None and summary.best_val_error is None:
-        lines.append(
-            f"no held-out error: {summary.data} has no test or validation split, "
-            "and the training error says little about new images; hold out training "
-            "images with --set val_size=N, or put a test/ folder beside train/"
-        )
+        lines.append(_no_held_out_error(summary))
     if summary.images_per_s:
         lines.append(
             f"{summary.train_seconds:.0f} s of training, {summary.images_per_s:,.0f} images/s"
@@ -219,4 +269,23 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.bad_files:
         lines.append(f"{summary.bad_files} unusable images skipped (see {BAD_FILES})")
     lines.append(f"run directory: {summary.run_dir}")
+    if summary.stopped and summary.iterations < (summary.planned_iterations or 0):
+        lines.append(f"to continue: deepres train --resume {summary.run_dir}")
     print("\n".join(lines), file=sys.stdout)
+
+
+def _no_held_out_error(summary: RunSummary) -> str:
+    """Why there is no test or validation error: the data has no such split, or the run
+    ended before its first evaluation."""
+    sizes = RunDir(summary.run_dir).read_meta().get("data", {}).get("sizes", {})
+    held_out = [name for name in ("val", "test") if sizes.get(name)]
+    if held_out:
+        return (
+            f"no held-out error yet: the run ended at iteration {summary.iterations:,}, "
+            f"before its first evaluation on the {' and '.join(held_out)} split"
+        )
+    return (
+        f"no held-out error: {summary.data} has no test or validation split, "
+        "and the training error says little about new images; hold out training "
+        "images with --set val_size=N, or put a test/ folder beside train/"
+    )

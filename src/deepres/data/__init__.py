@@ -26,7 +26,7 @@ from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
 from .preprocess import Preprocessing, to_channels
 from .scan import list_images
-from .sources import DataSplits, hold_out, open_source
+from .sources import DataSplits, absolute_source, folder_of, hold_out, missing_folder, open_source
 from .stream import (
     CROP,
     EVAL_SIDE,
@@ -42,6 +42,9 @@ __all__ = [
     "open_source",
     "DataSplits",
     "hold_out",
+    "absolute_source",
+    "folder_of",
+    "missing_folder",
     "BatchLoader",
     "DataError",
     "BadFile",

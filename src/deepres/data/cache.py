@@ -20,7 +20,7 @@ from deepres.atomic import write_atomic
 from .errors import log
 
 # Bump when decoding changes what an entry holds, so that old entries are not reused.
-CACHE_FORMAT = 2  # 2: EXIF orientation applied
+CACHE_FORMAT = 3  # 2: EXIF orientation applied; 3: JPEGs at the reduced scale PIL draft chooses
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:

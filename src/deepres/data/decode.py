@@ -40,6 +40,10 @@ class BadImage(Exception):
     """A file that cannot be used as an image; ``str(err)`` is the reason."""
 
 
+# The resize to the network's side: PIL's bilinear filter, with this reducing_gap.
+REDUCING_GAP = 3.0
+
+
 def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
@@ -83,7 +87,20 @@ def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
     scale = side / min(h, w)
     size = (max(side, round(w * scale)), max(side, round(h * scale)))
     # reducing_gap: a fast box pre-reduction for large downscales, then an antialiased resize.
-    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=3.0))
+    return np.asarray(
+        Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=REDUCING_GAP)
+    )
+
+
+def draft_scale(width: int, height: int, min_side: int | None) -> int:
+    """The reduced DCT scale 1/s at which a JPEG is decoded when only a shorter side of
+    ``min_side`` is needed: s is the largest of 8, 4, 2 (else 1) with s * min_side at most
+    the shorter side, as PIL's ``Image.draft("RGB", (min_side, min_side))`` chooses, and the
+    result is ceil(width / s) x ceil(height / s). One rule for both decoders, so that a program
+    with PIL alone (following an export's sidecar) gets the same pixels."""
+    if not min_side:
+        return 1
+    return next(s for s in (8, 4, 2, 1) if s == 1 or s * min_side <= min(width, height))
 
 
 def crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
@@ -139,7 +156,9 @@ def _decode_jpeg_fast(data: bytes, min_side: int | None, max_pixels: int) -> np.
     _check_pixels(w, h, max_pixels)
     if colorspace not in ("YCbCr", "Gray", "RGB"):
         return None  # CMYK/YCCK: PIL knows Adobe's inverted-CMYK convention
-    options = dict(colorspace="RGB", min_height=min_side or 0, min_width=min_side or 0)
+    # libjpeg-turbo's own choice (any n/8) would differ from PIL's draft: ask for its size.
+    s = draft_scale(w, h, min_side)
+    options = dict(colorspace="RGB", min_height=-(-h // s), min_width=-(-w // s))
     try:
         return simplejpeg.decode_jpeg(data, **options)
     except ValueError as err:
@@ -195,7 +214,8 @@ def _unidentified_reason(head: bytes, err: Exception) -> str:
     if head.startswith(_JPEG_MAGIC):
         return "corrupt JPEG header"
     if _looks_like_text(head):
-        return f"a text file, not an image (starts with {head[:20]!r})"
+        start = " ".join(head[:20].decode("utf-8", "replace").split())
+        return f'a text file, not an image (its text begins "{start}")'
     return f"not a recognised image format ({type(err).__name__})"
 
 

@@ -1,5 +1,7 @@
 """Folder sources: ``root/train/<class>/...`` beside ``root/val/`` and/or ``root/test/``, a
-bare ``root/<class>/...`` (training images only), or the ImageNet layout.
+bare ``root/<class>/...`` (training images only), a folder holding only ``test/`` and/or
+``val/`` (an unpacked test archive: images to evaluate on, none to train on), or the ImageNet
+layout.
 
 A folder of small images (the typical one at most ``ARRAY_MAX_SIDE`` pixels, e.g. the
 CIFAR-10 JPEGs or 96x96 photos) becomes an ``ArrayDataset``: decoded once, in parallel, to one
@@ -34,12 +36,13 @@ _PROBES = 64  # images whose headers decide array or stream, and the array's sid
 
 @dataclass
 class FolderSplits:
-    train: ArrayDataset | StreamDataset
+    train: ArrayDataset | StreamDataset | None  # None: a folder of test/ or val/ images only
     val: ArrayDataset | StreamDataset | None
     test: ArrayDataset | StreamDataset | None
     classes: list[str]
     bad: list[BadFile]
     pipeline: str  # which kind, at what size, and why, for a person to read
+    flat: bool = False  # root/<class>/...: one set of images, in no named split
 
 
 def open_folder(
@@ -60,16 +63,18 @@ def open_folder(
     dirs = _split_dirs(root, imagenet)
     # One record for the whole folder: no file is taken twice, in any split or class.
     visited = Visited(os.path.expanduser(root), *dirs.values())
-    train_files = scan_split(dirs["train"], visited=visited)
-    scanned = {"train": train_files}
+    # The split whose classes and sizes decide: train, else (test images only) the first.
+    lead = next(iter(dirs))
+    train_files = scan_split(dirs[lead], visited=visited)
+    scanned = {lead: train_files}
     scanned.update(
         (name, scan_split(d, train_files.classes, visited))
         for name, d in dirs.items()
-        if name != "train"
+        if name != lead
     )
     if not train_files.files:
         listing = "".join(f"\n  {b}" for b in train_files.bad)
-        raise DataError(f"no image files in {show_path(dirs['train'])}/<class>/{listing}")
+        raise DataError(f"no image files in {show_path(dirs[lead])}/<class>/{listing}")
     sizes = _probe_sizes(train_files.files)
     chosen = kind
     if kind == "auto":
@@ -90,12 +95,13 @@ def open_folder(
             datasets[name], split_bad = _stream_split(split, cache, workers, title)
         bad += split_bad
     return FolderSplits(
-        datasets["train"],
+        datasets.get("train"),
         datasets.get("val"),
         datasets.get("test"),
         train_files.classes,
         bad,
         pipeline,
+        flat=dirs.get("train") == os.path.abspath(os.path.expanduser(root)),
     )
 
 
@@ -159,6 +165,9 @@ def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:
             f"{show_path(path['val'])}/<wnid>/*.JPEG"
         )
     if not exists["train"]:
+        lone = [name for name in ("val", "test") if exists[name]]
+        if lone and set(_subfolders(root)) == set(lone):  # an unpacked test archive
+            return {name: path[name] for name in lone}
         return {"train": root}  # root/<class>/<image>: training images only
     dirs = {"train": path["train"]}
     if exists["val"] and exists["test"]:
@@ -166,6 +175,11 @@ def _split_dirs(root: str, imagenet: bool) -> dict[str, str]:
     elif exists["val"] or exists["test"]:
         dirs["test"] = path["val"] if exists["val"] else path["test"]
     return dirs
+
+
+def _subfolders(root: str) -> list[str]:
+    """The names of the folders in ``root``, hidden ones passed over (as the scan does)."""
+    return [e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
 
 
 def _probe_sizes(files: list[str]) -> list[tuple[int, int]]:

@@ -19,7 +19,14 @@ from PIL import Image
 
 from .augment import NORMALIZATIONS, Normalize, center_crop, default_padding
 from .datasets import Stats
-from .decode import MAX_PIXELS, BadImage, decode_square, fit_square, rgb_of_pil
+from .decode import (
+    MAX_PIXELS,
+    REDUCING_GAP,
+    BadImage,
+    decode_square,
+    fit_square,
+    rgb_of_pil,
+)
 from .errors import DataError, show_path
 from .stream import CROP, EVAL_SIDE
 
@@ -198,11 +205,21 @@ class Preprocessing:
     def steps(self) -> list[str]:
         """The single view in words, for programs that feed an exported network."""
         c, h, w = np.shape(self.stats.mean_image)
+        r = self.resize
         steps = [
-            "decode the image to 8-bit RGB (transparent pixels onto white)",
-            f"scale it so that its shorter side is {self.resize} pixels (bilinear)",
-            f"cut the centre {self.crop}x{self.crop} square",
+            f"a JPEG is decoded at a reduced DCT scale 1/s, s the largest of 8, 4, 2 with "
+            f"s x {r} at most its shorter side (else s = 1), to ceil(width / s) x "
+            f"ceil(height / s) pixels: PIL's Image.draft('RGB', ({r}, {r})) does exactly this",
+            "decode the image to 8-bit RGB, turned upright by its EXIF orientation "
+            "(transparent pixels onto white)",
+            f"unless its shorter side is {r} already, resize it to (max({r}, round(w * k)), "
+            f"max({r}, round(h * k))) with k = {r} / shorter side, by PIL's "
+            f"Image.resize(size, Image.BILINEAR, reducing_gap={REDUCING_GAP})",
+            f"cut the centre {r}x{r} square: top = (h - {r}) // 2, left = (w - {r}) // 2",
         ]
+        if self.crop != r:
+            c, at = self.crop, (r - self.crop) // 2
+            steps.append(f"cut its centre {c}x{c}: rows and columns {at} to {at + c - 1}")
         if self.in_chans == 1:
             steps.append("convert to gray: round(0.299 R + 0.587 G + 0.114 B)")
         if self.normalize == "pixel_mean":
@@ -212,6 +229,16 @@ class Preprocessing:
             steps.append("x = (pixels / 255 - mean[channel]) / std[channel]")
         steps.append(f"float32, N x {self.in_chans} x {self.crop} x {self.crop}")
         return steps
+
+    def decode(self) -> dict:
+        """The decode and resize rules of ``steps``, as values a program can use."""
+        return {
+            "jpeg_draft": [self.resize, self.resize],
+            "exif_orientation": True,
+            "alpha": "onto white",
+            "resample": "bilinear",
+            "reducing_gap": REDUCING_GAP,
+        }
 
     def normalizer(self, device: torch.device | str = "cpu") -> Normalize:
         return Normalize(self.stats, self.normalize, device)

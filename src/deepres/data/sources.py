@@ -23,7 +23,7 @@ class DataSplits:
     """What ``open_source`` returns. ``mean``/``std``/``mean_image`` are the training split's,
     in [0, 1] units; every split carries them too (``dataset.stats``)."""
 
-    train: Dataset
+    train: Dataset | None  # None only for a folder of test images (open_source(need_train=False))
     val: Dataset | None  # held out of train (val_size), or the folder's own val/ beside test/
     test: Dataset | None
     classes: list[str]
@@ -35,10 +35,12 @@ class DataSplits:
     kind: str  # "array" or "stream"
     source: str
     pipeline: str = ""  # how the images reach the network, at what size, and why
+    flat: bool = False  # a folder of <class>/ folders, in no named split
 
     @property
     def mean_image(self) -> np.ndarray:
-        return self.train.stats.mean_image
+        lead = next(d for d in (self.train, self.test, self.val) if d is not None)
+        return lead.stats.mean_image
 
     def summary(self) -> dict:
         """A JSON-ready description for a run's records, the class mapping included (names
@@ -73,6 +75,7 @@ def open_source(
     kind: str = "auto",
     num_workers: int | None = None,
     image_size: int | None = None,
+    need_train: bool = True,
 ) -> DataSplits:
     """Open a data source by name.
 
@@ -88,12 +91,15 @@ def open_source(
     ``image_size``: for folders, the side of the square the network sees: up to 128 the
     images are held whole at that size (CIFAR-style training), 224 streams them through the
     ImageNet views; None chooses from the images' own size (``DataSplits.pipeline`` says how).
+    ``need_train``: False accepts a folder holding only test/ and/or val/ (``train`` None), for
+    evaluation; the statistics are then that split's.
     """
     check_policy(on_bad_image)
     cache_root = default_cache_dir(cache_dir)
     spec = os.fspath(spec)
     if image_size is not None and image_size < 1:
         raise DataError(f"image_size must be at least 1 pixel, not {image_size}")
+    flat = False
     if spec == "digits" or spec in RELEASES:
         train, test, classes = (
             load_digits() if spec == "digits" else load_cifar(spec, cache_root, download)
@@ -122,7 +128,7 @@ def open_source(
             folder.classes,
             folder.bad,
         )
-        pipeline = folder.pipeline
+        pipeline, flat = folder.pipeline, folder.flat
     elif spec == "imagenet":
         raise DataError(
             "imagenet: say where its folder is, as --data imagenet:PATH (with "
@@ -134,20 +140,71 @@ def open_source(
             "imagenet:PATH or the path of an existing image folder"
         )
     apply_bad_file_policy(bad, on_bad_image, spec)
-    if not len(train):
+    if train is None and need_train:
+        only = " and ".join(f"{name}/" for name, d in (("val", val), ("test", test)) if d)
+        raise DataError(
+            f"{show_path(spec)} holds only {only} images, no train/ folder: nothing to "
+            f"train on; put training images in {show_path(spec)}/train/<class>/ (to "
+            f"evaluate a network on these: deepres eval WEIGHTS --data {show_path(spec)})"
+        )
+    lead = next(d for d in (train, test, val) if d is not None)  # what the statistics describe
+    if not len(lead):
         raise DataError(f"{spec}: no usable training image (every file was unusable)")
-    if val_size:
+    if val_size and train is not None:
         if val is not None:
             raise DataError(f"{spec} has its own val/ split; val_size must be 0")
         train, val = hold_out(train, val_size, seed)
-    stats = train.compute_stats()
+        lead = train
+    stats = lead.compute_stats()
     for dataset in (train, val, test):
         if dataset is not None:
             dataset.stats = stats
-    c, h, _ = train.image_shape
+    c, h, _ = lead.image_shape
     return DataSplits(
-        train, val, test, classes, h, c, stats.mean, stats.std, bad, train.kind, spec, pipeline
+        train,
+        val,
+        test,
+        classes,
+        h,
+        c,
+        stats.mean,
+        stats.std,
+        bad,
+        lead.kind,
+        spec,
+        pipeline,
+        flat,
     )
+
+
+def absolute_source(spec: str) -> str:
+    """``spec`` with the folder it names as an absolute path ("photos" -> "/home/me/photos",
+    "imagenet:in1k" -> "imagenet:/data/in1k"), so that it names the same folder from any
+    working folder; the names of built-in sources, and anything not a folder, as they are."""
+    folder = folder_of(spec)
+    if folder is None or not os.path.isdir(os.path.expanduser(folder)):
+        return spec
+    absolute = os.path.abspath(os.path.expanduser(folder))
+    return f"imagenet:{absolute}" if spec.startswith("imagenet:") else absolute
+
+
+def missing_folder(spec: str) -> str | None:
+    """The folder that ``spec`` names, if it looks like a path and is not on this machine
+    (a run's data moved away, or weights trained elsewhere); None otherwise."""
+    folder = folder_of(spec)
+    looks_like_path = folder is not None and (
+        spec.startswith("imagenet:") or os.sep in folder or folder.startswith(("~", "."))
+    )
+    if looks_like_path and not os.path.isdir(os.path.expanduser(folder)):
+        return folder
+    return None
+
+
+def folder_of(spec: str) -> str | None:
+    """The folder a source names ("imagenet:PATH": PATH); None for the built-in sources."""
+    if spec == "digits" or spec in RELEASES:
+        return None
+    return spec.removeprefix("imagenet:")
 
 
 def hold_out(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, Dataset]:

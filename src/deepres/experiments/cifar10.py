@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ class Cifar10Settings:
     val_size: int = 5000  # the paper's 45k/5k split, on which its schedule was chosen
     iterations: int | None = None  # None: the recipe's own (the paper's 64,000)
     recipe: str = "cifar-paper"  # or another preset or file, labelled as not the paper's
-    eval_every: int | None = None  # default: 32 evaluations per run, as the recipe's 2k of 64k
+    eval_every: int | None = None  # default: the recipe's 2k of 64k, scaled (Recipe.scaled_to)
     overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
     parallel: int = 1
     processes: int = 1  # torchrun processes per run; 2: the paper's two GPUs of 64 images
@@ -69,6 +70,16 @@ class Cifar10Settings:
             for name in (f"resnet{d}", f"plain{d}")
             if name.startswith("resnet") or (plain and name in list_models())
         ]
+
+    def recorded(self) -> dict:
+        """What ``OUT/experiment.json`` keeps of these settings (``recorded_settings``)."""
+        keys = ("only", "depths", "seeds", "data", "val_size", "iterations", "recipe")
+        return {
+            **{k: getattr(self, k) for k in keys},
+            "depths": list(self.depths),
+            "eval_every": self.eval_every,
+            "overrides": self.overrides,
+        }
 
     def command_line(self) -> list[str]:
         """The command that repeats these settings, every one spelled out."""
@@ -134,7 +145,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         print(f"note: {own.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
     splits = _open_data(s, recipe)  # once here: download and decode before any training
-    _claim(s.out, recipe, create=not s.report_only)
+    _claim(s.out, recipe, s.recorded(), create=not s.report_only)
     jobs = [
         Job(
             f"{model}-seed{seed}",
@@ -166,7 +177,10 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
     records = [run_record(path) for path in sorted((s.out / "runs").glob("*"))]
     runs = [record for record in records if record is not None]
-    write_report(s.out, runs, _context(s, recipe, runs, splits, device))
+    context = _context(s, recipe, runs, splits, device)
+    listed = {run.name for run in runs}
+    context["not_started"] = [job.name for job in jobs if job.name not in listed]
+    write_report(s.out, runs, context)
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
         print(f"{'not finished' if s.report_only else 'did not complete'}: "
@@ -187,7 +201,35 @@ def _open_data(s: Cifar10Settings, recipe: Recipe):
     return splits
 
 
-def _claim(out: Path, recipe: Recipe, *, create: bool = True) -> None:
+def recorded_settings(out: Path) -> dict:
+    """The settings that ``OUT/experiment.json`` records, as ``Cifar10Settings`` fields, so
+    that ``--report-only --out OUT`` needs nothing else ({} without one). A file written
+    before the settings were recorded gives what its recipe says, and the depths of the runs
+    in OUT."""
+    path = out / "experiment.json"
+    if not path.exists():
+        return {}
+    try:
+        written = json.loads(path.read_text())
+        if "settings" in written:
+            settings = dict(written["settings"])
+            settings["depths"] = tuple(settings["depths"])
+            return settings
+        recipe = written["recipe"]
+        depths = {
+            int(re.sub(r"\D", "", p.name.split("-")[0])) for p in (out / "runs").glob("*-seed*")
+        }
+        settings = {"data": recipe["data"], "val_size": recipe["val_size"]}
+        if recipe["iterations"] != load_recipe("cifar-paper").iterations:
+            settings["iterations"] = recipe["iterations"]
+        return {**settings, **({"depths": tuple(sorted(depths))} if depths else {})}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise RunDirError(
+            f"{path}: unreadable ({err}); give the settings on the command line"
+        ) from None
+
+
+def _claim(out: Path, recipe: Recipe, settings: dict, *, create: bool = True) -> None:
     """The runs in one OUT share their recipe but for model and seed; refuse to mix. Fields
     that deepres gained after the runs started count as their defaults."""
     shared = {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")}
@@ -208,7 +250,7 @@ def _claim(out: Path, recipe: Recipe, *, create: bool = True) -> None:
             )
         return
     out.mkdir(parents=True, exist_ok=True)
-    settings = {"experiment": "cifar10", "recipe": shared}
+    settings = {"experiment": "cifar10", "recipe": shared, "settings": settings}
     write_text_atomic(path, json.dumps(settings, indent=1) + "\n")
 
 
@@ -249,6 +291,7 @@ def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, 
         },
         "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
         "recipe_changes": changes,
+        "only": s.only,
         "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
         "environment": _environment(runs, device, recipe.batch_size),
         "invocations": invocations,

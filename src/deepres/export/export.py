@@ -124,7 +124,7 @@ def describe(
             "shape": ["batch", len(trained.classes)],
             "meaning": "class scores before softmax, in the order of 'classes'",
         },
-        "preprocessing": {"steps": prep.steps(), **prep.to_dict()},
+        "preprocessing": {"steps": prep.steps(), "decode": prep.decode(), **prep.to_dict()},
         "check": {
             "with": checked_with,
             "batch": CHECK_BATCH,

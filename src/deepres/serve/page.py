@@ -1,5 +1,5 @@
-"""The web page at ``/``: choose or drop an image, see it with its five most probable classes
-as bars. One self-contained file (page.html): no script, style or font from elsewhere, so it
+"""The web page at ``/``: the network's classes named; choose or drop one image or several,
+see each with its five most probable classes as bars (or why it could not be read). One self-contained file (page.html): no script, style or font from elsewhere, so it
 works offline."""
 
 from __future__ import annotations

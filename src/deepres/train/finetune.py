@@ -27,6 +27,14 @@ def model_of_weights(path: str) -> dict:
     return {"model": name, "model_args": model_args}
 
 
+def image_size_of_weights(path: str) -> int | None:
+    """The side of the images the network in ``path`` was trained at (its view), if the file
+    records it (deepres's files do; torchvision's do not)."""
+    record = read_weights(weights_path(path)).info.get("preprocessing")
+    crop = record.get("crop") if isinstance(record, dict) else None
+    return crop if isinstance(crop, int) else None
+
+
 def start_from_weights(
     model: nn.Module, recipe, classes: list[str], *, load: bool, say: Callable[[str], None]
 ) -> None:
@@ -34,6 +42,7 @@ def start_from_weights(
     ``freeze`` to a freshly built ``model``."""
     if recipe.init_from and load:
         _load_init(model, recipe.init_from, recipe.model, classes, say)
+        _note_image_size(recipe, say)
     if recipe.freeze:
         freeze(model, recipe.freeze, say)
 
@@ -64,6 +73,19 @@ def _load_init(
         )
     load_strictly(model, state, file.path, model_name)
     say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
+
+
+def _note_image_size(recipe, say: Callable[[str], None]) -> None:
+    """Features learnt at one size carry over less well at another: say so at start-up."""
+    trained_at = image_size_of_weights(recipe.init_from)
+    if trained_at is None or trained_at == recipe.image_size:
+        return
+    say(
+        f"note: init-from {recipe.init_from}: its network was trained on {trained_at}x"
+        f"{trained_at} images, and this run trains it on {recipe.image_size}x"
+        f"{recipe.image_size} images: what it learnt may carry over less well (for a folder, "
+        f"--image-size {trained_at} trains at its own size)"
+    )
 
 
 def _check_channels(state: dict, model: nn.Module, path) -> None:

@@ -25,7 +25,14 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.atomic import WriteError
-from deepres.data import BatchLoader, Preprocessing, open_source
+from deepres.data import (
+    BatchLoader,
+    DataError,
+    Preprocessing,
+    absolute_source,
+    missing_folder,
+    open_source,
+)
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.extras import available
 from deepres.models import model_info
@@ -40,6 +47,7 @@ from deepres.runs import (
     describe_environment,
 )
 from deepres.runs.plots import plot_run_curves
+from deepres.runs.rundir import RECIPE
 
 from .banner import Setup, banner
 from .build import build_model, make_loaders, make_optimizer, make_schedule
@@ -49,7 +57,8 @@ from .ema import WeightAverage
 from .finetune import start_from_weights
 from .precision import autocast_dtype
 from .progress import Progress
-from .recipe import Recipe
+from .recipe import Recipe, load_run_recipe
+from .relength import length_changes
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .summary import summarize
@@ -76,6 +85,10 @@ class TrainOptions:
 
 class TrainingDiverged(RuntimeError):
     pass
+
+
+class _EvaluationStopped(Exception):
+    """A stop signal came during an evaluation."""
 
 
 class Trainer:
@@ -158,7 +171,14 @@ class Trainer:
         self.stopping = False
 
     def _build_data(self, recipe: Recipe) -> Recipe:
-        """The data and its loaders; returns the recipe with a batch that fits the data."""
+        """The data and its loaders; returns the recipe with a batch that fits the data, and
+        a folder as its absolute path (recipe.yaml then names it from any working folder)."""
+        gone = missing_folder(recipe.data) if self.options.resume else None
+        if gone is not None:
+            raise DataError(
+                f"{self.run.path} was trained on {gone}, which is not on this machine "
+                "(moved or deleted?): put the folder back there to resume the run"
+            )
         self.splits = open_source(
             recipe.data,
             cache_dir=self.options.cache_dir,
@@ -169,6 +189,8 @@ class Trainer:
             image_size=recipe.image_size,
         )
         recipe = self._batch_that_fits(recipe)
+        if not self.options.resume:  # a resumed run keeps its records as they were
+            recipe = recipe.replace(data=absolute_source(recipe.data))
         self.train_loader, self.eval_loaders = make_loaders(
             self.splits, recipe, self.world, self.device
         )
@@ -286,7 +308,16 @@ class Trainer:
         """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
         process reads it, so the run directory must be on a file system they all see)."""
         last = self.checkpoints.load_last(self.device) if self.options.resume else None
+        changes = {}
         if last is not None:
+            # Checked before anything is written: a refused length leaves the run as it was.
+            changes = length_changes(
+                load_run_recipe(self.run.path / RECIPE),
+                self.recipe,
+                last.schedule,
+                last.iteration,
+                self.run.path,
+            )
             self.load_state_dict(last)
             self._forget_metrics_after(self.iteration)
         elif self.options.resume:
@@ -305,7 +336,7 @@ class Trainer:
             if last is None:
                 self._describe_run()
             else:
-                self._record_resume()
+                self._record_resume(changes)
         self.world.barrier()
 
     def _forget_metrics_after(self, iteration: int) -> None:
@@ -345,9 +376,15 @@ class Trainer:
             [(b.path, b.reason) for b in self.splits.bad_files],
         )
 
-    def _record_resume(self) -> None:
+    def _record_resume(self, changes: dict) -> None:
+        """meta.json's record of this session; with a new length, recipe.yaml takes it whole
+        (a later plain --resume goes on by it) and the record names what changed."""
         now = {**describe_environment(self.device), "world_size": self.world.world_size}
-        self.run.record_resume({"iteration": self.iteration, **{k: now[k] for k in SESSION_KEYS}})
+        resumed = {"iteration": self.iteration, **{k: now[k] for k in SESSION_KEYS}}
+        if changes:
+            self.run.write_recipe(self.recipe.to_dict())
+            resumed["changed"] = changes
+        self.run.record_resume(resumed)
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> RunSummary:
@@ -365,6 +402,12 @@ class Trainer:
         status = "completed"
         try:
             with catch_stop_signals(self):
+                if self._evaluation_pending():  # not training time: left out of the window
+                    started = time.perf_counter()
+                    self._evaluate(progress)
+                    self._draw_curves()
+                    window.exclude(time.perf_counter() - started)
+                    self.stopping = self._stop_requested(at_log=True)
                 while (
                     self.iteration < recipe.iterations
                     and not self.stopping
@@ -505,9 +548,19 @@ class Trainer:
         record = {"iteration": self.iteration, "epoch": self.iteration / len(self.train_loader)}
         self.world.broadcast_buffers(self.network)  # one model, evaluated in shares
         for name, loader in self.eval_loaders.items():
-            sums = self.evaluation_sums(
-                self.network, loader, amp_dtype=self.amp_dtype, flip=self.recipe.eval_flip
-            )
+            try:
+                sums = self.evaluation_sums(
+                    self.network,
+                    self._until_stopped(loader),
+                    amp_dtype=self.amp_dtype,
+                    flip=self.recipe.eval_flip,
+                )
+            except _EvaluationStopped:
+                self._say(
+                    f"stopped the evaluation at iteration {self.iteration:,}; a resumed run "
+                    "does it again first"
+                )
+                return
             sums = Sums.from_tensor(self.world.all_reduce_sum(sums))
             record.update(
                 {
@@ -519,6 +572,28 @@ class Trainer:
         if "val_error" in record:
             self._track_best(record["val_error"])
         self._record(record, progress)
+
+    def _until_stopped(self, loader: BatchLoader):
+        """The loader's batches until a stop is asked for: Ctrl-C stops an evaluation at once
+        (the checkpoint that follows holds the state, and a resumed run evaluates first).
+        Under torchrun every process must see the same batches, so there it finishes."""
+        for batch in loader:
+            if self.stop_signal is not None and not self.world.distributed:
+                raise _EvaluationStopped
+            yield batch
+
+    def _evaluation_pending(self) -> bool:
+        """A resumed run whose last session was stopped in the evaluation at its checkpoint's
+        iteration: it has no evaluation record there."""
+        recipe, at = self.recipe, self.iteration
+        due = at > 0 and (at % recipe.eval_every == 0 or at == recipe.iterations)
+        if not (due and self.eval_loaders and self.options.resume):
+            return False
+        evaluated = any(
+            r["iteration"] == at and any(k.endswith("_error") and k != "train_error" for k in r)
+            for r in self.run.read_metrics()
+        )
+        return not evaluated
 
     def _draw_curves(self) -> None:
         """curves.png, from the metrics so far (about 0.1 s; the first draw also loads

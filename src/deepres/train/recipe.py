@@ -31,6 +31,9 @@ CHOICES = {
     "amp": ("auto", "bf16", "off"),
     "channels_last": ("auto", "on", "off"),
 }
+# A shortened schedule evaluates at least 1/EVAL_FLOOR of the recipe's own interval apart
+# (cifar-paper: every 250 iterations or more, against its 2,000).
+EVAL_FLOOR = 8
 _EPOCHS = re.compile(r"^(\d+(?:\.\d+)?)ep$")
 
 
@@ -169,7 +172,7 @@ class Recipe:
                 "lengths themselves with --set iterations=... --set milestones=..."
             )
         scale = iterations / self.iterations
-        every = fixed.get("eval_every", max(1, round(self.eval_every * scale)))
+        every = fixed.get("eval_every", self._scaled_eval_every(iterations))
         scaled = {
             "iterations": iterations,
             "milestones": [max(1, round(m * scale)) for m in self.milestones],
@@ -184,6 +187,19 @@ class Recipe:
         }
         return self.replace(**{**scaled, **fixed})
 
+    def _scaled_eval_every(self, iterations: int) -> int:
+        """As many evaluations as the recipe's, but in a shorter run none more often than every
+        1/``EVAL_FLOOR`` of the recipe's own interval: an evaluation costs the same images
+        however short the run, so that evaluating as often as the proportions say would
+        outweigh the training (cifar-paper at 50 iterations: 15,000 images every 2 steps)."""
+        scaled = max(1, round(self.eval_every * iterations / self.iterations))
+        if iterations >= self.iterations:
+            return scaled
+        return max(scaled, self._eval_floor())
+
+    def _eval_floor(self) -> int:
+        return -(-self.eval_every // EVAL_FLOOR)
+
     def scaling_note(self, scaled: Recipe) -> str:
         """What ``scaled_to`` changed, in one line for the start of a run."""
 
@@ -194,9 +210,15 @@ class Recipe:
                 f"checkpoints every {recipe.checkpoint_every}"
             )
 
+        bounded = ""
+        if scaled.eval_every > round(self.eval_every * scaled.iterations / self.iterations):
+            bounded = (
+                f" (no more often than every {self._eval_floor()}, 1/{EVAL_FLOOR} of the "
+                "recipe's, so that evaluation stays a small share of the time; and at the end)"
+            )
         return (
             f"--iterations {scaled.iterations} scales the schedule of {self.iterations} "
-            f"iterations: {lengths(scaled)} (were: {lengths(self)}); --set "
+            f"iterations: {lengths(scaled)}{bounded} (were: {lengths(self)}); --set "
             f"iterations={scaled.iterations} would stop there without moving them"
         )
 

@@ -88,5 +88,11 @@ class LRSchedule:
         return asdict(self)
 
     def load_state_dict(self, state: dict) -> None:
-        for key, value in state.items():
-            setattr(self, key, value)
+        """The state that a run has reached; the shape of the schedule (base lr, milestones,
+        length) stays the recipe's, so that a resumed run with a new length follows it."""
+        for key in STATE:
+            setattr(self, key, state[key])
+
+
+# What a schedule has learnt from the run so far, as opposed to how the recipe shaped it.
+STATE = ("warming_up", "warmup_ended_at", "plateau_divisions", "best_val_error", "evals_since_best")

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from deepres import catalog
-from deepres.data import Preprocessing, first_names
+from deepres.data import DataError, Preprocessing, first_names
+from deepres.errors import UsageError
 from deepres.models import ResNet, create_model, model_info
 from deepres.runs import RunDir
 from deepres.runs.rundir import TRAINED_CHECKPOINTS
@@ -58,7 +59,7 @@ class TrainedModel:
             "preprocessing": self.preprocessing and self.preprocessing.to_dict(),
             "recipe": self.recipe,
         }
-        return {k: v for k, v in info.items() if v is not None}
+        return RecordedInfo({k: v for k, v in info.items() if v is not None})
 
     def image_preprocessing(self) -> Preprocessing:
         """The recorded preprocessing; for a bare 224-pixel file, torchvision's."""
@@ -69,6 +70,8 @@ class TrainedModel:
         """The ``top_k`` (class, probability) pairs of an image, most probable first; a list
         of them for a list (or batch) of images. Images as ``Preprocessing.center_views``
         takes them: file paths, PIL images, numpy arrays or tensors, prepared as in training."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise UsageError(f"top_k must be a whole number of at least 1, not {top_k!r}")
         probs = self.model(self._views(images)).softmax(dim=1)
         values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
         top = [
@@ -87,6 +90,8 @@ class TrainedModel:
         return features if _is_many(images) else features[0]
 
     def _views(self, images) -> torch.Tensor:
+        if _is_many(images) and len(images) == 0:
+            raise DataError("no images given (an empty list): pass one image or a list of them")
         device = next(self.model.parameters()).device
         return self.image_preprocessing().center_views(images).to(device)
 
@@ -171,6 +176,19 @@ def load_model(
         file.info.get("recipe"),
         file.note,
     )
+
+
+class RecordedInfo(dict):
+    """``TrainedModel.info()``: the dict that a weight file records, whose repr (as a REPL
+    shows it) gives the mean image's shape instead of its thousands of numbers."""
+
+    def __repr__(self) -> str:
+        prep = self.get("preprocessing")
+        if not prep or "mean_image" not in prep:
+            return super().__repr__()
+        shape = "x".join(map(str, np.shape(prep["mean_image"])))
+        shown = {**prep, "mean_image": f"<{shape} floats>"}
+        return repr({**self, "preprocessing": shown})
 
 
 class UnnamedClasses(UserWarning):

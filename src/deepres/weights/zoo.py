@@ -67,8 +67,9 @@ def sha256_of(path: Path) -> str:
 
 def create_model(name: str, *, weights: str | Path | None = None, **overrides) -> nn.Module:
     """``deepres.models.create_model``, optionally with trained weights: shipped with deepres
-    (``weights="cifar10"`` loads ``resnet20-cifar10`` into ``resnet20``), or from a file
-    (any that ``load_model`` reads, e.g. ``weights="resnet20-12fca82f.th"``).
+    (``weights="cifar10"``, or the whole name ``"resnet20-cifar10"``, loads
+    ``resnet20-cifar10`` into ``resnet20``), or from a file (any that ``load_model`` reads,
+    e.g. ``weights="resnet20-12fca82f.th"``).
 
     The network is returned in training mode, as ``create_model`` returns it (call ``.eval()``
     to predict). ``num_classes`` other than the weights' own gives a new, untrained classifier
@@ -82,7 +83,7 @@ def create_model(name: str, *, weights: str | Path | None = None, **overrides) -
             warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
         what, model_args = str(file.path), file.info.get("model_args", {})
     else:
-        card = catalog.model_card(f"{name}-{weights}")
+        card = catalog.model_card(_weights_name(name, str(weights)))
         file = read_weights(shipped_file(card["name"]))
         what, model_args = card["name"], card["model_args"]
     num_classes = overrides.pop("num_classes", None)
@@ -106,3 +107,17 @@ def create_model(name: str, *, weights: str | Path | None = None, **overrides) -
 
 class ConvertedLayout(UserWarning):
     """Another project's checkpoint, converted to deepres's layout: which, and how."""
+
+
+def _weights_name(name: str, weights: str) -> str:
+    """The shipped weights that ``weights`` names for network ``name``: their data
+    ("cifar10") or their whole name, as ``list_weights()`` prints it ("resnet20-cifar10")."""
+    if weights not in catalog.list_weights():
+        return f"{name}-{weights}"
+    network = catalog.model_card(weights)["model"]
+    if network != name:
+        raise ModelError(
+            f"{weights} are the weights of {network}, not {name}: "
+            f'create_model("{network}", weights="{weights}")'
+        )
+    return weights
