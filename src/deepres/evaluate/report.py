@@ -10,46 +10,48 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from deepres.atomic import make_folder, write_atomic, write_text_atomic
+from deepres.atomic import make_folder, write_together
 
 _LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
 
 
 def write_report(out: Path, header: dict, results: dict) -> dict:
     """Write ``out``/results.json (``header`` plus what ``evaluate`` returned) and the
-    confusion matrices beside it; returns what was written to results.json. Each file is
-    written whole or not at all (a ``WriteError`` names the one that could not be)."""
+    confusion matrices beside it; returns what was written to results.json. All the files are
+    written whole before any is renamed into place, so a failure (a ``WriteError`` names the
+    file) leaves the old results as they were, never new CSVs beside an old results.json."""
     make_folder(out)
     classes = results["classes"]
-    modes = {}
+    modes, contents = {}, {}
     for mode, summary in results["modes"].items():
         summary = dict(summary)
         confusion = summary.pop("confusion")
         files = {"confusion_csv": f"confusion-{mode}.csv", "confusion_png": f"confusion-{mode}.png"}
-        write_confusion_csv(out / files["confusion_csv"], confusion, classes)
-        plot_confusion(
-            out / files["confusion_png"],
-            confusion,
-            classes,
-            f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%",
-        )
+        contents[files["confusion_csv"]] = confusion_csv(confusion, classes)
+        title = f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%"
+        contents[files["confusion_png"]] = plot_confusion(confusion, classes, title)
         modes[mode] = {**summary, **files}
     record = {**header, "classes": classes, "modes": modes}
-    write_text_atomic(out / "results.json", json.dumps(record, indent=2) + "\n")
+    contents = {"results.json": (json.dumps(record, indent=2) + "\n").encode(), **contents}
+    write_together([(out / name, _writer(data)) for name, data in contents.items()])
     return record
 
 
-def write_confusion_csv(path: Path, confusion: np.ndarray, classes: list[str]) -> None:
+def _writer(data: bytes):
+    return lambda f: f.write(data)
+
+
+def confusion_csv(confusion: np.ndarray, classes: list[str]) -> bytes:
     """Rows: true class; columns: predicted class; cells: images."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(["true \\ predicted", *classes])
     for name, row in zip(classes, confusion):
         writer.writerow([name, *row.tolist()])
-    write_text_atomic(path, text.getvalue())
+    return text.getvalue().encode()
 
 
-def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
+def plot_confusion(confusion: np.ndarray, classes: list[str], title: str) -> bytes:
     """Each row as fractions of its true class, so that small classes show as clearly."""
     rows = confusion.sum(axis=1, keepdims=True)
     fractions = confusion / np.maximum(rows, 1)
@@ -63,4 +65,6 @@ def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title:
     if k <= _LABELLED_UP_TO:
         ax.set_xticks(range(k), classes, rotation=90)
         ax.set_yticks(range(k), classes)
-    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    return png.getvalue()
