@@ -26,7 +26,7 @@ from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
 from .preprocess import Preprocessing, to_channels
 from .scan import list_images
-from .sources import DataSplits, hold_out, open_source
+from .sources import DataSplits, hold_out, open_source, split_fingerprint
 from .stream import (
     CROP,
     EVAL_SIDE,
@@ -40,6 +40,7 @@ from .stream import (
 
 __all__ = [
     "open_source",
+    "split_fingerprint",
     "DataSplits",
     "hold_out",
     "BatchLoader",

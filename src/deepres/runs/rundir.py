@@ -159,7 +159,21 @@ class RunDir:
         )
 
     def read_meta(self) -> dict:
-        return self.read_json(META)
+        meta = self.read_json(META)
+        if not isinstance(meta, dict):
+            raise RunDirError(
+                f"{self.path / META}: not a JSON object (it holds a {type(meta).__name__}); if "
+                "the run directory was damaged, start the run again in another --out"
+            )
+        return meta
+
+    def held_out_sha256(self) -> str | None:
+        """The fingerprint of the images the run held out for validation (val_size), as
+        meta.json records it; None for runs that hold none out or predate the record."""
+        if not (self.path / META).is_file():
+            return None
+        data = self.read_meta().get("data")
+        return data.get("val_sha256") if isinstance(data, dict) else None
 
     def record_resume(self, resumed: dict) -> None:
         """Add what a resumed session trains with to meta.json's "resumes", so that a run

@@ -49,6 +49,7 @@ from .finetune import start_from_weights
 from .precision import autocast_dtype
 from .progress import Progress
 from .recipe import Recipe
+from .same_data import check_same_data
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .summary import summarize
@@ -286,7 +287,8 @@ class Trainer:
         process reads it, so the run directory must be on a file system they all see)."""
         last = self.checkpoints.load_last(self.device) if self.options.resume else None
         if last is not None:
-            self.load_state_dict(last)
+            check_same_data(self.run, list(last.classes or []), self.splits)
+            self._load_last(last)
             self._forget_metrics_after(self.iteration)
         elif self.options.resume:
             # Killed before its first checkpoint: nothing to go on from, so the run starts
@@ -303,6 +305,26 @@ class Trainer:
             else:
                 self._record_resume()
         self.world.barrier()
+
+    def _load_last(self, last: CheckpointState) -> None:
+        """``load_state_dict``, with a checkpoint of another network (a foreign last.pt, an
+        edited ``model:``) said in one line."""
+        mismatch = None
+        if last.model_name != self.recipe.model:
+            mismatch = f"it holds a {last.model_name}, the recipe says {self.recipe.model}"
+        else:
+            try:
+                self.load_state_dict(last)
+            except DeepresError:
+                raise
+            except (RuntimeError, KeyError, ValueError) as err:
+                mismatch = " ".join(str(err).split())[:200]
+        if mismatch is not None:
+            raise RunDirError(
+                f"--resume {self.run.path}: {self.run.last} is not a checkpoint of this run's "
+                f"network ({mismatch}); put back its own last.pt and recipe.yaml, or start a "
+                "new run (another --out)"
+            )
 
     def _forget_metrics_after(self, iteration: int) -> None:
         if self.world.is_main:
