@@ -42,6 +42,9 @@ def collect_files(paths: list[str]) -> tuple[list[str], list[BadFile]]:
     return files, bad
 
 
+_NOT_FINITE = "the network's scores for it are not finite numbers (they overflowed)"
+
+
 def predict(
     trained: TrainedModel,
     prep: Preprocessing,
@@ -65,8 +68,13 @@ def predict(
         results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
         if batch.outputs is not None:
             probs, classes = batch.outputs.topk(min(top_k, batch.outputs.shape[1]), dim=1)
-            for i, p, c in zip(batch.indices, probs.tolist(), classes.tolist()):
-                results[i] = Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
+            finite = torch.isfinite(batch.outputs).all(dim=1).tolist()
+            for i, p, c, ok in zip(batch.indices, probs.tolist(), classes.tolist(), finite):
+                results[i] = (
+                    Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
+                    if ok
+                    else Prediction(files[i], [], _NOT_FINITE)
+                )
         yield from (results[i] for i in sorted(results))
 
 
