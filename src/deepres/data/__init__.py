@@ -21,7 +21,15 @@ from .augment import (
 from .cache import default_cache_dir
 from .cifar import RELEASES as CIFAR_RELEASES
 from .datasets import ArrayDataset, Stats
-from .decode import IMAGE_EXTENSIONS, MAX_PIXELS, BadImage, decode_rgb, decode_square
+from .decode import (
+    IMAGE_EXTENSIONS,
+    MAX_PIXELS,
+    BadImage,
+    TooManyPixels,
+    decode_rgb,
+    decode_square,
+    header_pixels,
+)
 from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
 from .preprocess import Preprocessing, to_channels
@@ -47,6 +55,8 @@ __all__ = [
     "DataError",
     "BadFile",
     "BadImage",
+    "TooManyPixels",
+    "header_pixels",
     "ArrayDataset",
     "StreamDataset",
     "Stats",
