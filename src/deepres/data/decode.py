@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 
 import numpy as np
@@ -187,10 +188,12 @@ def _open_pil(source, head: bytes, max_pixels: int) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(source)
-        except Image.DecompressionBombError:  # PIL's own limit (twice MAX_PIXELS), not ours
+        except Image.DecompressionBombError as err:  # PIL's own limit: say ours instead
+            claimed = re.search(r"\((\d+) pixels\)", str(err))
+            size = f"{int(claimed.group(1)):,}" if claimed else f"more than {2 * MAX_PIXELS:,}"
             raise TooManyPixels(
-                f"decompression bomb: header claims more than {2 * MAX_PIXELS:,} pixels, "
-                f"more than the limit of {max_pixels:,}"
+                f"decompression bomb: header claims {size} pixels, more than the limit "
+                f"of {max_pixels:,}"
             ) from None
         except Exception as err:  # PIL raises many types on bad headers
             raise BadImage(_unidentified_reason(head, err)) from None
