@@ -154,9 +154,17 @@ class RunDir:
         self.write_recipe(recipe_dict)
         self.write_json(CLASSES, list(classes))
         self.write_json(META, meta)
-        write_text_atomic(
-            self.path / BAD_FILES, "".join(f"{path}\t{reason}\n" for path, reason in bad_files)
-        )
+        self.write_bad_files(bad_files)
+
+    def write_bad_files(self, bad_files: list[tuple[str, str]]) -> None:
+        """bad_files.txt: those given, after the ones it lists already (each path once), so
+        that images found unusable mid-run (a file deleted while streaming) are recorded."""
+        listed = self.path / BAD_FILES
+        old = listed.read_text().splitlines() if listed.is_file() else []
+        known = {line.split("\t")[0] for line in old}
+        new = [f"{path}\t{reason}" for path, reason in bad_files if path not in known]
+        if new or not listed.is_file():
+            write_text_atomic(listed, "".join(f"{line}\n" for line in old + new))
 
     def read_meta(self) -> dict:
         meta = self.read_json(META)

@@ -569,12 +569,23 @@ class Trainer:
                 f"{self.checkpoints.kept()}"
             )
         self.checkpoints.save_last(self.state_dict(totals))
+        self._record_bad_files()
+
+    def _bad_files(self) -> list:
+        """The unusable images: those found before training, then those met while streaming."""
+        loaders = [self.train_loader, *self.eval_loaders.values()]
+        return list(self.splits.bad_files) + [b for ld in loaders for b in ld.bad_files]
+
+    def _record_bad_files(self) -> None:
+        if self.world.is_main:
+            self.run.write_bad_files([(b.path, b.reason) for b in self._bad_files()])
 
     def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
             return RunSummary(status, self.iteration, rank=self.world.rank)
         if status != "completed":  # a completed run drew them at its last evaluation
             self._draw_curves()
+        self._record_bad_files()
         summary = summarize(
             self.run.read_metrics(),
             status,
@@ -585,7 +596,7 @@ class Trainer:
             params=sum(p.numel() for p in self.model.parameters()),
             best_val_error=self.best.val_error,
             best_iteration=self.best.iteration,
-            bad_files=len(self.splits.bad_files),
+            bad_files=len(self._bad_files()),
             run_dir=str(self.run.path),
             world_size=self.world.world_size,
         )
