@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import open_source, show_path, split_fingerprint
+from deepres.data import MAX_SIDE, open_source, show_path, split_fingerprint
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.runs import RunDir, data_slug
@@ -186,6 +186,6 @@ def _sides(text: str) -> list[int]:
         sides = [int(s) for s in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected sides like 224,256,384, not {text!r}")
-    if any(s < 1 for s in sides):
-        raise argparse.ArgumentTypeError(f"sides must be positive, not {text!r}")
+    if any(not 1 <= s <= MAX_SIDE for s in sides):
+        raise argparse.ArgumentTypeError(f"sides from 1 to {MAX_SIDE} pixels, not {text!r}")
     return sides

@@ -32,7 +32,7 @@ from .decode import (
 )
 from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
-from .preprocess import Preprocessing, to_channels
+from .preprocess import MAX_SIDE, Preprocessing, to_channels
 from .scan import list_images
 from .sources import DataSplits, hold_out, open_source, split_fingerprint
 from .stream import (
@@ -74,6 +74,7 @@ __all__ = [
     "CIFAR_RELEASES",
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
+    "MAX_SIDE",
     "IMAGENET_PCA_EIGVAL",
     "IMAGENET_PCA_EIGVEC",
     "CROP",

@@ -25,11 +25,16 @@ def write_report(out: Path, header: dict, results: dict) -> dict:
     modes, contents = {}, {}
     for mode, summary in results["modes"].items():
         summary = dict(summary)
-        confusion = summary.pop("confusion")
-        files = {"confusion_csv": f"confusion-{mode}.csv", "confusion_png": f"confusion-{mode}.png"}
-        contents[files["confusion_csv"]] = confusion_csv(confusion, classes)
-        title = f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%"
-        contents[files["confusion_png"]] = plot_confusion(confusion, classes, title)
+        files = {"confusion_csv": f"confusion-{mode}.csv"}
+        if "confusion_cells" in summary:  # too many classes for a matrix: its non-zero cells
+            cells = summary.pop("confusion_cells")
+            contents[files["confusion_csv"]] = confusion_cells_csv(cells, classes)
+        else:
+            confusion = summary.pop("confusion")
+            contents[files["confusion_csv"]] = confusion_csv(confusion, classes)
+            files["confusion_png"] = f"confusion-{mode}.png"
+            title = f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%"
+            contents[files["confusion_png"]] = plot_confusion(confusion, classes, title)
         modes[mode] = {**summary, **files}
     record = {**header, "classes": classes, "modes": modes}
     contents = {"results.json": (json.dumps(record, indent=2) + "\n").encode(), **contents}
@@ -48,6 +53,16 @@ def confusion_csv(confusion: np.ndarray, classes: list[str]) -> bytes:
     writer.writerow(["true \\ predicted", *classes])
     for name, row in zip(classes, confusion):
         writer.writerow([name, *row.tolist()])
+    return text.getvalue().encode()
+
+
+def confusion_cells_csv(cells: np.ndarray, classes: list[str]) -> bytes:
+    """One row per non-zero cell: true class, predicted class, images."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["true", "predicted", "images"])
+    for true, predicted, images in cells.tolist():
+        writer.writerow([classes[true], classes[predicted], images])
     return text.getvalue().encode()
 
 
