@@ -138,12 +138,17 @@ def refuse_special_file(path: str | os.PathLike) -> None:
     if stat.S_ISDIR(mode):
         raise write_error(path, OSError(errno.EISDIR, "is a folder"))
     if not stat.S_ISREG(mode):
-        kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+        kind = special_file_kind(mode)
         raise WriteError(
             errno.EEXIST,
             f"cannot write {os.fsdecode(path)}: it is {kind}, not a regular file, and is never "
             "replaced; choose another path",
         )
+
+
+def special_file_kind(mode: int) -> str:
+    """What a file that is neither regular nor a folder is, in words, by its ``st_mode``."""
+    return _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
 
 
 _SPECIAL = {

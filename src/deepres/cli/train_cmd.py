@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -90,7 +91,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        help="run directory (default runs/MODEL-DATA-TIME; required under torchrun)",
+        help="run directory (default runs/MODEL-DATA-TIME-PID; required under torchrun)",
     )
     p.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
@@ -155,6 +156,11 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         (flag, True) for flag in ("compile", "scale_lr", "sync_bn") if getattr(args, flag)
     )
     if args.resume is not None:
+        if args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve():
+            raise UsageError(
+                f"--resume {args.resume} goes on in that run's own folder, not in --out "
+                f"{args.out}; drop --out (or copy the run there and resume that copy)"
+            )
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
         if args.recipe or options or set(fields) - {"iterations"}:
@@ -173,12 +179,19 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
             "under torchrun, give --out: every process, and every restart, must "
             "use the same run directory"
         )
-    out = (
-        args.out
-        or Path("runs")
-        / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    return recipe, out
+    return recipe, args.out or _default_out(recipe)
+
+
+def _default_out(recipe: Recipe) -> Path:
+    """runs/MODEL-DATA-TIME-PID, unique: the process id tells apart runs that processes start
+    in the same second, a count those that one process starts (-2, -3, ...)."""
+    base = f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{base}-{os.getpid()}"
+    out, count = base, 1
+    while out.exists():
+        count += 1
+        out = base.with_name(f"{base.name}-{count}")
+    return out
 
 
 def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe:

@@ -92,6 +92,11 @@ class BatchLoader:
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
         self.bad_files: list[BadFile] = []  # found while streaming (arrays are checked up front)
+        if len(dataset) == 0:
+            raise DataError(
+                f"{dataset.name or 'the data set'}: no usable image in this split; add "
+                "images to it (or remove its folder)"
+            )
         if len(self) == 0:
             raise DataError(
                 f"no batch of {batch_size} in {len(dataset)} images (per rank, with "
