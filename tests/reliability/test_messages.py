@@ -5,8 +5,11 @@ that never collide."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
-from runs import SHORT, make_color_folder
+from runs import SHORT, make_color_folder, settings
 
 from deepres.cli import main
 
@@ -57,3 +60,29 @@ def test_default_run_folders_started_in_the_same_second_differ(tmp_path, monkeyp
         f"resnet20-digits-20260101-000000-{pid}",
         f"resnet20-digits-20260101-000000-{pid}-2",
     ]
+
+
+def test_a_run_stopped_before_its_first_evaluation_does_not_say_there_is_no_test_split(
+    tmp_path,
+):
+    out = tmp_path / "run"
+    fields = settings(iterations=100_000, eval_every=100_000, log_every=1, checkpoint_every=50)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "deepres", "train", "--quiet", "--data", "digits", *fields,
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        for line in run.stderr:  # training: stop it with Ctrl-C, before any evaluation
+            if line.startswith("iteration 2 "):
+                run.send_signal(signal.SIGINT)
+                break
+        printed, _ = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 130
+    assert "has no test or validation split" not in printed
+    assert (
+        f"the run stopped before its first evaluation; continue it with --resume {out}" in printed
+    )

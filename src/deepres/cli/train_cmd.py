@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from deepres.errors import UsageError
+from deepres.errors import DeepresError, UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
@@ -205,6 +205,15 @@ def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe
     return scaled
 
 
+def _held_out(summary: RunSummary) -> bool:
+    """Whether the run's data has a test or validation split (as its meta.json records)."""
+    try:
+        sizes = RunDir(summary.run_dir).read_meta().get("data", {}).get("sizes", {})
+    except (DeepresError, AttributeError):
+        return False
+    return bool({"test", "val"} & set(sizes))
+
+
 def _print_summary(summary: RunSummary) -> None:
     lines = [
         f"{summary.status} after {summary.iterations:,} of "
@@ -219,7 +228,12 @@ def _print_summary(summary: RunSummary) -> None:
             f"best validation error {pct(summary.best_val_error)} "
             f"at iteration {summary.best_iteration:,}"
         )
-    if summary.test_error is None and summary.best_val_error is None:
+    if summary.test_error is None and summary.best_val_error is None and _held_out(summary):
+        lines.append(
+            "no held-out error yet: the run stopped before its first evaluation; continue "
+            f"it with --resume {summary.run_dir}"
+        )
+    elif summary.test_error is None and summary.best_val_error is None:
         lines.append(
             f"no held-out error: {summary.data} has no test or validation split, "
             "and the training error says little about new images; hold out training "
