@@ -173,3 +173,24 @@ def test_a_port_out_of_range_is_one_line(port, capsys):
     err = capsys.readouterr().err
     assert f"--port: a port is a number from 0 to 65535, not '{port}'" in err
     assert "Traceback" not in err
+
+
+def test_a_form_of_many_parts_does_not_hold_the_event_loop(server):
+    from serving import multipart
+
+    body, headers = multipart([(f"{i}.png", b"x" * 20) for i in range(100_000)])  # ~16 MB
+    answers = []
+    posting = threading.Thread(
+        target=lambda: answers.append(server.request("POST", "/v1/predict", body, headers))
+    )
+    posting.start()
+    time.sleep(0.5)  # the body is sent and being parsed
+    slowest = 0.0
+    while posting.is_alive():
+        start = time.monotonic()
+        assert server.request("GET", "/healthz")[0] == 200
+        slowest = max(slowest, time.monotonic() - start)
+        time.sleep(0.05)
+    posting.join()
+    assert answers[0][0] == 413  # 100,000 files: over --max-images, once parsed (2 s here)
+    assert slowest < 1.0
