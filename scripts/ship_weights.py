@@ -260,6 +260,12 @@ def write_weights(checkpoint: Path, path: Path, dtype: torch.dtype) -> None:
     with what the checkpoint says of the network (name, classes, preprocessing, recipe)."""
     file = read_weights(checkpoint)
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in file.state_dict.items()}
+    overflowed = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if overflowed:  # weights beyond the type's range become inf, which no load accepts
+        raise Refused(
+            f"stored as {dtype}, {', '.join(overflowed[:3])} overflow to infinity: ship them "
+            "with --dtype float32"
+        )
     save_weights(path, state, file.info)
 
 

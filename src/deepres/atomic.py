@@ -9,10 +9,14 @@ exports, evaluation results, features).
 - Several files that belong together (an export and its JSON description, features and their
   file list) are all written in full first, then renamed one after the other: a full disk or
   a crash while writing leaves every old file as it was.
-- A temporary file left by a process that was killed (``.NAME.XXXXXXXX.tmp``) is removed the
+- A temporary file (or staging folder) left by a process that was killed
+  (``.NAME.XXXXXXXX.tmp``) is removed the
   next time NAME is written: only names of exactly that pattern, regular files of this user,
   older than ``STALE_AFTER_S`` and not locked by a live writer (each writer holds a lock on
   its temporary file while it writes).
+- An existing target that is not a regular file (a device, a FIFO, a socket, or a symlink to
+  one) is refused, never replaced by a regular file: ``--output /dev/null`` must not make a
+  file of the machine's /dev/null.
 - An OS error while writing (disk full, read-only file system, no permission, a folder where
   a file should be) becomes a ``WriteError``: one line naming the path and what to do.
 
@@ -25,11 +29,13 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from deepres.errors import DeepresError
 
@@ -109,6 +115,7 @@ def write_together(files: list[tuple[Path, Callable[[BinaryIO], None]]]) -> None
             staged.append((_write_temporary(Path(path), write), Path(path)))
         while staged:
             tmp, path = staged[0]
+            refuse_special_file(path)  # again: one may have been made while we wrote
             try:
                 os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new
             except OSError as err:
@@ -121,10 +128,40 @@ def write_together(files: list[tuple[Path, Callable[[BinaryIO], None]]]) -> None
         _fsync_folder(folder)
 
 
+def refuse_special_file(path: str | os.PathLike) -> None:
+    """A ``WriteError`` if ``path`` exists and is not a regular file (a symlink is followed:
+    one to a regular file may be replaced, one to a device or a FIFO may not)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # absent (or unreadable): writing it says what is wrong
+    if stat.S_ISDIR(mode):
+        raise write_error(path, OSError(errno.EISDIR, "is a folder"))
+    if not stat.S_ISREG(mode):
+        kind = special_file_kind(mode)
+        raise WriteError(
+            errno.EEXIST,
+            f"cannot write {os.fsdecode(path)}: it is {kind}, not a regular file, and is never "
+            "replaced; choose another path",
+        )
+
+
+def special_file_kind(mode: int) -> str:
+    """What a file that is neither regular nor a folder is, in words, by its ``st_mode``."""
+    return _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+
+
+_SPECIAL = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def _write_temporary(path: Path, write: Callable[[BinaryIO], None]) -> str:
     """The name of a new temporary file beside ``path`` holding what ``write`` wrote, synced."""
-    if path.is_dir():
-        raise write_error(path, OSError(errno.EISDIR, "is a folder"))
+    refuse_special_file(path)
     make_folder(path.parent)
     remove_stale_temporaries(path)
     try:
@@ -162,6 +199,28 @@ def os_error_in(err: BaseException) -> OSError | None:
     return None
 
 
+@contextmanager
+def staging_folder(path: Path) -> Iterator[Path]:
+    """A new private folder beside ``path`` (``.NAME.XXXXXXXX.tmp``) for files made before
+    ``path`` is written from them (an export is checked there); removed on the way out, and,
+    when a kill prevented that, by the next write of ``path`` (it is locked while in use)."""
+    path = Path(path)
+    refuse_special_file(path)
+    make_folder(path.parent)
+    remove_stale_temporaries(path)
+    try:
+        folder = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise write_error(path, err) from None
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+
+
 def remove_stale_temporaries(path: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
     """Remove what killed writers of ``path`` left behind (see the module docstring); returns
     the files removed. Never raises: a leftover that cannot be removed is only wasted space."""
@@ -175,12 +234,15 @@ def remove_stale_temporaries(path: Path, older_than_s: float = STALE_AFTER_S) ->
         try:
             st = entry.stat(follow_symlinks=False)
             if (
-                stat.S_ISREG(st.st_mode)
+                (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
                 and st.st_uid == os.geteuid()
                 and time.time() - st.st_mtime > older_than_s
                 and not _locked(entry.path)
             ):
-                os.unlink(entry.path)
+                if stat.S_ISDIR(st.st_mode):  # a staging folder (see staging_folder)
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
             continue

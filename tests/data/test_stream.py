@@ -181,3 +181,14 @@ def test_a_file_that_breaks_mid_training_is_replaced_and_reported(imagenet, cach
     assert "truncated" in loader.bad_files[0].reason
     lines = [r.getMessage() for r in caplog.records if "1.JPEG" in r.getMessage()]
     assert len(lines) == 1  # once, not once per epoch
+
+
+def test_an_evaluation_file_deleted_mid_run_is_left_out_not_replaced(imagenet, cache_dir, caplog):
+    splits = open_imagenet(imagenet, cache_dir)
+    gone = imagenet / "val" / WNIDS[1] / "0.JPEG"
+    gone.unlink()  # after the scan: as if deleted while training ran
+    loader = BatchLoader(splits.test, 4, train=False, num_workers=0)
+    with caplog.at_level(logging.WARNING, logger="deepres.data"):
+        labels = torch.cat([y for _, y in loader])
+    assert labels.tolist() == [0, 0, 0, 1, 1]  # five images, none of them twice
+    assert [b.path for b in loader.bad_files] == [str(gone)]

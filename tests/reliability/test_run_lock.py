@@ -66,3 +66,40 @@ def test_a_second_trainer_is_refused_and_a_killed_ones_lock_is_free(tmp_path):
         RunDir(out).lock()  # held by this process now
     lock.release()
     RunDir(out).lock().release()
+
+
+_HOLD_THEN_FORK = """
+import os, sys, time
+from deepres.runs import RunDir
+
+lock = RunDir(sys.argv[1]).lock()
+child = os.fork()  # as a DataLoader worker is forked
+if child == 0:
+    time.sleep(60)  # an orphan that outlives its killed parent
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_trainers_forked_workers_do_not_hold_its_lock(tmp_path):
+    (tmp_path / "run").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THEN_FORK, str(tmp_path / "run")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = int(holder.stdout.readline())
+    try:
+        with pytest.raises(RunDirError, match="is in use"):
+            RunDir(tmp_path / "run").lock()
+        holder.kill()
+        holder.wait(10)
+        os.kill(child, 0)  # the forked child lives on
+        RunDir(tmp_path / "run").lock().release()  # yet the lock is free at once
+    finally:
+        holder.kill()
+        try:
+            os.kill(child, 9)
+        except ProcessLookupError:
+            pass

@@ -104,3 +104,16 @@ def test_eval_of_a_damaged_run_is_one_line(color_run, tmp_path, capsys):
     assert main(["eval", str(run), "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"deepres eval: error: {last}: damaged checkpoint") and "\n" not in err
+
+
+def test_a_deflate_bomb_is_refused_from_its_zip_directory_before_reading(tmp_path):
+    plain = tmp_path / "plain.pt"
+    torch.save({"fc.weight": torch.zeros(8_000_000)}, plain)  # 32 MB of zeros, stored
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            out.writestr(info.filename, source.read(info))
+    assert bomb.stat().st_size < 200_000  # a few hundred KB that declare 32 MB
+    with pytest.raises(CheckpointError, match="its zip records declare 32,00.* bytes from a file"):
+        read_weights(bomb)
+    assert read_weights(plain).state_dict["fc.weight"].numel() == 8_000_000  # stored: fine

@@ -123,7 +123,7 @@ BAD_REQUESTS = {
     # name: (method, path, body, headers, status, words in the error)
     "text": ("POST", "/v1/predict", b"hello, I am text", {}, 400, "a text file, not an image"),
     "truncated": ("POST", "/v1/predict", "TRUNCATED", {}, 400, "truncated"),
-    "bomb": ("POST", "/v1/predict", _png(400, 400), {}, 400, "decompression bomb"),
+    "bomb": ("POST", "/v1/predict", _png(400, 400), {}, 413, "decompression bomb"),
     "empty": ("POST", "/v1/predict", b"", {}, 400, "empty body"),
     "too large": ("POST", "/v1/predict", b"\0" * (MAX_BYTES + 1), {}, 413, "over the limit"),
     "too large, chunked": ("POST", "/v1/predict", "CHUNKED", {}, 413, "over the limit"),

@@ -69,6 +69,11 @@ def run_command(
         # Bad input, explained for the person who gave it: one line, no traceback.
         print(f"deepres {name}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C (while data is scanned or decoded, say): what was written stays whole, as
+        # every file is written atomically; a run folder not yet started is removed.
+        print(f"deepres {name}: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, what a shell reports
     except BrokenPipeError:
         # Whoever read our output has stopped (`deepres predict ... | head`): stop quietly, as
         # other command-line tools do, and keep Python from complaining again at exit.

@@ -8,7 +8,14 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import absolute_source, missing_folder, open_source, show_path
+from deepres.data import (
+    MAX_SIDE,
+    absolute_source,
+    missing_folder,
+    open_source,
+    show_path,
+    split_fingerprint,
+)
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.extras import available
@@ -146,6 +153,8 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
             "error says little about new images; evaluate on other data with "
             "--data, or give --split train to measure the training error anyway"
         )
+    if split == "val" and own and recipe.get("val_size"):
+        _check_held_out(trained, splits.val)
     if split == "train" or (split == "val" and own and recipe.get("val_size")):
         note(
             f"evaluating on the {split} split of {source}"
@@ -158,6 +167,20 @@ def _dataset(args: argparse.Namespace, trained: TrainedModel):
             )
         )
     return getattr(splits, split), source, split
+
+
+def _check_held_out(trained: TrainedModel, val) -> None:
+    """The images a run held out (val_size) are those it recorded, or --split val is refused:
+    images added to the folder since would move others from training into the split."""
+    run = RunDir.of_checkpoint(trained.path)
+    then = run.held_out_sha256() if run is not None else None
+    if then is not None and split_fingerprint(val) != then:
+        raise UsageError(
+            f"{run.path}: the images its data holds out for validation are not those the run "
+            f"held out (images were added to or removed from {trained.recipe['data']}), so "
+            "some of them were trained on; put the data back as it was, or evaluate on the "
+            "test split"
+        )
 
 
 def _default_out(weights: Path, source: str, split: str) -> Path:
@@ -191,6 +214,6 @@ def _sides(text: str) -> list[int]:
         sides = [int(s) for s in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected sides like 224,256,384, not {text!r}")
-    if any(s < 1 for s in sides):
-        raise argparse.ArgumentTypeError(f"sides must be positive, not {text!r}")
+    if any(not 1 <= s <= MAX_SIDE for s in sides):
+        raise argparse.ArgumentTypeError(f"sides from 1 to {MAX_SIDE} pixels, not {text!r}")
     return sides

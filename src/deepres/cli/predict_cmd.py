@@ -70,7 +70,7 @@ def _json_line(result: Prediction) -> None:
         record["error"] = result.error
     else:
         record["top"] = [{"class": c, "probability": p} for c, p in result.top]
-    print(json.dumps(record), flush=True)
+    print(json.dumps(record, allow_nan=False), flush=True)  # predict() gives no NaN: strict JSON
 
 
 class _Table:

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="address to listen on (default "
         "127.0.0.1, this machine only; 0.0.0.0 for every interface)",
     )
-    p.add_argument("--port", type=int, default=8000, help="default 8000; 0 for any free one")
+    p.add_argument("--port", type=_port, default=8000, help="default 8000; 0 for any free one")
     p.add_argument(
         "--max-batch",
         type=int,
@@ -72,6 +72,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="pixels per image; more is refused as a decompression bomb (default "
         f"{DEFAULTS.max_pixels:,})",
     )
+    p.add_argument(
+        "--max-decodes",
+        type=int,
+        default=DEFAULTS.max_decodes,
+        help=f"images decoded at once (default {DEFAULTS.max_decodes}); with --max-decode-mb "
+        "it bounds the memory that decoding takes",
+    )
+    p.add_argument(
+        "--max-decode-mb",
+        type=float,
+        default=DEFAULTS.max_decode_bytes / 2**20,
+        help="memory one image's decode may take, estimated from its header, else 413 "
+        f"(default {DEFAULTS.max_decode_bytes / 2**20:g} MiB)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULTS.body_seconds,
+        help="seconds a client has to send its whole request body, else 408 (default "
+        f"{DEFAULTS.body_seconds:g})",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
 
 
@@ -91,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         max_images=args.max_images,
         max_pixels=args.max_pixels,
+        max_decodes=args.max_decodes,
+        max_decode_bytes=int(args.max_decode_mb * 2**20),
+        body_seconds=args.body_timeout,
     )
     sock = listen(args.host, args.port)  # before the slow start-up: a taken port fails fast
     trained, prep = open_network(args, engine_notes=False)  # logged with the lines below
@@ -108,3 +132,13 @@ def run(args: argparse.Namespace) -> int:
     )
     run_server(create_app(Service(trained, prep, engine, limits)), sock, access_log=args.access_log)
     return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return port

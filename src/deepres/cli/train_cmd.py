@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 from deepres.data import folder_of
-from deepres.errors import UsageError
+from deepres.errors import DeepresError, UsageError
 from deepres.runs import RunDir, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
@@ -108,7 +109,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        help="run directory (default runs/MODEL-DATA-TIME; required under torchrun)",
+        help="run directory (default runs/MODEL-DATA-TIME-PID; required under torchrun)",
     )
     p.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
@@ -173,6 +174,11 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
         (flag, True) for flag in ("compile", "scale_lr", "sync_bn") if getattr(args, flag)
     )
     if args.resume is not None:
+        if args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve():
+            raise UsageError(
+                f"--resume {args.resume} goes on in that run's own folder, not in --out "
+                f"{args.out}; drop --out (or copy the run there and resume that copy)"
+            )
         run_dir = RunDir(args.resume)
         run_dir.check_resumable()
         if args.recipe or options or set(fields) - {"iterations"}:
@@ -193,12 +199,19 @@ def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
             "under torchrun, give --out: every process, and every restart, must "
             "use the same run directory"
         )
-    out = (
-        args.out
-        or Path("runs")
-        / f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    return recipe, out
+    return recipe, args.out or _default_out(recipe)
+
+
+def _default_out(recipe: Recipe) -> Path:
+    """runs/MODEL-DATA-TIME-PID, unique: the process id tells apart runs that processes start
+    in the same second, a count those that one process starts (-2, -3, ...)."""
+    base = f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{base}-{os.getpid()}"
+    out, count = base, 1
+    while out.exists():
+        count += 1
+        out = base.with_name(f"{base.name}-{count}")
+    return out
 
 
 def _positive(text: str) -> int:
@@ -277,7 +290,10 @@ def _print_summary(summary: RunSummary) -> None:
 def _no_held_out_error(summary: RunSummary) -> str:
     """Why there is no test or validation error: the data has no such split, or the run
     ended before its first evaluation."""
-    sizes = RunDir(summary.run_dir).read_meta().get("data", {}).get("sizes", {})
+    try:
+        sizes = RunDir(summary.run_dir).read_meta().get("data", {}).get("sizes", {})
+    except (DeepresError, AttributeError):  # an unreadable meta.json: say what is certain
+        sizes = {}
     held_out = [name for name in ("val", "test") if sizes.get(name)]
     if held_out:
         return (

@@ -34,10 +34,26 @@ def add_network_arguments(p: argparse.ArgumentParser, batch_size: int) -> None:
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=min(4, cpu_count()),
         help="processes that decode image files (default: one per core, up to 4)",
     )
+
+
+MAX_WORKERS = 64  # decoding processes: more only costs memory and start-up
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = -1
+    if not 0 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"from 0 (decode in this process) to {MAX_WORKERS}, not {text!r} "
+            f"(this machine has {cpu_count()} cores)"
+        )
+    return workers
 
 
 def add_weights_arguments(p: argparse.ArgumentParser) -> None:

@@ -21,12 +21,28 @@ from .augment import (
 from .cache import default_cache_dir
 from .cifar import RELEASES as CIFAR_RELEASES
 from .datasets import ArrayDataset, Stats
-from .decode import IMAGE_EXTENSIONS, MAX_PIXELS, BadImage, decode_rgb, decode_square
+from .decode import (
+    IMAGE_EXTENSIONS,
+    MAX_PIXELS,
+    BadImage,
+    TooManyPixels,
+    decode_rgb,
+    decode_square,
+    header_pixels,
+)
 from .errors import BadFile, DataError, first_names, show_path
 from .loader import BatchLoader
-from .preprocess import Preprocessing, to_channels
+from .preprocess import MAX_SIDE, Preprocessing, to_channels
 from .scan import list_images
-from .sources import DataSplits, absolute_source, folder_of, hold_out, missing_folder, open_source
+from .sources import (
+    DataSplits,
+    absolute_source,
+    folder_of,
+    hold_out,
+    missing_folder,
+    open_source,
+    split_fingerprint,
+)
 from .stream import (
     CROP,
     EVAL_SIDE,
@@ -40,6 +56,7 @@ from .stream import (
 
 __all__ = [
     "open_source",
+    "split_fingerprint",
     "DataSplits",
     "hold_out",
     "absolute_source",
@@ -49,6 +66,8 @@ __all__ = [
     "DataError",
     "BadFile",
     "BadImage",
+    "TooManyPixels",
+    "header_pixels",
     "ArrayDataset",
     "StreamDataset",
     "Stats",
@@ -66,6 +85,7 @@ __all__ = [
     "CIFAR_RELEASES",
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
+    "MAX_SIDE",
     "IMAGENET_PCA_EIGVAL",
     "IMAGENET_PCA_EIGVEC",
     "CROP",

@@ -1,9 +1,10 @@
 """The on-disk cache: decoded image arrays that a second run memory-maps instead of decoding.
 
 An entry is ``<key>.json`` (labels, bad files, anything else the source wants back), with
-``<key>.npy`` beside it when the entry holds images (uint8, N x C x H x W). The key hashes the file list with every file's
-size and modification time, so that any change to the folder decodes it afresh. Entries are
-written to a temporary name and renamed, so a run killed halfway leaves no broken entry.
+``<key>.npy`` beside it when the entry holds images (uint8, N x C x H x W). The key hashes the
+file list with every file's size, modification time, inode and change time, so that any
+change to the folder decodes it afresh. Entries are written to a temporary name and renamed,
+so a run killed halfway leaves no broken entry.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "deepres"
 
 
-def files_key(entries: list[tuple[str, int, int]], **settings) -> str:
-    """A key for (path, size, mtime_ns) entries decoded with ``settings``."""
+def files_key(entries: list[tuple[str, int, int, int, int]], **settings) -> str:
+    """A key for (path, size, mtime_ns, inode, ctime_ns) entries decoded with ``settings``.
+    The inode and change time tell a file replaced with the same size and modification time
+    (``cp -p``, ``rsync -t``): no tool sets the change time, so new bytes mean a new key."""
     h = hashlib.sha256(json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode())
-    for path, size, mtime_ns in entries:
+    for path, *numbers in entries:
         # surrogateescape: file names that are not UTF-8 still hash to their exact bytes.
-        h.update(os.fsencode(path) + b"\0" + f"{size}:{mtime_ns}\n".encode())
+        h.update(os.fsencode(path) + b"\0" + ":".join(map(str, numbers)).encode() + b"\n")
     return h.hexdigest()[:32]
 
 

@@ -13,6 +13,7 @@ import functools
 import importlib
 import io
 import os
+import re
 import warnings
 
 import numpy as np
@@ -42,6 +43,10 @@ class BadImage(Exception):
 
 # The resize to the network's side: PIL's bilinear filter, with this reducing_gap.
 REDUCING_GAP = 3.0
+
+
+class TooManyPixels(BadImage):
+    """An image whose header claims more pixels than the limit (a decompression bomb)."""
 
 
 def is_image_name(name: str) -> bool:
@@ -77,6 +82,23 @@ def probe_size(path: str, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     with _open_pil(path, head, max_pixels) as im:
         w, h = im.size
         return (h, w) if _orientation(im) in _TRANSPOSED else (w, h)
+
+
+def header_pixels(source: str | bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int, int]:
+    """(width, height, bytes a decode may hold per pixel) from the header alone, before any
+    pixel is decoded; raises ``BadImage`` (``TooManyPixels`` above ``max_pixels``). The bytes count the decoded mode, the RGB copy and,
+    for 16-bit and wider images, the conversion to 8 bits."""
+    head = _read_head(source)
+    opened = io.BytesIO(source) if isinstance(source, bytes) else source
+    with _open_pil(opened, head, max_pixels) as im:
+        w, h = im.size
+        sixteen = im.mode.startswith("I;16")
+        wide = im.mode in ("I", "F")  # 32-bit: converted through float64
+        per_pixel = _MODE_BYTES.get(im.mode, 4) + 3 + (8 if sixteen else 0) + (24 if wide else 0)
+        return w, h, per_pixel
+
+
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "RGB": 3, "YCbCr": 3, "I;16": 2}
 
 
 def resize_shorter(image: np.ndarray, side: int) -> np.ndarray:
@@ -184,7 +206,7 @@ def _simplejpeg():
 
 def _check_pixels(w: int, h: int, max_pixels: int) -> None:
     if w * h > max_pixels:
-        raise BadImage(
+        raise TooManyPixels(
             f"decompression bomb: header claims {w}x{h} pixels, more than the "
             f"limit of {max_pixels:,}"
         )
@@ -198,8 +220,13 @@ def _open_pil(source, head: bytes, max_pixels: int) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(source)
-        except Image.DecompressionBombError as err:
-            raise BadImage(f"decompression bomb: {err}") from None
+        except Image.DecompressionBombError as err:  # PIL's own limit: say ours instead
+            claimed = re.search(r"\((\d+) pixels\)", str(err))
+            size = f"{int(claimed.group(1)):,}" if claimed else f"more than {2 * MAX_PIXELS:,}"
+            raise TooManyPixels(
+                f"decompression bomb: header claims {size} pixels, more than the limit "
+                f"of {max_pixels:,}"
+            ) from None
         except Exception as err:  # PIL raises many types on bad headers
             raise BadImage(_unidentified_reason(head, err)) from None
     try:
@@ -287,8 +314,11 @@ def rgb_of_pil(im: Image.Image) -> np.ndarray:
 
 def _wide_gray_to_rgb(values: np.ndarray, sixteen_bit: bool) -> np.ndarray:
     """16-bit (or 32-bit) grayscale to 8 bits; PIL's own convert would clip at 255 instead."""
+    if sixteen_bit:  # in integers, rint(v / 257) exactly: a quarter of float64's memory
+        gray = ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
     values = values.astype(np.float64)
-    if sixteen_bit or values.max(initial=0) > 255:
+    if values.max(initial=0) > 255:
         values = values / 257.0  # 65535 -> 255
     gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     return np.repeat(gray[:, :, None], 3, axis=2)

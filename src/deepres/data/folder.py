@@ -22,6 +22,7 @@ import numpy as np
 from .cache import Cache, files_key
 from .datasets import ArrayDataset
 from .decode import BadImage, decode_square, probe_size
+from .duplicates import warn_of_duplicates
 from .errors import BadFile, DataError, show_path
 from .pool import map_files
 from .scan import SplitFiles, Visited, scan_split
@@ -75,6 +76,7 @@ def open_folder(
     if not train_files.files:
         listing = "".join(f"\n  {b}" for b in train_files.bad)
         raise DataError(f"no image files in {show_path(dirs[lead])}/<class>/{listing}")
+    warn_of_duplicates(scanned, cache)
     sizes = _probe_sizes(train_files.files)
     chosen = kind
     if kind == "auto":

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from .augment import Normalize, default_padding, pca_rgb_shift, random_crop_flip
 from .decode import BadImage
 from .errors import BadFile, DataError, log
+from .stream import LEFT_OUT
 
 AUGMENTS = {"array": ("cifar", "crop", "none"), "stream": ("imagenet", "none")}
 _AUGMENT_WORDS = {
@@ -91,6 +92,11 @@ class BatchLoader:
         self.normalize = Normalize(dataset.stats, normalize, self.device)
         self.epoch, self.position = 0, 0
         self.bad_files: list[BadFile] = []  # found while streaming (arrays are checked up front)
+        if len(dataset) == 0:
+            raise DataError(
+                f"{dataset.name or 'the data set'}: no usable image in this split; add "
+                "images to it (or remove its folder)"
+            )
         if len(self) == 0:
             raise DataError(
                 f"no batch of {batch_size} in {len(dataset)} images (per rank, with "
@@ -229,6 +235,11 @@ class _StreamBatches:
         try:
             for images, labels, alphas, bad in self.dataloader:
                 self._note(bad)
+                kept = labels != LEFT_OUT  # files unusable in an evaluation: left out, not replaced
+                if not kept.all():
+                    images, labels, alphas = images[kept], labels[kept], alphas[kept]
+                    if not len(labels):
+                        continue
                 images = images.to(loader.device, non_blocking=True)
                 shift = (
                     pca_rgb_shift(alphas.to(loader.device, non_blocking=True))
@@ -245,7 +256,7 @@ class _StreamBatches:
             if path not in known:
                 known.add(path)
                 self.loader.bad_files.append(BadFile(path, reason))
-                log.warning("skipped %s (replaced by the next image)", BadFile(path, reason))
+                log.warning("skipped %s", BadFile(path, reason))
 
 
 class _EpochSampler:

@@ -8,6 +8,7 @@ that a chunk's results cross the process boundary in one piece.
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -47,15 +48,43 @@ def map_files(fn, files: list[str], *, desc: str, workers: int | None = None, **
                 bar.update(len(chunk))
             return results
         try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for done in pool.map(job, chunks):
-                    results += done
-                    bar.update(len(done))
+            results = _map_in_pool(job, chunks, workers, bar)
         except BrokenProcessPool:
             raise DataError(
                 f"{desc}: a decoding process died (out of memory?); try again with fewer workers"
             ) from None
     return results
+
+
+def _map_in_pool(job, chunks: list, workers: int, bar) -> list:
+    """``job`` over ``chunks`` in ``workers`` processes. The workers ignore Ctrl-C (each would
+    print its own traceback); this process stops them at once when it is interrupted."""
+    results = []
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_ctrl_c_to_parent)
+    try:
+        for future in [pool.submit(job, chunk) for chunk in chunks]:
+            while True:  # short waits: Ctrl-C is handled between them, not after a chunk
+                try:
+                    done = future.result(timeout=0.1)
+                    break
+                except TimeoutError:
+                    continue
+            results += done
+            bar.update(len(done))
+    except BaseException:  # Ctrl-C, or a worker that died: not after every chunk is done
+        # The chunks being decoded would still run to their end (and exit would wait for
+        # them): end the workers (Python 3.14's terminate_workers(); before it, only so).
+        workers = list((pool._processes or {}).values())  # shutdown forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
+    pool.shutdown()
+    return results
+
+
+def _leave_ctrl_c_to_parent() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_chunk(fn, kwargs: dict, paths: list[str]):

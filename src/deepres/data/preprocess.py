@@ -296,6 +296,8 @@ def _rgb_pixels(image) -> np.ndarray:
             f"a tensor C x H x W; got {type(image).__name__} {array.dtype} "
             f"{array.shape}"
         )
+    if 0 in array.shape[:2]:
+        raise DataError(f"an image of {array.shape[1]}x{array.shape[0]} pixels has none to see")
     if array.ndim == 2 or array.shape[2] == 1:
         return np.repeat(array.reshape(*array.shape[:2], 1), 3, axis=2)
     if array.shape[2] not in (3, 4):

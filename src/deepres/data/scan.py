@@ -30,7 +30,8 @@ class SplitFiles:
     classes: list[str]
     files: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
-    entries: list[tuple[str, int, int]] = field(default_factory=list)  # path, size, mtime_ns
+    # path, size, mtime_ns, inode, ctime_ns: what the data cache's key holds of each file
+    entries: list[tuple[str, int, int, int, int]] = field(default_factory=list)
     bad: list[BadFile] = field(default_factory=list)
 
 
@@ -66,7 +67,7 @@ def scan_split(
         for path, st in images:
             split.files.append(path)
             split.labels.append(label_of[name])
-            split.entries.append((path, st.st_size, st.st_mtime_ns))
+            split.entries.append((path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
     for name in split.classes:
         if name not in found:
             split.bad.append(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 
@@ -50,10 +52,12 @@ class DataSplits:
             for name, d in (("train", self.train), ("val", self.val), ("test", self.test))
             if d is not None
         }
+        held_out = {"val_sha256": split_fingerprint(self.val)} if self.val is not None else {}
         return {
             "source": self.source,
             "kind": self.kind,
             "sizes": sizes,
+            **held_out,
             "classes": [show_path(c) for c in self.classes],
             "image_size": self.image_size,
             "in_chans": self.in_chans,
@@ -219,3 +223,17 @@ def hold_out(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, Dataset
         train.subset(order[val_size:], f"{train.name} (train part)"),
         train.subset(order[:val_size], f"{train.name} (val part)"),
     )
+
+
+def split_fingerprint(dataset: Dataset) -> str:
+    """A SHA-256 of which images a split holds: their class folder and file name with their
+    labels (so a run's held-out split can be told again wherever its folder is), or, for data
+    without files (the built-in sets), the images themselves."""
+    digest = hashlib.sha256()
+    if dataset.files is not None:
+        for name, label in zip(dataset.files, dataset.labels):
+            digest.update(f"{'/'.join(PurePath(name).parts[-2:])}\t{int(label)}\n".encode())
+    else:
+        digest.update(np.ascontiguousarray(dataset.images).tobytes())
+        digest.update(np.asarray(dataset.labels, np.int64).tobytes())
+    return digest.hexdigest()

@@ -32,6 +32,10 @@ PCA_ALPHA_STD = 0.1  # AlexNet's
 _SUBSTITUTES = 16
 
 
+LEFT_OUT = -1  # the label of an evaluation sample whose file turned out unusable
+_NO_ALPHA = torch.zeros(3)
+
+
 def train_view(image: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
     """Shorter side to ``side`` (drawn from TRAIN_SIDES), random crop and flip of one image."""
     image = resize_shorter(image, side)
@@ -138,6 +142,12 @@ class StreamDataset(Dataset):
         """
         bad = []
         rng = np.random.default_rng(seed)
+        if not train:  # evaluation: never another image in its place (it would count twice)
+            try:
+                return _to_chw(self._eval_image(index)), int(self.labels[index]), _NO_ALPHA, bad
+            except BadImage as err:
+                blank = np.zeros((CROP, CROP, 3), np.uint8)
+                return _to_chw(blank), LEFT_OUT, _NO_ALPHA, [(self.files[index], str(err))]
         for step in range(_SUBSTITUTES):
             i = (index + step) % len(self)
             try:

@@ -26,11 +26,33 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
         return np.where(images > 0, np.diag(confusion) / images, np.nan)
 
 
+# Up to this many classes the confusion matrix is dense (ImageNet's 1,000: 8 MB); beyond it,
+# only its non-zero cells are kept, as n^2 cells of a large class list would take gigabytes.
+DENSE_UP_TO = 1000
+
+
+def confusion_cells(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
+    """The non-zero cells of the confusion matrix as rows (true, predicted, images), int64."""
+    flat = labels.long() * num_classes + predicted.long()
+    cells, counts = flat.unique(return_counts=True)
+    return torch.stack([cells // num_classes, cells % num_classes, counts], dim=1).numpy()
+
+
 def summarize(scores: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
     """Top-1 and top-5 error (top-5 only with more than five classes), per-class accuracy and
-    the confusion matrix of one evaluation, JSON-ready apart from the matrix (a numpy array)."""
-    confusion = confusion_matrix(scores.argmax(dim=1), labels, len(classes))
-    accuracy = per_class_accuracy(confusion)
+    the confusion matrix of one evaluation, JSON-ready apart from the matrix (a numpy array:
+    "confusion", dense, or beyond DENSE_UP_TO classes "confusion_cells", its non-zero cells)."""
+    n, predicted = len(classes), scores.argmax(dim=1)
+    if n <= DENSE_UP_TO:
+        confusion = confusion_matrix(predicted, labels, n)
+        kept = {"confusion": confusion}
+        images, accuracy = confusion.sum(axis=1), per_class_accuracy(confusion)
+    else:
+        kept = {"confusion_cells": confusion_cells(predicted, labels, n)}
+        images = torch.bincount(labels, minlength=n).numpy()
+        correct = torch.bincount(labels[predicted == labels], minlength=n).numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            accuracy = np.where(images > 0, correct / images, np.nan)
     return {
         "images": int(len(labels)),
         "top1_error": topk_error(scores, labels, 1),
@@ -38,10 +60,10 @@ def summarize(scores: torch.Tensor, labels: torch.Tensor, classes: list[str]) ->
         "per_class": [
             {
                 "class": name,
-                "images": int(confusion[c].sum()),
+                "images": int(images[c]),
                 "accuracy": None if np.isnan(accuracy[c]) else float(accuracy[c]),
             }
             for c, name in enumerate(classes)
         ],
-        "confusion": confusion,
+        **kept,
     }

@@ -12,6 +12,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
+from deepres.atomic import special_file_kind
 from deepres.data import BadFile, Preprocessing, list_images
 from deepres.errors import UsageError
 from deepres.weights import TrainedModel
@@ -38,8 +39,23 @@ def collect_files(paths: list[str]) -> tuple[list[str], list[BadFile]]:
         elif os.path.isfile(path):
             files.append(path)
         else:
-            bad.append(BadFile(path, "no such file or folder"))
+            bad.append(BadFile(path, _not_a_file(path)))
     return files, bad
+
+
+def _not_a_file(path: str) -> str:
+    """Why ``path``, neither a folder nor a regular file, is not read: reading a device or a
+    FIFO would never end (/dev/zero) or wait for a writer."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file or folder"
+    except OSError as err:
+        return err.strerror or str(err)
+    return f"{special_file_kind(mode)}, not an image file: not read"
+
+
+_NOT_FINITE = "the network's scores for it are not finite numbers (they overflowed)"
 
 
 def predict(
@@ -65,8 +81,13 @@ def predict(
         results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
         if batch.outputs is not None:
             probs, classes = batch.outputs.topk(min(top_k, batch.outputs.shape[1]), dim=1)
-            for i, p, c in zip(batch.indices, probs.tolist(), classes.tolist()):
-                results[i] = Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
+            finite = torch.isfinite(batch.outputs).all(dim=1).tolist()
+            for i, p, c, ok in zip(batch.indices, probs.tolist(), classes.tolist(), finite):
+                results[i] = (
+                    Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
+                    if ok
+                    else Prediction(files[i], [], _NOT_FINITE)
+                )
         yield from (results[i] for i in sorted(results))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepres.atomic import make_folder, write_atomic, write_text_atomic
+from deepres.atomic import make_folder, write_together
 from deepres.extras import available
 
 _LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
@@ -18,41 +18,57 @@ _LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
 def write_report(out: Path, header: dict, results: dict) -> dict:
     """Write ``out``/results.json (``header`` plus what ``evaluate`` returned) and the
     confusion matrices beside it (as CSV, and as PNG where matplotlib, the ``plots`` extra,
-    is installed); returns what was written to results.json. Each file is written whole or
-    not at all (a ``WriteError`` names the one that could not be)."""
+    is installed); returns what was written to results.json. All the files are written whole
+    before any is renamed into place, so a failure (a ``WriteError`` names the file) leaves
+    the old results as they were, never new CSVs beside an old results.json."""
     make_folder(out)
     classes = results["classes"]
-    modes = {}
+    modes, contents = {}, {}
     for mode, summary in results["modes"].items():
         summary = dict(summary)
-        confusion = summary.pop("confusion")
         files = {"confusion_csv": f"confusion-{mode}.csv"}
-        write_confusion_csv(out / files["confusion_csv"], confusion, classes)
-        if available("plots"):
-            files["confusion_png"] = f"confusion-{mode}.png"
-            plot_confusion(
-                out / files["confusion_png"],
-                confusion,
-                classes,
-                f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%",
-            )
+        if "confusion_cells" in summary:  # too many classes for a matrix: its non-zero cells
+            cells = summary.pop("confusion_cells")
+            contents[files["confusion_csv"]] = confusion_cells_csv(cells, classes)
+        else:
+            confusion = summary.pop("confusion")
+            contents[files["confusion_csv"]] = confusion_csv(confusion, classes)
+            if available("plots"):
+                files["confusion_png"] = f"confusion-{mode}.png"
+                title = f"{header['model']}, {mode}: top-1 error {100 * summary['top1_error']:.2f}%"
+                contents[files["confusion_png"]] = plot_confusion(confusion, classes, title)
         modes[mode] = {**summary, **files}
     record = {**header, "classes": classes, "modes": modes}
-    write_text_atomic(out / "results.json", json.dumps(record, indent=2) + "\n")
+    contents = {"results.json": (json.dumps(record, indent=2) + "\n").encode(), **contents}
+    write_together([(out / name, _writer(data)) for name, data in contents.items()])
     return record
 
 
-def write_confusion_csv(path: Path, confusion: np.ndarray, classes: list[str]) -> None:
+def _writer(data: bytes):
+    return lambda f: f.write(data)
+
+
+def confusion_csv(confusion: np.ndarray, classes: list[str]) -> bytes:
     """Rows: true class; columns: predicted class; cells: images."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(["true \\ predicted", *classes])
     for name, row in zip(classes, confusion):
         writer.writerow([name, *row.tolist()])
-    write_text_atomic(path, text.getvalue())
+    return text.getvalue().encode()
 
 
-def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
+def confusion_cells_csv(cells: np.ndarray, classes: list[str]) -> bytes:
+    """One row per non-zero cell: true class, predicted class, images."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["true", "predicted", "images"])
+    for true, predicted, images in cells.tolist():
+        writer.writerow([classes[true], classes[predicted], images])
+    return text.getvalue().encode()
+
+
+def plot_confusion(confusion: np.ndarray, classes: list[str], title: str) -> bytes:
     """Each row as fractions of its true class, so that small classes show as clearly."""
     from matplotlib.figure import Figure  # the plots extra; half a second to import
 
@@ -68,4 +84,6 @@ def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title:
     if k <= _LABELLED_UP_TO:
         ax.set_xticks(range(k), classes, rotation=90)
         ax.set_yticks(range(k), classes)
-    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    return png.getvalue()

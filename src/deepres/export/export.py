@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from deepres.atomic import WriteError, os_error_in, write_error, write_together
+from deepres.atomic import os_error_in, staging_folder, write_error, write_together
 from deepres.data import Preprocessing
 from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
@@ -50,15 +49,21 @@ def export_model(
         )
     if fmt == "safetensors" and output.suffix != ".safetensors":
         raise UsageError(f"--output {output}: a safetensors file must end in .safetensors")
+    if SUFFIXES.get(output.suffix, fmt) != fmt:
+        raise UsageError(
+            f"--output {output} names a {SUFFIXES[output.suffix]} file but --format is {fmt}; "
+            f"end it in {_SUFFIX[fmt]} (or drop --format)"
+        )
     write, run, checked_with = FORMATS[fmt]
     model = trained.model.float().cpu().eval()
     check = sample_batch(prep, CHECK_BATCH, seed=1)
     with torch.inference_mode():
         expected = model(check).numpy()
-    # Written and checked in a private folder of our own; only a checked export is copied
-    # beside ``output`` (under a random name) and renamed into place, after its description.
-    with tempfile.TemporaryDirectory(prefix="deepres-export-") as private:
-        staged = Path(private) / output.name
+    # Written and checked in a private folder beside ``output`` (what a kill leaves there is
+    # removed by the next export to ``output``); only a checked export is copied to a random
+    # name beside ``output`` and renamed into place, after its description.
+    with staging_folder(output) as private:
+        staged = private / output.name
         try:
             write(model, sample_batch(prep, TRACE_BATCH, seed=0), staged, trained.info())
             got = run(staged, check)
@@ -66,11 +71,7 @@ def export_model(
             cause = os_error_in(err)
             if cause is None:
                 raise
-            raise WriteError(
-                cause.errno,
-                f"{write_error(staged, cause)} (exports are made and "
-                "checked in the temporary folder first; TMPDIR chooses it)",
-            ) from None
+            raise write_error(output, cause) from None
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not diff < TOLERANCE:
             raise ExportError(

@@ -4,6 +4,10 @@ A process that trains in a run directory holds an exclusive ``flock`` on its loc
 writes its pid there, so that a second one is refused with the holder's pid. The kernel
 releases a flock when its holder ends, however it ends (SIGKILL included): a lock file left by
 a dead process is just a file, and the next process takes it over without anyone removing it.
+
+A forked child (a DataLoader worker) would share the lock, and hold it after its parent was
+killed (an orphaned worker lives on for seconds); so each child closes its copy of the
+descriptor as it starts, and the lock is the training process's alone.
 """
 
 from __future__ import annotations
@@ -11,10 +15,26 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import weakref
 from pathlib import Path
 
 from deepres.atomic import write_error
 from deepres.errors import RunDirError
+
+_HELD: weakref.WeakSet = weakref.WeakSet()  # the locks this process holds
+
+
+def _drop_in_child() -> None:
+    """In a forked child: close the copies of the held locks' descriptors (a close, not an
+    unlock, which would release the parent's lock too)."""
+    for lock in list(_HELD):
+        if lock.fd is not None:
+            os.close(lock.fd)
+            lock.fd = None
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_in_child)
 
 
 class RunLock:
@@ -41,6 +61,7 @@ class RunLock:
                 self.release()
                 raise write_error(path, err) from None
             # A file system without locks (some network ones): train unguarded, as before.
+        _HELD.add(self)
         try:
             os.ftruncate(self.fd, 0)
             os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)

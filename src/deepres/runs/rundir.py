@@ -154,12 +154,34 @@ class RunDir:
         self.write_recipe(recipe_dict)
         self.write_json(CLASSES, list(classes))
         self.write_json(META, meta)
-        write_text_atomic(
-            self.path / BAD_FILES, "".join(f"{path}\t{reason}\n" for path, reason in bad_files)
-        )
+        self.write_bad_files(bad_files)
+
+    def write_bad_files(self, bad_files: list[tuple[str, str]]) -> None:
+        """bad_files.txt: those given, after the ones it lists already (each path once), so
+        that images found unusable mid-run (a file deleted while streaming) are recorded."""
+        listed = self.path / BAD_FILES
+        old = listed.read_text().splitlines() if listed.is_file() else []
+        known = {line.split("\t")[0] for line in old}
+        new = [f"{path}\t{reason}" for path, reason in bad_files if path not in known]
+        if new or not listed.is_file():
+            write_text_atomic(listed, "".join(f"{line}\n" for line in old + new))
 
     def read_meta(self) -> dict:
-        return self.read_json(META)
+        meta = self.read_json(META)
+        if not isinstance(meta, dict):
+            raise RunDirError(
+                f"{self.path / META}: not a JSON object (it holds a {type(meta).__name__}); if "
+                "the run directory was damaged, start the run again in another --out"
+            )
+        return meta
+
+    def held_out_sha256(self) -> str | None:
+        """The fingerprint of the images the run held out for validation (val_size), as
+        meta.json records it; None for runs that hold none out or predate the record."""
+        if not (self.path / META).is_file():
+            return None
+        data = self.read_meta().get("data")
+        return data.get("val_sha256") if isinstance(data, dict) else None
 
     def record_resume(self, resumed: dict) -> None:
         """Add what a resumed session trains with to meta.json's "resumes", so that a run

@@ -22,21 +22,27 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .batcher import Busy
-from .bodies import RequestError, read_uploads
+from .bodies import ClientGone, RequestError, read_uploads
 from .metrics import CONTENT_TYPE
 from .page import page_html
 from .service import Service
 
+CLIENT_CLOSED = 499  # nginx's status for a request its client gave up on
 API = "POST /v1/predict, GET /v1/model, GET /healthz, GET /metrics, GET /"
 
 
 def create_app(service: Service) -> Starlette:
+    decodes = anyio.CapacityLimiter(service.limits.max_decodes)
+
     async def predict(request: Request) -> Response:
         top_k = service.parse_top_k(request.query_params.get("top_k"))
         limits = service.limits
-        uploads = await read_uploads(request, limits.max_bytes, limits.max_images)
-        # Decoding is C code that releases the GIL: threads keep the event loop answering.
-        images = await anyio.to_thread.run_sync(service.views, uploads)
+        uploads = await read_uploads(
+            request, limits.max_bytes, limits.max_images, limits.body_seconds
+        )
+        # Decoding is C code that releases the GIL: threads keep the event loop answering;
+        # at most max_decodes of them at once, so decodes in flight bound the memory.
+        images = await anyio.to_thread.run_sync(service.views, uploads, limiter=decodes)
         scores = await service.batcher.run(images)
         return JSONResponse(service.answer(uploads, scores, top_k))
 
@@ -68,6 +74,7 @@ def create_app(service: Service) -> Starlette:
         Route("/", index, methods=["GET"]),
     ]
     handlers = {
+        ClientGone: _client_gone,
         RequestError: _request_error,
         Busy: _busy,
         HTTPException: _http_error,
@@ -84,6 +91,10 @@ def error(status: int, message: str, headers: dict | None = None) -> JSONRespons
 
 async def _request_error(request: Request, err: RequestError) -> Response:
     return error(err.status, str(err))
+
+
+async def _client_gone(request: Request, err: ClientGone) -> Response:
+    return error(CLIENT_CLOSED, "the client closed the connection")  # sent to nobody
 
 
 async def _busy(request: Request, err: Busy) -> Response:

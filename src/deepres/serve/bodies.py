@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 
 class RequestError(Exception):
@@ -18,15 +19,32 @@ class RequestError(Exception):
         self.status = status
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its request was whole: nobody to answer, and
+    no fault of the server's (counted with status 499, as nginx does, not as a 500)."""
+
+
 class Upload(NamedTuple):
     name: str | None  # the file name a form gave, None for a bare body
     data: bytes
 
 
-async def read_uploads(request: Request, max_bytes: int, max_images: int) -> list[Upload]:
+async def read_uploads(
+    request: Request, max_bytes: int, max_images: int, seconds: float
+) -> list[Upload]:
     """The images sent: a multipart/form-data body's files (parts with a file name), or the
-    whole body as one image whatever its content type."""
-    body = await _read_body(request, max_bytes)
+    whole body as one image whatever its content type. A body not whole within ``seconds``
+    is cut off (408), so that slow senders cannot hold the server's connections; a form is
+    parsed in a thread, so that a body of many parts never holds the event loop."""
+    try:
+        with anyio.fail_after(seconds):
+            body = await _read_body(request, max_bytes)
+    except TimeoutError:
+        raise RequestError(
+            408, f"the request body did not arrive within {seconds:g} s; send it at once"
+        ) from None
+    except ClientDisconnect:
+        raise ClientGone from None
     if not body:
         raise RequestError(
             400,
@@ -39,7 +57,8 @@ async def read_uploads(request: Request, max_bytes: int, max_images: int) -> lis
     boundary = options.get(b"boundary")
     if not boundary:
         raise RequestError(400, "multipart/form-data without a boundary in its Content-Type")
-    uploads = [u for u in _parse_form(body, boundary) if u.name is not None]
+    parts = await anyio.to_thread.run_sync(_parse_form, body, boundary)
+    uploads = [u for u in parts if u.name is not None]
     if not uploads:
         raise RequestError(
             400,

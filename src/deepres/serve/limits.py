@@ -18,6 +18,11 @@ class Limits:
     max_images: int = 64  # per request
     max_pixels: int = MAX_PIXELS  # per image: more is a decompression bomb
     top_k: int = 5  # classes per image unless the request asks otherwise
+    # Memory and time: images decoded at once, the memory one decode may take (estimated from
+    # the header before decoding), and the seconds a client has to send its whole body.
+    max_decodes: int = 2
+    max_decode_bytes: int = 1 << 30
+    body_seconds: float = 30.0
 
     def __post_init__(self):
         for name, value in vars(self).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from deepres.data import Preprocessing
+from deepres.data import BadImage, Preprocessing, TooManyPixels, header_pixels
 from deepres.engine import Engine
 from deepres.evaluate import ImageViews
 from deepres.weights import TrainedModel
@@ -33,7 +33,10 @@ class Service:
 
     def views(self, uploads: list[Upload]) -> torch.Tensor:
         """The network's centre view of every upload, (N, C, crop, crop), prepared exactly as
-        ``deepres predict`` prepares files; the first unusable image fails the request."""
+        ``deepres predict`` prepares files; the first unusable image fails the request, and
+        every image's size is checked from its header before any is decoded."""
+        for i, upload in enumerate(uploads):
+            self._check_header(upload, i, len(uploads))
         views = ImageViews(
             self.prep, "center", files=[u.data for u in uploads], max_pixels=self.limits.max_pixels
         )
@@ -44,6 +47,24 @@ class Service:
                 raise RequestError(400, f"{_which(upload, i, len(uploads))}: {reason}")
             tensors.append(view[0])
         return torch.cat(tensors)
+
+    def _check_header(self, upload: Upload, i: int, count: int) -> None:
+        """413 for an image whose header claims too many pixels, or a decode larger than
+        ``max_decode_bytes``; 400 for a header that is no image's."""
+        limits = self.limits
+        try:
+            w, h, per_pixel = header_pixels(upload.data, limits.max_pixels)
+        except TooManyPixels as err:
+            raise RequestError(413, f"{_which(upload, i, count)}: {err} (--max-pixels)") from None
+        except BadImage as err:
+            raise RequestError(400, f"{_which(upload, i, count)}: {err}") from None
+        if w * h * per_pixel > limits.max_decode_bytes:
+            raise RequestError(
+                413,
+                f"{_which(upload, i, count)}: decoding its {w}x{h} pixels would take about "
+                f"{w * h * per_pixel / 2**20:,.0f} MiB, more than the limit of "
+                f"{limits.max_decode_bytes / 2**20:,.0f} MiB (--max-decode-mb)",
+            )
 
     def answer(self, uploads: list[Upload], scores: torch.Tensor, top_k: int) -> dict:
         probs, indices = scores.topk(min(top_k, scores.shape[1]), dim=1)
@@ -81,8 +102,11 @@ class Service:
     def parse_top_k(self, text: str | None) -> int:
         if text is None:
             return self.limits.top_k
-        if not text.isdigit() or int(text) < 1:
-            raise RequestError(400, f"top_k must be a whole number of at least 1, not {text!r}")
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them.
+        if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) < 1:
+            raise RequestError(
+                400, f"top_k must be a whole number of at least 1, not {text[:20]!r}"
+            )
         return int(text)
 
 

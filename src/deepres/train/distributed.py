@@ -112,4 +112,9 @@ def pick_device(name: str) -> torch.device:
         raise UsageError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
+    if device.type not in _RUNS_ON:  # meta holds no numbers; others have no kernels here
+        raise UsageError(f"--device {name}: deepres runs on cpu or cuda[:N], not {device.type}")
     return device
+
+
+_RUNS_ON = ("cpu", "cuda", "mps")

@@ -59,6 +59,7 @@ from .precision import autocast_dtype
 from .progress import Progress
 from .recipe import Recipe, load_run_recipe
 from .relength import length_changes
+from .same_data import check_same_data
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
 from .summary import summarize
@@ -310,7 +311,9 @@ class Trainer:
         last = self.checkpoints.load_last(self.device) if self.options.resume else None
         changes = {}
         if last is not None:
-            # Checked before anything is written: a refused length leaves the run as it was.
+            # Checked before anything is written: a refused length or changed data leaves the
+            # run as it was.
+            check_same_data(self.run, list(last.classes or []), self.splits)
             changes = length_changes(
                 load_run_recipe(self.run.path / RECIPE),
                 self.recipe,
@@ -318,7 +321,7 @@ class Trainer:
                 last.iteration,
                 self.run.path,
             )
-            self.load_state_dict(last)
+            self._load_last(last)
             self._forget_metrics_after(self.iteration)
         elif self.options.resume:
             # Killed before its first checkpoint: nothing to go on from, so the run starts
@@ -338,6 +341,26 @@ class Trainer:
             else:
                 self._record_resume(changes)
         self.world.barrier()
+
+    def _load_last(self, last: CheckpointState) -> None:
+        """``load_state_dict``, with a checkpoint of another network (a foreign last.pt, an
+        edited ``model:``) said in one line."""
+        mismatch = None
+        if last.model_name != self.recipe.model:
+            mismatch = f"it holds a {last.model_name}, the recipe says {self.recipe.model}"
+        else:
+            try:
+                self.load_state_dict(last)
+            except DeepresError:
+                raise
+            except (RuntimeError, KeyError, ValueError) as err:
+                mismatch = " ".join(str(err).split())[:200]
+        if mismatch is not None:
+            raise RunDirError(
+                f"--resume {self.run.path}: {self.run.last} is not a checkpoint of this run's "
+                f"network ({mismatch}); put back its own last.pt and recipe.yaml, or start a "
+                "new run (another --out)"
+            )
 
     def _forget_metrics_after(self, iteration: int) -> None:
         if self.world.is_main:
@@ -626,12 +649,23 @@ class Trainer:
                 f"{self.checkpoints.kept()}"
             )
         self.checkpoints.save_last(self.state_dict(totals))
+        self._record_bad_files()
+
+    def _bad_files(self) -> list:
+        """The unusable images: those found before training, then those met while streaming."""
+        loaders = [self.train_loader, *self.eval_loaders.values()]
+        return list(self.splits.bad_files) + [b for ld in loaders for b in ld.bad_files]
+
+    def _record_bad_files(self) -> None:
+        if self.world.is_main:
+            self.run.write_bad_files([(b.path, b.reason) for b in self._bad_files()])
 
     def _finish(self, status: str) -> RunSummary:
         if not self.world.is_main:
             return RunSummary(status, self.iteration, rank=self.world.rank)
         if status != "completed":  # a completed run drew them at its last evaluation
             self._draw_curves()
+        self._record_bad_files()
         summary = summarize(
             self.run.read_metrics(),
             status,
@@ -642,7 +676,7 @@ class Trainer:
             params=sum(p.numel() for p in self.model.parameters()),
             best_val_error=self.best.val_error,
             best_iteration=self.best.iteration,
-            bad_files=len(self.splits.bad_files),
+            bad_files=len(self._bad_files()),
             run_dir=str(self.run.path),
             world_size=self.world.world_size,
         )

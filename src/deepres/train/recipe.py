@@ -11,6 +11,7 @@ longer) run: the whole schedule keeps its proportions.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -107,6 +108,12 @@ class Recipe:
         for name in ("lr", "warmup_lr", "lr_factor"):
             if not getattr(self, name) > 0:
                 raise RecipeError(f"recipe: {name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.label_smoothing < 1:
+            raise RecipeError(
+                f"recipe: label_smoothing must be in [0, 1) (0: none), got {self.label_smoothing}"
+            )
+        if not 0 <= self.seed < 2**32:
+            raise RecipeError(f"recipe: seed must be in [0, 2**32), got {self.seed}")
         if self.image_size is not None and self.image_size < 1:
             raise RecipeError(f"recipe: image_size must be at least 1 pixel, got {self.image_size}")
         if self.val_size < 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
@@ -337,6 +344,8 @@ def _parse_length(name: str, value: Length, iterations_per_epoch: int | None = N
         raise RecipeError(
             f"recipe: {name} must be iterations (64000) or epochs ('182ep'), got {value!r}"
         )
+    if not float(match.group(1)) > 0:
+        raise RecipeError(f"recipe: {name} must be more than 0 epochs, got {value!r}")
     if iterations_per_epoch is None:
         return 1
     return max(1, round(float(match.group(1)) * iterations_per_epoch))
@@ -351,9 +360,11 @@ def _check_type(name: str, value: Any, hint: Any) -> Any:
     allowed = tuple(typing.get_origin(t) or t for t in allowed)
     if float in allowed and isinstance(value, (int, str)) and not isinstance(value, bool):
         try:  # YAML 1.1 reads 1e-4 (no dot) as a string; people write it that way
-            return float(value)
-        except ValueError:
+            value = float(value)
+        except (ValueError, OverflowError):
             pass
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecipeError(f"recipe: {name} must be a finite number, got {value}")
     if isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed):
         return value
     names = " or ".join(t.__name__ for t in allowed)

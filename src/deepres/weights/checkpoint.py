@@ -81,6 +81,7 @@ def _verify_checksums(path: Path) -> None:
         return
     try:
         with zipfile.ZipFile(path) as archive:
+            _refuse_inflation(path, archive)
             damaged = archive.testzip()  # reads every record and compares its CRC-32
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
         raise CheckpointError(f"{path}: damaged checkpoint ({err})") from None
@@ -90,6 +91,23 @@ def _verify_checksums(path: Path) -> None:
             "do not match their checksum (CRC-32), so the file changed after it "
             "was written; use another copy, or an earlier checkpoint"
         )
+
+
+def _refuse_inflation(path: Path, archive: zipfile.ZipFile) -> None:
+    """torch.save stores its records uncompressed, so what they declare to hold cannot much
+    exceed the file's own size; a compressed archive that declares more (a deflate bomb: a
+    few MB declaring GB of tensors) is refused from its directory, before a byte is inflated."""
+    declared = sum(info.file_size for info in archive.infolist())
+    on_disk = path.stat().st_size
+    if declared > 2 * on_disk + _INFLATION_SLACK:
+        raise CheckpointError(
+            f"{path}: its zip records declare {declared:,} bytes from a file of {on_disk:,}; "
+            "torch.save stores tensors uncompressed, so this is no file it wrote (a "
+            "decompression bomb?); refused before reading"
+        )
+
+
+_INFLATION_SLACK = 1 << 20  # bytes: room for small compressed records written by other tools
 
 
 def _exported_model(path: Path) -> str | None:

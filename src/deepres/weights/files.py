@@ -121,7 +121,7 @@ def _read_safetensors(path: Path, map_location) -> WeightFile:
         info = json.loads(metadata.get(_SAFETENSORS_KEY, "{}"))
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: its '{_SAFETENSORS_KEY}' metadata is not JSON") from None
-    return WeightFile(path, weights, {k: info[k] for k in INFO_KEYS if k in info})
+    return _checked(WeightFile(path, weights, {k: info[k] for k in INFO_KEYS if k in info}))
 
 
 def _digest(data: bytes, metadata: dict) -> str:
@@ -151,9 +151,10 @@ def _converted(file: WeightFile) -> WeightFile:
 
 
 def _checked(file: WeightFile) -> WeightFile:
-    """``file``, once every tensor's own bytes are found to hold all of its elements: a pickle
-    may describe a view with zero strides (a billion elements over four bytes), and a network
-    built to that shape would allocate all of them."""
+    """``file``, once every tensor's own bytes are found to hold all of its elements (a pickle
+    may describe a view with zero strides, a billion elements over four bytes, and a network
+    built to that shape would allocate all of them), and every value to be a number a network
+    can answer with: no NaN or infinity (a training that diverged), no negative variance."""
     for key, t in file.state_dict.items():
         if t.numel() * t.element_size() > t.untyped_storage().nbytes():
             raise CheckpointError(
@@ -161,4 +162,21 @@ def _checked(file: WeightFile) -> WeightFile:
                 f"{tuple(t.shape)} over {t.untyped_storage().nbytes()} bytes; "
                 "not a file that torch.save wrote from a network"
             )
+        problem = _unusable_values(key, t)
+        if problem:
+            raise CheckpointError(
+                f"{file.path}: tensor {key} holds {problem}, so every answer would be "
+                "meaningless; use another checkpoint (an earlier one, if training diverged)"
+            )
     return file
+
+
+def _unusable_values(key: str, t: torch.Tensor) -> str | None:
+    if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
+        return None
+    bad = int((~torch.isfinite(t)).sum())
+    if bad:
+        return f"{bad:,} NaN or infinite value{'s' * (bad > 1)}"
+    if key.endswith("running_var") and bool((t < 0).any()):
+        return "a negative running variance"
+    return None
