@@ -67,35 +67,43 @@ class TorchEngine(Engine):
 
 
 class OnnxEngine(Engine):
-    """onnxruntime on the CPU, on as many threads as PyTorch uses, from an ONNX graph made in
-    memory (nothing is written to disk). Takes images of the traced size only."""
+    """onnxruntime on the CPU, on as many threads as PyTorch uses, running an ONNX graph held
+    in memory: one converted from the network (nothing is written to disk), or an exported
+    file's. Takes images of the graph's size only."""
 
     name = "onnxruntime"
 
-    def __init__(self, network: nn.Module, image_shape: tuple[int, int, int]):
-        import onnxruntime  # imported here: a second or two, and only this engine needs it
-
+    def __init__(self, graph: bytes, image_shape: tuple[int, int, int], name: str = ""):
         self.image_shape = tuple(image_shape)
-        sample = torch.zeros(TRACE_BATCH, *self.image_shape)
-        graph = onnx_bytes(network.float().cpu().eval(), sample)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        # Its threads would otherwise spin for a while after each run, taking the CPU from
-        # whatever runs next: request decoding, the event loop, auto's timing of torch.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(
-            graph, options, providers=["CPUExecutionProvider"]
-        )
+        self.name = name or self.name
+        self.session = onnx_session(graph)
+
+    @classmethod
+    def of_network(cls, network: nn.Module, image_shape: tuple[int, int, int]) -> OnnxEngine:
+        sample = torch.zeros(TRACE_BATCH, *image_shape)
+        return cls(onnx_bytes(network.float().cpu().eval(), sample), image_shape)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
             raise UsageError(
-                f"the onnxruntime engine takes {self.image_shape} images, not "
+                f"the {self.name} engine takes {self.image_shape} images, not "
                 f"{tuple(images.shape[1:])}; use the torch engine"
             )
         x = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run(None, {INPUT_NAME: x})[0])
+
+
+def onnx_session(graph: bytes):
+    """An onnxruntime session of ``graph`` on the CPU, on as many threads as PyTorch uses."""
+    import onnxruntime  # imported here: a second or two, and only these engines need it
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    # Its threads would otherwise spin for a while after each run, taking the CPU from
+    # whatever runs next: request decoding, the event loop, auto's timing of torch.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def open_engine(
@@ -128,7 +136,7 @@ def open_engine(
                 "the onnxruntime engine takes the network's own image size only; "
                 "use --engine torch for multi-scale views"
             )
-        return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
+        return _chosen(OnnxEngine.of_network(network, image_shape), "onnxruntime (as asked)")
     if engine == "torch":
         return _chosen(TorchEngine(network, device), "torch (as asked)", quiet=True)
     if not on_cpu or not one_size:
@@ -146,7 +154,7 @@ def _chosen(engine: Engine, choice: str, quiet: bool = False) -> Engine:
 
 def _faster(network: nn.Module, image_shape: tuple[int, int, int], batch: int) -> Engine:
     """Both engines timed on one random batch, calls alternating; the faster median wins."""
-    ort = OnnxEngine(network, image_shape)
+    ort = OnnxEngine.of_network(network, image_shape)
     eager = TorchEngine(network, "cpu")
     images = torch.randn(batch, *image_shape)
     times: dict[Engine, list[float]] = {ort: [], eager: []}
