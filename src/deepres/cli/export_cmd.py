@@ -16,6 +16,7 @@ from deepres.export import (
     METHODS,
     SUFFIXES,
     TOLERANCE,
+    check_int8_tools,
     export_int8,
     export_model,
     int8_support_note,
@@ -111,6 +112,7 @@ def _run_int8(args: argparse.Namespace, fmt: str) -> int:
         raise UsageError("--int8 needs --calibration DATA, and --calibration needs --int8")
     if args.max_drop < 0:
         raise UsageError(f"--max-drop is in points of top-1 error, at least 0, not {args.max_drop}")
+    check_int8_tools()  # before the data is read: nothing to lose yet
     trained, prep = open_network(args)
     recipe = trained.recipe or {}
     own = args.calibration == recipe.get("data")  # then its validation hold-out stays held out

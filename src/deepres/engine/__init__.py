@@ -8,7 +8,7 @@ Imports models only (see DESIGN.md, "Layers"); evaluate, export and serve use it
 """
 
 from .engines import ENGINES, OUTPUTS, Engine, OnnxEngine, onnx_session, open_engine
-from .onnx import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
+from .onnx import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 
 __all__ = [
     "ENGINES",
@@ -17,6 +17,7 @@ __all__ = [
     "OnnxEngine",
     "onnx_session",
     "open_engine",
+    "FEATURES_NAME",
     "INPUT_NAME",
     "OUTPUT_NAME",
     "onnx_bytes",

@@ -6,7 +6,15 @@ Imports data, models and weights; never train or cli (see DESIGN.md, "Layers").
 
 from .export import TOLERANCE, ExportError, ExportResult, export_model, sample_batch
 from .formats import FORMATS, SUFFIXES, run_onnx, write_onnx
-from .int8 import CALIBRATION_IMAGES, MAX_DROP, METHODS, Int8Result, export_int8, int8_support_note
+from .int8 import (
+    CALIBRATION_IMAGES,
+    MAX_DROP,
+    METHODS,
+    Int8Result,
+    check_int8_tools,
+    export_int8,
+    int8_support_note,
+)
 
 __all__ = [
     "TOLERANCE",
@@ -18,6 +26,7 @@ __all__ = [
     "MAX_DROP",
     "METHODS",
     "Int8Result",
+    "check_int8_tools",
     "export_int8",
     "int8_support_note",
     "FORMATS",

@@ -28,13 +28,22 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from deepres.atomic import write_together
 from deepres.data import Preprocessing
-from deepres.engine import INPUT_NAME, OnnxEngine, onnx_bytes, quiet_exporters
+from deepres.engine import (
+    FEATURES_NAME,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    OnnxEngine,
+    onnx_bytes,
+    quiet_exporters,
+)
 from deepres.errors import ExportError, UsageError
 from deepres.runs.environment import cpuinfo_field
 from deepres.weights import TrainedModel
+from deepres.weights.zoo import sha256_of
 
 from .export import TRACE_BATCH, describe, sample_batch
 
@@ -81,19 +90,20 @@ def export_int8(
             f"{output / (trained.model_name + '-int8.onnx')}"
         )
     _, version = _quantization_tools()
-    model = trained.model.float().cpu().eval()
-    float_graph = onnx_bytes(model, sample_batch(prep, TRACE_BATCH, seed=0))
+    model = _LogitsAndFeatures(trained.model.float().cpu().eval())
+    names = (OUTPUT_NAME, FEATURES_NAME)  # features too: `deepres embed` runs the file
+    float_graph = onnx_bytes(model, sample_batch(prep, TRACE_BATCH, seed=0), names)
     int8_graph = quantize(float_graph, calibration, method)
     image_shape = (prep.in_chans, prep.crop, prep.crop)
     try:
-        int8_engine = OnnxEngine(int8_graph, image_shape, name="onnxruntime-int8")
+        int8_engine = OnnxEngine(int8_graph, image_shape, "onnxruntime-int8", output="logits")
     except Exception as err:  # onnxruntime's own errors: no kernel for an operator here
         raise ExportError(
             f"onnxruntime {version} cannot run the INT8 model of "
             f"{trained.model_name} on this CPU ({_first_line(err)}); export it in float "
             "(without --int8)"
         ) from None
-    float_error = top1_error(OnnxEngine(float_graph, image_shape))
+    float_error = top1_error(OnnxEngine(float_graph, image_shape, output="logits"))
     int8_error = top1_error(int8_engine)
     where = f"{tested_on['data']} ({tested_on['split']} split, {tested_on['images']:,} images)"
     if int8_error - float_error > max_drop:
@@ -124,7 +134,18 @@ def export_int8(
         "max_drop": max_drop,
     }
     description = describe(trained, prep, "onnx", output, _sha256(int8_graph), check)
+    description["output"]["extra"] = {
+        "name": FEATURES_NAME,
+        "shape": ["batch", trained.model.num_features],
+        "meaning": "the globally pooled features the classifier reads",
+    }
     description["int8"] = settings
+    description["recipe"] = trained.recipe
+    # The float weights it was made from, for `--engine auto` to time it against them.
+    description["exported_from"] = {
+        "weights": str(trained.path.resolve()),
+        "sha256": sha256_of(trained.path),
+    }
     text = json.dumps(description, indent=2) + "\n"
     sidecar = output.with_name(output.name + ".json")
     write_together(
@@ -185,6 +206,18 @@ def int8_support_note(flags: str | None = None) -> str | None:
     )
 
 
+class _LogitsAndFeatures(nn.Module):
+    """The network's logits and the pooled features they are computed from, in one pass."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.model.forward_head(self.model.forward_features(images), pre_logits=True)
+        return self.model.get_classifier()(features), features
+
+
 class _Batches:
     """onnxruntime's CalibrationDataReader protocol: one input dict per call, None at the end."""
 
@@ -196,6 +229,11 @@ class _Batches:
 
     def get_next(self):
         return next(self._batches, None)
+
+
+def check_int8_tools() -> None:
+    """Refuse, in one line, an onnxruntime that cannot quantize."""
+    _quantization_tools()
 
 
 def _quantization_tools():

@@ -17,6 +17,7 @@ from deepres.runs import RunDir
 from deepres.runs.rundir import TRAINED_CHECKPOINTS
 
 from .checkpoint import CheckpointError
+from .exported import export_parts
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
 from .zoo import is_weights_name, shipped_file
@@ -34,6 +35,11 @@ class TrainedModel:
     path: Path  # the weight file read
     classes_named: bool  # False: the file names no classes, and ``classes`` are the indices
     recipe: dict | None  # the training recipe (deepres.train.Recipe.to_dict()), if recorded
+    # An ONNX file that `deepres export` wrote: its graph, and the engine that runs it
+    # ("onnxruntime" or "onnxruntime-int8"). ``model`` is then the float network it was
+    # exported from where that is at hand (else None): only the graph is used to predict.
+    onnx: bytes | None = None
+    onnx_engine: str = ""
 
     def __repr__(self) -> str:
         named = "" if self.classes_named else ", unnamed"
@@ -124,6 +130,8 @@ def load_model(
     ``model_name`` overrides the name the file records; a bare state_dict (e.g. torchvision's)
     records none, so its name is taken from its layout where that is unambiguous.
     """
+    if weights_path(path).suffix == ".onnx":
+        return _load_export(weights_path(path), device)
     file = read_weights(weights_path(path))
     name, model_args = model_of(file, model_name)
     state = strip_wrappers(file.state_dict)
@@ -165,6 +173,25 @@ def load_model(
         file.path,
         bool(named),
         file.info.get("recipe"),
+    )
+
+
+def _load_export(path: Path, device: str | torch.device) -> TrainedModel:
+    graph, description, prep, float_model = export_parts(path, device)
+    name = description.get("model")
+    model_info(name)  # an unknown name fails here, with the valid ones listed
+    int8 = "int8" in description
+    return TrainedModel(
+        float_model.model if float_model is not None else None,
+        name,
+        description.get("model_args", {}),
+        [str(c) for c in description["classes"]],
+        prep,
+        path,
+        True,
+        description.get("recipe"),
+        onnx=graph,
+        onnx_engine="onnxruntime-int8" if int8 else "onnxruntime",
     )
 
 
