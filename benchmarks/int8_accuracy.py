@@ -3,12 +3,14 @@ CIFAR-10 JPEG test set: one `deepres export --int8` per network (calibrated on 2
 images), its figures read back from the sidecar it writes. Prints a Markdown table.
 ``--max-drop 100`` so that a network over the default bound is measured, not refused.
 
-    .venv/bin/python benchmarks/int8_accuracy.py [--method percentile] [--threads 2]
+    .venv/bin/python benchmarks/int8_accuracy.py [--method minmax] [--only resnet20-cifar10] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -37,7 +39,8 @@ def main() -> None:
             output = Path(folder) / f"{name}-int8.onnx"
             command = ["export", name, "--int8", "--calibration", str(data), "--output"]
             command += [str(output), "--max-drop", "100", "--calibration-method", args.method]
-            code = deepres([*command, "--cache-dir", str(CACHE / "deepres-cache")])
+            with contextlib.redirect_stdout(io.StringIO()):  # its own report, in the sidecar
+                code = deepres([*command, "--cache-dir", str(CACHE / "deepres-cache")])
             if code != 0:
                 print(f"| {name} | export failed with status {code} | | |")
                 continue
