@@ -196,3 +196,13 @@ def test_a_shipped_network_quantizes_within_the_bound_on_real_cifar10(
     assert check["tested_on"]["images"] == 1000
     assert check["int8_top1_error"] - check["float_top1_error"] <= 0.003
     assert check["float_top1_error"] < 0.2  # a trained network, not one collapsed to chance
+
+
+def test_an_export_that_changed_after_its_description_is_refused(int8_export, tmp_path, capsys):
+    copy = tmp_path / "net.onnx"
+    shutil.copy(int8_export, copy)
+    shutil.copy(int8_export.parent / (int8_export.name + ".json"), tmp_path / "net.onnx.json")
+    copy.write_bytes(copy.read_bytes()[:-1] + b"\x00")
+    assert main(["predict", str(copy), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "its sha256 is not the one net.onnx.json records" in err, err
