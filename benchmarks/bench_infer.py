@@ -1,12 +1,13 @@
-"""CPU inference speed: PyTorch eager against the exported ONNX model in onnxruntime.
+"""CPU inference speed: PyTorch eager against the exported ONNX model in onnxruntime, float
+and INT8.
 
 ResNet-20 at 32x32 and ResNet-50 at 224x224, in one process, with the same number of threads
 for every engine (default 2): PyTorch eager in the default memory format, PyTorch eager in
 channels_last (as `deepres eval/predict` run it), and the model written by `deepres export
 --format onnx` (deepres.export.write_onnx) in onnxruntime. Rounds alternate between the
 engines so that a busy moment of the machine falls on all of them alike; prints every round's
-images/s and the medians. The weights are random: speed does not depend on them. Asserts
-nothing.
+images/s and the medians, and the CPU's flags that decide INT8 speed (avx512_vnni, amx_int8...).
+The weights are random: speed does not depend on them. Asserts nothing.
 
     .venv/bin/python benchmarks/bench_infer.py [--threads 2] [--rounds 3] [--seconds 3]
 """
@@ -23,7 +24,9 @@ import onnxruntime
 import torch
 
 from deepres.export import write_onnx
+from deepres.export.int8 import VNNI_FLAGS, quantize
 from deepres.models import create_model
+from deepres.runs.environment import cpu_name, cpuinfo_field
 
 CASES = (("resnet20", 32, 128), ("resnet50", 224, 16))  # model, input side, batch
 
@@ -38,9 +41,14 @@ def eager(model: torch.nn.Module, memory_format: torch.memory_format):
     return run
 
 
-def onnx_session(model: torch.nn.Module, sample: torch.Tensor, folder: Path, threads: int):
+def onnx_session(
+    model: torch.nn.Module, sample: torch.Tensor, folder: Path, threads: int, int8: bool = False
+):
     path = folder / "model.onnx"
     write_onnx(model, sample[:2], path, {})
+    if int8:  # calibrated on a few random batches of the benchmark's image size
+        calibration = torch.randn(64, *sample.shape[1:])
+        path.write_bytes(quantize(path.read_bytes(), calibration, "minmax"))
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -60,6 +68,14 @@ def images_per_second(run, images: torch.Tensor, seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+def int8_flags() -> str:
+    """The CPU's int8 dot-product flags, as /proc/cpuinfo lists them."""
+    flags = set((cpuinfo_field("flags") or "").split())
+    wanted = (*VNNI_FLAGS, "avx512f", "avx2", "asimddp")
+    found = [flag for flag in wanted if flag in flags]
+    return ", ".join(found) if found else "none of " + ", ".join(wanted)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -71,6 +87,7 @@ def main() -> None:
         f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
         f"{args.threads} threads, {args.rounds} rounds of {args.seconds:g} s per engine"
     )
+    print(f"CPU: {cpu_name()}; int8 flags: {int8_flags()}")
     with tempfile.TemporaryDirectory() as folder:
         for name, side, batch in CASES:
             torch.manual_seed(0)
@@ -80,6 +97,9 @@ def main() -> None:
                 "eager (NCHW)": eager(model, torch.contiguous_format),
                 "eager (channels_last)": eager(model, torch.channels_last),
                 "onnxruntime": onnx_session(model, images, Path(folder), args.threads),
+                "onnxruntime INT8": onnx_session(
+                    model, images, Path(folder), args.threads, int8=True
+                ),
             }
             rates = {engine: [] for engine in engines}
             for _ in range(args.rounds):
@@ -95,6 +115,10 @@ def main() -> None:
             best_eager = max(statistics.median(rates[e]) for e in engines if e.startswith("eager"))
             ratio = statistics.median(rates["onnxruntime"]) / best_eager
             print(f"  onnxruntime / faster eager: {ratio:.2f}x")
+            int8 = statistics.median(rates["onnxruntime INT8"])
+            print(
+                f"  onnxruntime INT8 / onnxruntime: {int8 / statistics.median(rates['onnxruntime']):.2f}x"
+            )
 
 
 if __name__ == "__main__":

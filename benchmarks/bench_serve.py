@@ -12,7 +12,11 @@ back to back for a bounded time. Prints requests/s, p50/p99 latency and the erro
 each server, and the ratio. The weights are random (speed does not depend on them) unless
 --weights names trained ones. Asserts nothing.
 
-    .venv/bin/python benchmarks/bench_serve.py [--clients 16] [--seconds 20] [--rounds 2]
+``--int8`` adds a third server: `deepres serve` of the weights' INT8 export (`deepres export
+--int8`, calibrated on the CIFAR-10 JPEGs of ../shared/data, --max-drop 100 since random
+weights have no accuracy to keep) in onnxruntime.
+
+    .venv/bin/python benchmarks/bench_serve.py [--clients 16] [--seconds 20] [--rounds 2] [--int8]
 """
 
 from __future__ import annotations
@@ -203,6 +207,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating between servers")
     parser.add_argument("--weights", help="trained ResNet weights (default: random ResNet-20)")
     parser.add_argument("--engine", default="auto", help="deepres serve's --engine")
+    parser.add_argument("--int8", action="store_true", help="also serve the INT8 export")
     parser.add_argument("--naive-server", metavar="WEIGHTS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_server:
@@ -228,11 +233,26 @@ def main() -> None:
             ),
             Process("naive eager", [sys.executable, __file__, "--naive-server", weights]),
         ]
+        if args.int8:
+            int8 = int8_export(weights, Path(folder))
+            command = [sys.executable, "-m", "deepres", "serve", str(int8), "--port", "0"]
+            servers.append(Process("deepres INT8", [*command, "--engine", "onnxruntime"]))
         try:
             run(servers, pngs(64), args)
         finally:
             for server in servers:
                 server.stop()
+
+
+def int8_export(weights: str, folder: Path) -> Path:
+    """``weights`` as `deepres export --int8` writes them, calibrated on the CIFAR-10 JPEGs."""
+    from common import CACHE, cifar10_jpeg_root
+
+    output = folder / "int8.onnx"
+    command = [sys.executable, "-m", "deepres", "export", weights, "--int8", "--output"]
+    command += [str(output), "--calibration", str(cifar10_jpeg_root()), "--max-drop", "100"]
+    subprocess.run([*command, "--cache-dir", str(CACHE / "deepres-cache")], check=True)
+    return output
 
 
 def run(servers: list[Process], images: list[bytes], args) -> None:
@@ -269,6 +289,9 @@ def run(servers: list[Process], images: list[bytes], args) -> None:
             "per batch on average (warm-ups included)"
         )
     print(f"deepres serve / naive: {medians['deepres serve'] / medians['naive eager']:.2f}x")
+    if "deepres INT8" in medians:
+        int8 = medians["deepres INT8"]
+        print(f"deepres INT8 / deepres serve: {int8 / medians['deepres serve']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -184,5 +184,6 @@ def test_exported_networks_are_told_apart_from_checkpoints(tmp_path):
     ):
         load_model(tmp_path / "net.pt")
     (tmp_path / "net.onnx").write_bytes(b"\x08\x07\x12\x07pytorch")
-    with pytest.raises(CheckpointError, match="net.onnx: an ONNX model, written for other"):
+    # An ONNX file runs only with the description `deepres export` writes beside it.
+    with pytest.raises(CheckpointError, match="net.onnx: an ONNX model without net.onnx.json"):
         load_model(tmp_path / "net.onnx")

@@ -70,11 +70,12 @@ def add_engine_argument(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument(
         "--engine",
         choices=ENGINES,
-        default=default,
         help="eager PyTorch, onnxruntime (CPU only; converted in memory at start-up, "
         "a few seconds), or auto: whichever runs a batch faster here, measured at "
-        f"start-up (default {default})",
+        f"start-up (default {default}; for an exported .onnx file, onnxruntime, and auto "
+        "times it against the float weights it was exported from)",
     )
+    p.set_defaults(default_engine=default)
 
 
 def add_file_arguments(p: argparse.ArgumentParser, averaged: str) -> None:
@@ -105,6 +106,11 @@ def open_network(
         warnings.simplefilter("ignore", UnnamedClasses)  # noted below, in the CLI's words
         warnings.simplefilter("ignore", ConvertedLayout)
         trained = load_model(args.weights, args.model, args.device)
+    if getattr(args, "engine", "") is None:  # not given: an exported file runs as written
+        auto = args.default_engine == "auto"
+        args.engine = (
+            "onnxruntime" if trained.onnx is not None and not auto else args.default_engine
+        )
     prep = trained.image_preprocessing()
     if trained.note:
         note(f"{trained.path}: {trained.note}")

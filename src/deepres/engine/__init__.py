@@ -7,14 +7,17 @@ CPU: logits, softmax scores, or the globally pooled features the classifier read
 Imports models only (see DESIGN.md, "Layers"); evaluate, export and serve use it.
 """
 
-from .engines import ENGINES, OUTPUTS, Engine, open_engine
-from .onnx import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
+from .engines import ENGINES, OUTPUTS, Engine, OnnxEngine, onnx_session, open_engine
+from .onnx import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 
 __all__ = [
     "ENGINES",
     "OUTPUTS",
     "Engine",
+    "OnnxEngine",
+    "onnx_session",
     "open_engine",
+    "FEATURES_NAME",
     "INPUT_NAME",
     "OUTPUT_NAME",
     "onnx_bytes",

@@ -14,7 +14,7 @@ from torch import nn
 from deepres.errors import UsageError
 from deepres.extras import available, require
 
-from .onnx import INPUT_NAME, onnx_bytes
+from .onnx import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, onnx_bytes
 
 ENGINES = ("auto", "torch", "onnxruntime")
 OUTPUTS = ("logits", "scores", "features")
@@ -68,40 +68,66 @@ class TorchEngine(Engine):
 
 
 class OnnxEngine(Engine):
-    """onnxruntime on the CPU, on as many threads as PyTorch uses, from an ONNX graph made in
-    memory (nothing is written to disk). Takes images of the traced size only."""
+    """onnxruntime on the CPU, on as many threads as PyTorch uses, running an ONNX graph held
+    in memory: one converted from the network (nothing is written to disk), or an exported
+    file's. Takes images of the graph's size only."""
 
     name = "onnxruntime"
 
-    def __init__(self, network: nn.Module, image_shape: tuple[int, int, int]):
+    def __init__(
+        self,
+        graph: bytes,
+        image_shape: tuple[int, int, int],
+        name: str = "",
+        output: str | None = None,
+    ):
+        """``output``: for an exported file's graph, which of ``OUTPUTS`` to give (its
+        logits, their softmax, or its features); None: the graph's first output as it is."""
         require("export", "the onnxruntime engine")
-        import onnxruntime  # imported here: a second or two, and only this engine needs it
-
         self.image_shape = tuple(image_shape)
-        sample = torch.zeros(TRACE_BATCH, *self.image_shape)
-        graph = onnx_bytes(network.float().cpu().eval(), sample)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        # Its threads would otherwise spin for a while after each run, taking the CPU from
-        # whatever runs next: request decoding, the event loop, auto's timing of torch.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(
-            graph, options, providers=["CPUExecutionProvider"]
-        )
+        self.name = name or self.name
+        self.session = onnx_session(graph)
+        self.fetch = [FEATURES_NAME if output == "features" else OUTPUT_NAME] if output else None
+        if output == "features" and FEATURES_NAME not in {
+            o.name for o in self.session.get_outputs()
+        }:
+            raise UsageError(
+                "this ONNX model gives logits only, not the features embed needs; export "
+                "it with --int8 (which adds them), or give the weights it was exported from"
+            )
+        self.softmax = output == "scores"
+
+    @classmethod
+    def of_network(cls, network: nn.Module, image_shape: tuple[int, int, int]) -> OnnxEngine:
+        sample = torch.zeros(TRACE_BATCH, *image_shape)
+        return cls(onnx_bytes(network.float().cpu().eval(), sample), image_shape)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
             raise UsageError(
-                f"the onnxruntime engine takes {self.image_shape} images, not "
+                f"the {self.name} engine takes {self.image_shape} images, not "
                 f"{tuple(images.shape[1:])}; use the torch engine"
             )
         x = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(self.session.run(None, {INPUT_NAME: x})[0])
+        out = torch.from_numpy(self.session.run(self.fetch, {INPUT_NAME: x})[0])
+        return out.softmax(dim=1) if self.softmax else out
+
+
+def onnx_session(graph: bytes):
+    """An onnxruntime session of ``graph`` on the CPU, on as many threads as PyTorch uses."""
+    import onnxruntime  # imported here: a second or two, and only these engines need it
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    # Its threads would otherwise spin for a while after each run, taking the CPU from
+    # whatever runs next: request decoding, the event loop, auto's timing of torch.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def open_engine(
-    model: nn.Module,
+    model: nn.Module | None,
     output: str = "scores",
     engine: str = "torch",
     *,
@@ -109,28 +135,26 @@ def open_engine(
     batch: int = 64,
     device: torch.device | str = "cpu",
     one_size: bool = True,
+    exported: tuple[bytes, str] | None = None,
 ) -> Engine:
     """``model``'s ``output`` in ``engine``. ``image_shape`` (C, H, W) is what it will be fed,
-    in batches of up to ``batch`` (``auto`` times both engines on such a batch);
-    ``one_size=False``: images of several sizes (multi-scale views), which only torch takes."""
+    in batches of up to ``batch`` (``auto`` times the engines on such a batch);
+    ``one_size=False``: images of several sizes (multi-scale views), which only torch takes.
+    ``exported``: (graph, engine name) of an exported ONNX file to run instead; ``model`` is
+    then the float network it was made from, or None."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if engine != "torch" and image_shape is None:
         raise UsageError(f"the {engine} engine needs the image shape it will be fed")
-    network = Outputs(model, output)
     on_cpu = torch.device(device).type == "cpu"
+    if exported is not None:
+        return _exported_engine(
+            exported, model, output, engine, image_shape, batch, on_cpu, one_size
+        )
+    network = Outputs(model, output)
     if engine == "onnxruntime":
-        if not on_cpu:
-            raise UsageError(
-                f"the onnxruntime engine runs on the CPU only, not on {device}; "
-                "use --engine torch or --device cpu"
-            )
-        if not one_size:
-            raise UsageError(
-                "the onnxruntime engine takes the network's own image size only; "
-                "use --engine torch for multi-scale views"
-            )
-        return _chosen(OnnxEngine(network, image_shape), "onnxruntime (as asked)")
+        _check_onnxruntime_can(on_cpu, one_size, device)
+        return _chosen(OnnxEngine.of_network(network, image_shape), "onnxruntime (as asked)")
     if engine == "torch":
         return _chosen(TorchEngine(network, device), "torch (as asked)", quiet=True)
     if not on_cpu or not one_size or not available("export"):
@@ -142,7 +166,43 @@ def open_engine(
             else "is not installed: pip install 'deepres[export]'"
         )
         return _chosen(TorchEngine(network, device), f"torch (auto: onnxruntime {why})")
-    return _faster(network, image_shape, batch)
+    candidates = [OnnxEngine.of_network(network, image_shape), TorchEngine(network, "cpu")]
+    return _fastest(candidates, image_shape, batch)
+
+
+def _exported_engine(exported, model, output, engine, image_shape, batch, on_cpu, one_size):
+    """An exported ONNX file in onnxruntime; with ``auto`` and its float network at hand,
+    timed against the float engines, the fastest kept."""
+    graph, name = exported
+    if engine == "torch":
+        raise UsageError(
+            "an exported ONNX model runs in onnxruntime, not torch; use --engine onnxruntime "
+            "or auto, or give the weights it was exported from"
+        )
+    _check_onnxruntime_can(on_cpu, one_size, "that device")
+    own = OnnxEngine(graph, image_shape, name=name, output=output)
+    if engine == "onnxruntime":
+        return _chosen(own, f"{name} (the exported file, as asked)")
+    if model is None:
+        return _chosen(
+            own, f"{name} (auto: the exported file; the float weights it names are not at hand)"
+        )
+    network = Outputs(model, output)
+    candidates = [own, OnnxEngine.of_network(network, image_shape), TorchEngine(network, "cpu")]
+    return _fastest(candidates, image_shape, batch)
+
+
+def _check_onnxruntime_can(on_cpu: bool, one_size: bool, device) -> None:
+    if not on_cpu:
+        raise UsageError(
+            f"the onnxruntime engine runs on the CPU only, not on {device}; "
+            "use --engine torch or --device cpu"
+        )
+    if not one_size:
+        raise UsageError(
+            "the onnxruntime engine takes the network's own image size only; "
+            "use --engine torch for multi-scale views"
+        )
 
 
 def _chosen(engine: Engine, choice: str, quiet: bool = False) -> Engine:
@@ -152,12 +212,10 @@ def _chosen(engine: Engine, choice: str, quiet: bool = False) -> Engine:
     return engine
 
 
-def _faster(network: nn.Module, image_shape: tuple[int, int, int], batch: int) -> Engine:
-    """Both engines timed on one random batch, calls alternating; the faster median wins."""
-    ort = OnnxEngine(network, image_shape)
-    eager = TorchEngine(network, "cpu")
+def _fastest(candidates: list[Engine], image_shape: tuple[int, int, int], batch: int) -> Engine:
+    """The engines timed on one random batch, calls alternating; the fastest median wins."""
     images = torch.randn(batch, *image_shape)
-    times: dict[Engine, list[float]] = {ort: [], eager: []}
+    times: dict[Engine, list[float]] = {engine: [] for engine in candidates}
     for engine in times:
         engine(images)  # warm-up: first calls allocate and pick kernels
     for _ in range(TIMED_ROUNDS):
@@ -166,10 +224,13 @@ def _faster(network: nn.Module, image_shape: tuple[int, int, int], batch: int) -
             engine(images)
             seconds.append(time.perf_counter() - start)
     median = {engine: statistics.median(seconds) for engine, seconds in times.items()}
-    chosen, other = sorted(median, key=median.get)
+    chosen, *others = sorted(median, key=median.get)
+    against = ", ".join(
+        f"{other.name}'s {1e3 * median[other]:.1f} ms ({median[other] / median[chosen]:.2f}x)"
+        for other in others
+    )
     return _chosen(
         chosen,
-        f"{chosen.name} (auto: {1e3 * median[chosen]:.1f} ms per batch of "
-        f"{batch} against {other.name}'s {1e3 * median[other]:.1f} ms, "
-        f"{median[other] / median[chosen]:.2f}x, medians of {TIMED_ROUNDS} calls)",
+        f"{chosen.name} (auto: {1e3 * median[chosen]:.1f} ms per batch of {batch} against "
+        f"{against}, medians of {TIMED_ROUNDS} calls)",
     )

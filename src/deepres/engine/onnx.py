@@ -15,16 +15,20 @@ from torch import nn
 from deepres.extras import require
 
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
+FEATURES_NAME = "features"  # the pooled features the classifier reads, where a graph has them
 
 
-def onnx_bytes(model: nn.Module, sample: torch.Tensor) -> bytes:
+def onnx_bytes(
+    model: nn.Module, sample: torch.Tensor, output_names: tuple[str, ...] = (OUTPUT_NAME,)
+) -> bytes:
     """``model`` as a serialised ONNX model with a dynamic batch dimension and all weights
-    inside; the other dimensions are those of ``sample``."""
+    inside; the other dimensions are those of ``sample``. ``output_names``: one per output
+    of ``model``, in order."""
     require("export", "ONNX export")
     options = dict(
         input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        output_names=list(output_names),
+        dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in output_names}},
     )
     with quiet_exporters():
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:

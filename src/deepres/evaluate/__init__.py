@@ -6,6 +6,7 @@ Imports data, models, weights and engine; never train or cli (see DESIGN.md, "La
 
 from .evaluation import evaluate, labels_for_network
 from .infer import average_over_views, network_for, run_views
+from .int8_data import calibration_images, top1_error
 from .metrics import confusion_matrix, per_class_accuracy, summarize, topk_error
 from .predict import Prediction, collect_files, embed, predict
 from .report import write_report
@@ -14,6 +15,8 @@ from .views import MODES, ImageViews, default_scales
 __all__ = [
     "evaluate",
     "labels_for_network",
+    "calibration_images",
+    "top1_error",
     "average_over_views",
     "network_for",
     "run_views",

@@ -36,7 +36,8 @@ def network_for(
 ) -> Engine:
     """``trained``'s ``output`` ("scores" or "features") in ``engine``, for the views of
     ``modes`` in batches of ``batch_size``: every view is a crop of the network's size except
-    the multi-scale ones, which only the torch engine takes."""
+    the multi-scale ones, which only the torch engine takes. An exported ONNX file runs as it
+    was written."""
     return open_engine(
         trained.model,
         output,
@@ -45,6 +46,7 @@ def network_for(
         batch=batch_size,
         image_shape=(prep.in_chans, prep.crop, prep.crop),
         one_size="multi-scale" not in modes,
+        exported=(trained.onnx, trained.onnx_engine) if trained.onnx is not None else None,
     )
 
 

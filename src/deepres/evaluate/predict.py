@@ -114,6 +114,8 @@ def embed(
             rows.append(batch.outputs.numpy())
         kept += [files[i] for i in batch.indices]
         bad += [BadFile(files[i], reason) for i, reason in batch.errors]
-    width = trained.model.num_features
-    features = np.concatenate(rows) if rows else np.zeros((0, width), np.float32)
+    if not rows:  # nothing readable: an empty table, as wide as the network's features
+        width = trained.model.num_features if trained.model is not None else 0
+        return np.zeros((0, width), np.float32), kept, bad
+    features = np.concatenate(rows)
     return features.astype(np.float32), kept, bad

@@ -1,4 +1,4 @@
-"""Exporting a trained network to ONNX, TorchScript or safetensors, each export checked by
+"""Exporting a trained network to ONNX (float or INT8), TorchScript or safetensors, each export checked by
 running it against PyTorch, with the preprocessing it expects written beside it as JSON.
 
 Imports data, models and weights; never train or cli (see DESIGN.md, "Layers").
@@ -6,6 +6,15 @@ Imports data, models and weights; never train or cli (see DESIGN.md, "Layers").
 
 from .export import TOLERANCE, ExportError, ExportResult, export_model, sample_batch
 from .formats import FORMATS, SUFFIXES, run_onnx, write_onnx
+from .int8 import (
+    CALIBRATION_IMAGES,
+    MAX_DROP,
+    METHODS,
+    Int8Result,
+    check_int8_tools,
+    export_int8,
+    int8_support_note,
+)
 
 __all__ = [
     "TOLERANCE",
@@ -13,6 +22,13 @@ __all__ = [
     "ExportResult",
     "export_model",
     "sample_batch",
+    "CALIBRATION_IMAGES",
+    "MAX_DROP",
+    "METHODS",
+    "Int8Result",
+    "check_int8_tools",
+    "export_int8",
+    "int8_support_note",
     "FORMATS",
     "SUFFIXES",
     "run_onnx",

@@ -79,7 +79,13 @@ def export_model(
                 f"(limit {TOLERANCE:g}; shapes {got.shape} and {expected.shape}); "
                 f"nothing was written to {output}"
             )
-        description = describe(trained, prep, fmt, output, sha256_of(staged), diff, checked_with)
+        check = {
+            "with": checked_with,
+            "batch": CHECK_BATCH,
+            "max_abs_diff": diff,
+            "limit": TOLERANCE,
+        }
+        description = describe(trained, prep, fmt, output, sha256_of(staged), check)
         text = json.dumps(description, indent=2) + "\n"
         sidecar = output.with_name(output.name + ".json")
         write_together(
@@ -102,10 +108,10 @@ def describe(
     fmt: str,
     output: Path,
     sha256: str,
-    diff: float,
-    checked_with: str,
+    check: dict,
 ) -> dict:
-    """What a program that loads the export needs to feed it and read its answer."""
+    """What a program that loads the export needs to feed it and read its answer; ``check``:
+    how the written file was checked."""
     size = prep.crop
     return {
         "format": FORMAT,
@@ -126,12 +132,7 @@ def describe(
             "meaning": "class scores before softmax, in the order of 'classes'",
         },
         "preprocessing": {"steps": prep.steps(), "decode": prep.decode(), **prep.to_dict()},
-        "check": {
-            "with": checked_with,
-            "batch": CHECK_BATCH,
-            "max_abs_diff": diff,
-            "limit": TOLERANCE,
-        },
+        "check": check,
     }
 
 

@@ -18,6 +18,7 @@ from deepres.runs import RunDir
 from deepres.runs.rundir import TRAINED_CHECKPOINTS
 
 from .checkpoint import CheckpointError
+from .exported import export_parts
 from .files import WeightFile, read_weights
 from .fit import guess_model_name, load_strictly, strip_wrappers
 from .layouts import KNOWN_PROJECTS, foreign_keys
@@ -37,6 +38,11 @@ class TrainedModel:
     classes_named: bool  # False: the file names no classes, and ``classes`` are the indices
     recipe: dict | None  # the training recipe (deepres.train.Recipe.to_dict()), if recorded
     note: str = ""  # for another project's checkpoint: its layout and how it was converted
+    # An ONNX file that `deepres export` wrote: its graph, and the engine that runs it
+    # ("onnxruntime" or "onnxruntime-int8"). ``model`` is then the float network it was
+    # exported from where that is at hand (else None): only the graph is used to predict.
+    onnx: bytes | None = None
+    onnx_engine: str = ""
 
     def __repr__(self) -> str:
         named = "" if self.classes_named else ", unnamed"
@@ -131,6 +137,8 @@ def load_model(
     ``model_name`` overrides the name the file records; a bare state_dict (e.g. torchvision's)
     records none, so its name is taken from its layout where that is unambiguous.
     """
+    if weights_path(path).suffix == ".onnx":
+        return _load_export(weights_path(path), device)
     file = read_weights(weights_path(path))
     if file.note:
         warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
@@ -189,6 +197,25 @@ class RecordedInfo(dict):
         shape = "x".join(map(str, np.shape(prep["mean_image"])))
         shown = {**prep, "mean_image": f"<{shape} floats>"}
         return repr({**self, "preprocessing": shown})
+
+
+def _load_export(path: Path, device: str | torch.device) -> TrainedModel:
+    graph, description, prep, float_model = export_parts(path, device)
+    name = description.get("model")
+    model_info(name)  # an unknown name fails here, with the valid ones listed
+    int8 = "int8" in description
+    return TrainedModel(
+        float_model.model if float_model is not None else None,
+        name,
+        description.get("model_args", {}),
+        [str(c) for c in description["classes"]],
+        prep,
+        path,
+        True,
+        description.get("recipe"),
+        onnx=graph,
+        onnx_engine="onnxruntime-int8" if int8 else "onnxruntime",
+    )
 
 
 class UnnamedClasses(UserWarning):
