@@ -34,4 +34,5 @@ def _installed(tmp_path, *args):
 def test_test_tools_only_with_tests(tmp_path):
     plain = _installed(tmp_path / "plain")
     assert "-e ." in plain and "[test]" not in plain
-    assert "-e .[test]" in _installed(tmp_path / "tests", "--tests")
+    assert "-e .[all]" in plain
+    assert "-e .[all,test]" in _installed(tmp_path / "tests", "--tests")

@@ -83,6 +83,5 @@ def test_a_run_stopped_before_its_first_evaluation_does_not_say_there_is_no_test
         run.kill()
     assert run.returncode == 130
     assert "has no test or validation split" not in printed
-    assert (
-        f"the run stopped before its first evaluation; continue it with --resume {out}" in printed
-    )
+    assert "no held-out error yet: the run ended at iteration" in printed
+    assert f"to continue: deepres train --resume {out}" in printed
