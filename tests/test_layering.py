@@ -1,4 +1,4 @@
-"""Each layer imports only the layers below it (DESIGN.md, "Layers"):
+"""Each layer imports only the layers below it (docs/design.md, "Layers"):
 
     cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
         -> data, models, runs

@@ -5,7 +5,7 @@ file that is not a good image.
     loader = BatchLoader(splits.train, 128, train=True, device="cuda")
     for images, labels in loader: ...
 
-Imports nothing from deepres.models, train or cli (see DESIGN.md, "Layers").
+Imports nothing from deepres.models, train or cli (see docs/design.md, "Layers").
 """
 
 from .augment import (

@@ -4,7 +4,7 @@ memory, with ``auto`` measuring both at start-up and keeping the faster.
 Every engine takes a float32 (N, C, H, W) batch on the CPU and gives float32 outputs on the
 CPU: logits, softmax scores, or the globally pooled features the classifier reads.
 
-Imports models only (see DESIGN.md, "Layers"); evaluate, export and serve use it.
+Imports models only (see docs/design.md, "Layers"); evaluate, export and serve use it.
 """
 
 from .engines import ENGINES, OUTPUTS, Engine, OnnxEngine, onnx_session, open_engine

@@ -1,7 +1,7 @@
 """Using a trained network: evaluation with the paper's test-time views (centre, 10-crop,
 multi-scale), metrics and reports, prediction and penultimate-layer features for image files.
 
-Imports data, models, weights and engine; never train or cli (see DESIGN.md, "Layers").
+Imports data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
 """
 
 from .evaluation import evaluate, labels_for_network

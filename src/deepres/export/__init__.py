@@ -1,7 +1,8 @@
-"""Exporting a trained network to ONNX (float or INT8), TorchScript or safetensors, each export checked by
-running it against PyTorch, with the preprocessing it expects written beside it as JSON.
+"""Exporting a trained network to ONNX (float or INT8), TorchScript or safetensors, each export
+checked by running it against PyTorch, with the preprocessing it expects written beside it as
+JSON.
 
-Imports data, models and weights; never train or cli (see DESIGN.md, "Layers").
+Imports data, models and weights; never train or cli (see docs/design.md, "Layers").
 """
 
 from .export import TOLERANCE, ExportError, ExportResult, export_model, sample_batch
