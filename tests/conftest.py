@@ -84,6 +84,12 @@ def cifar_png_test_1000():
     return unpacked("png", {"test": 100})
 
 
+@pytest.fixture(scope="session")
+def cifar_png_test_200():
+    """The first 20 test images of each class of the original CIFAR-10 (PNG)."""
+    return unpacked("png", {"test": 20})
+
+
 def cifar_slice(train_per_class: int, test_per_class: int) -> Path:
     """The first images of each class of the real CIFAR-10 JPEGs, unpacked once."""
     return unpacked("jpeg", {"train": train_per_class, "test": test_per_class})

@@ -1,7 +1,7 @@
 """The trained weights that ship inside the package (src/deepres/weights/shipped): each loads
 by name, matches its model card (sha256, size, the finished run it came from, whose records
-are in docs/runs/NAME/), and classifies real CIFAR-10 test JPEGs about as well as its card
-says."""
+are in docs/runs/NAME/), and classifies real CIFAR-10 test images of the data set its card
+names (the original PNGs or the JPEG copy) about as well as its card says."""
 
 import json
 from pathlib import Path
@@ -61,12 +61,15 @@ def test_each_shipped_card_opens_with_its_figures_for_model_hubs(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_each_shipped_weight_classifies_real_test_images_as_its_card_says(name, cifar_jpeg_slice):
-    # 200 test JPEGs (20 a class): a fixed sample, so the figure is fixed too; 8 points is
-    # more than 3 standard deviations of a 200-image sample at the card's error.
+def test_each_shipped_weight_classifies_real_test_images_as_its_card_says(name, request):
+    # 200 test images (20 a class) of the card's data set: a fixed sample, so the figure is
+    # fixed too; 8 points is more than 3 standard deviations of a 200-image sample at the
+    # card's error.
     card = catalog.model_card(name)
+    slices = {"cifar10-png": "cifar_png_test_200", "cifar10-jpeg": "cifar_jpeg_slice"}
+    test_folder = request.getfixturevalue(slices[card["data"]["set"]])
     trained = load_model(name)
     prep = Preprocessing.from_record(trained.preprocessing, name, trained.input_size)
-    test = open_source(str(cifar_jpeg_slice)).test
+    test = open_source(str(test_folder), need_train=False).test
     error = evaluate(trained, prep, test, ["center"])["modes"]["center"]["top1_error"]
     assert error <= card["test_error"] + 0.08, (error, card["test_error"])
