@@ -59,6 +59,16 @@ bash "$CODE/scripts/setup.sh"
 if [[ ! -d $ZOO/cifar10-png/test ]]; then
   for split in train test; do tar -xzf "$SHARED_DATA/cifar10-png-$split.tar.gz" -C "$ZOO"; done
 fi
+# A new machine starts without the runs: put back the records of those that finished here
+# before (committed in docs/runs/, their summary naming their place in $OUT), so that the
+# queue skips them and the report still has them.
+for summary in "$REPO"/docs/runs/*/summary.json; do
+  run=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$summary")
+  if [[ $run == "$OUT/runs/"* && ! -e $run ]]; then
+    mkdir -p "$run" && cp "$(dirname "$summary")"/* "$run"/
+    echo "restored the records of $(basename "$run") from docs/runs/"
+  fi
+done
 # bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
