@@ -24,6 +24,7 @@ COMMANDS = {
     "export": "export_cmd",
     "serve": "serve_cmd",
     "reproduce": "reproduce_cmd",
+    "ship": "ship_cmd",
 }
 
 
