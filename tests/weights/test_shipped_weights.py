@@ -1,9 +1,11 @@
 """Trained weights shipped by name (`deepres ship`, tests/ship/), used from Python and from
-every command that takes weights.
+every command that takes weights, each load checked against the card once.
 
 The tests ship into a temporary checkout and point DEEPRES_WEIGHTS_DIR at it, so the real
 package data is never touched."""
 
+import dataclasses
+import hashlib
 import json
 import shutil
 
@@ -18,6 +20,7 @@ import deepres
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
 from deepres.cli import main
 from deepres.weights import (
+    CheckpointError,
     load_checkpoint,
     load_model,
     read_weights,
@@ -120,6 +123,30 @@ def test_serve_describes_shipped_weights_with_their_card(by_name, digits_run):
         prep = trained.image_preprocessing()
         engine = open_engine(trained.model, "scores", "torch", image_shape=(1, 8, 8))
         assert Service(trained, prep, engine).describe()["model_card"] == card
+
+
+def test_each_load_of_a_shipped_file_checks_it_once_against_its_card(
+    shipped_digits, tmp_path, monkeypatch
+):
+    """The card's sha256 covers the whole file, the digest that deepres writes into every
+    safetensors header too: a shipped file is checked against its card alone, any other
+    file against its header. A file whose header digest is wrong (here: a bit of it flipped)
+    loads by name when its card vouches for it, and is refused anywhere else."""
+    to, card = shipped_digits
+    folder = shutil.copytree(to.folder, tmp_path / "shipped")
+    weights = folder / card.file
+    data = bytearray(weights.read_bytes())
+    at = data.index(b'"deepres_sha256":"') + len(b'"deepres_sha256":"')
+    data[at] ^= 1  # one hex digit of the header's digest, to another character
+    weights.write_bytes(bytes(data))
+    vouched = dataclasses.replace(card, sha256=hashlib.sha256(data).hexdigest())
+    (folder / f"{card.name}.json").write_text(vouched.to_json())
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(folder))
+    assert load_model(card.name).model_name == "resnet20"
+    assert deepres.create_model("resnet20", weights="digits").num_classes == 10
+    elsewhere = shutil.copyfile(weights, tmp_path / "copy.safetensors")
+    with pytest.raises(CheckpointError, match="do not match the SHA-256 recorded"):
+        load_model(elsewhere)
 
 
 def test_a_card_without_a_field_is_one_line_naming_it(

@@ -20,6 +20,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from deepres import catalog
 from deepres.atomic import write_atomic
 from deepres.errors import UsageError
 
@@ -42,10 +43,17 @@ class WeightFile:
 
 def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> WeightFile:
     """The weights in ``path`` and what the file says about them; ``CheckpointError`` names the
-    file and the problem when it is missing, damaged, truncated or holds no weights."""
+    file and the problem when it is missing, damaged, truncated or holds no weights.
+
+    Each file is checked once: one of the shipped weights against its model card's sha256
+    (of the whole file), a safetensors file that deepres wrote against the digest in its
+    header, a torch.save file against its records' CRC-32s."""
     path = Path(path)
+    card = catalog.card_of(path)
+    if card is not None:
+        card.verify(path)
     if _is_safetensors(path):
-        return _read_safetensors(path, map_location)
+        return _read_safetensors(path, map_location, check_digest=card is None)
     state = read_torch_file(path, map_location)
     if isinstance(state, dict) and state.get("format") == FORMAT:
         if not _is_state_dict(state.get("model")):
@@ -104,14 +112,18 @@ def _is_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{"
 
 
-def _read_safetensors(path: Path, map_location) -> WeightFile:
+def _read_safetensors(path: Path, map_location, check_digest: bool) -> WeightFile:
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         weights = safetensors.torch.load_file(str(path), device=str(map_location))
     except (safetensors.SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
-    if _DIGEST_KEY in metadata and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]:
+    if (
+        check_digest
+        and _DIGEST_KEY in metadata
+        and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]
+    ):
         raise CheckpointError(
             f"{path}: damaged safetensors file: its tensors do not match the "
             "SHA-256 recorded when it was written, so the file changed since; "

@@ -137,9 +137,10 @@ def load_model(
     ``model_name`` overrides the name the file records; a bare state_dict (e.g. torchvision's)
     records none, so its name is taken from its layout where that is unambiguous.
     """
-    if weights_path(path).suffix == ".onnx":
-        return _load_export(weights_path(path), device)
-    file = read_weights(weights_path(path))
+    source = weights_path(path)
+    if source.suffix == ".onnx":
+        return _load_export(source, device)
+    file = read_weights(source)
     if file.note:
         warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
     name, model_args = model_of(file, model_name)
