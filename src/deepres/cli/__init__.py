@@ -25,6 +25,7 @@ COMMANDS = {
     "serve": "serve_cmd",
     "reproduce": "reproduce_cmd",
     "ship": "ship_cmd",
+    "runs": "runs_cmd",
 }
 
 
