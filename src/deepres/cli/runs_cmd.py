@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     compare.add_argument(
         "--every",
-        type=_positive,
+        type=_iterations,
         metavar="N",
         help="validation-error columns at multiples of N iterations only",
     )
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
+def _iterations(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
