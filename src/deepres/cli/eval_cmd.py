@@ -26,6 +26,7 @@ from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
 SPLITS = ("test", "val", "train")
+WHICH_WEIGHTS = ("average", "trained")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +68,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="folder for the results (default: eval-DATA-SPLIT "
         "in the run directory or beside the weight file)",
     )
+    p.add_argument(
+        "--weights",
+        dest="which_weights",
+        choices=WHICH_WEIGHTS,
+        help="for a run that keeps a weight average (recipe ema_decay > 0): the average "
+        "(default), which is the run's network, or the trained weights, which the run's "
+        "last.pt keeps beside it (a run directory gives its last.pt; results in "
+        "eval-trained-...), to see what the average changes",
+    )
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
     p.add_argument("--json", action="store_true", help="print results.json instead of a table")
@@ -77,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     dataset, source, split = _dataset(args, trained)
     modes = list(dict.fromkeys(args.mode or ["center"]))
     # Made now: a folder that cannot be written is said before the evaluation, not after it.
-    out = make_folder(args.out or _default_out(Path(args.weights), source, split))
+    trained_weights = args.which_weights == "trained"
+    out = make_folder(args.out or _default_out(Path(args.weights), source, split, trained_weights))
     results = evaluate(
         trained,
         prep,
@@ -94,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         "weights": str(trained.path),
         "data": source,
         "split": split,
+        **({"which_weights": "trained"} if trained_weights else {}),
     }
     record = write_report(out, header, results)
     if not available("plots"):
@@ -183,22 +195,24 @@ def _check_held_out(trained: TrainedModel, val) -> None:
         )
 
 
-def _default_out(weights: Path, source: str, split: str) -> Path:
+def _default_out(weights: Path, source: str, split: str, trained_weights: bool) -> Path:
     """RUN/eval-DATA-SPLIT for a run directory, else eval-CHECKPOINT-DATA-SPLIT beside the
-    file (in the run directory for one of its checkpoints)."""
-    slug = data_slug(source)
+    file (in the run directory for one of its checkpoints); eval-trained-... for the trained
+    weights of a run with a weight average."""
+    slug, what = data_slug(source), "eval-trained" if trained_weights else "eval"
     if weights.is_dir():
-        return weights / f"eval-{slug}-{split}"
+        return weights / f"{what}-{slug}-{split}"
     run = RunDir.of_checkpoint(weights)
     folder = run.path if run is not None else weights.parent
-    return folder / f"eval-{weights.stem}-{slug}-{split}"
+    return folder / f"{what}-{weights.stem}-{slug}-{split}"
 
 
 def _print_table(record: dict, out: Path) -> None:
     first = next(iter(record["modes"].values()))
+    trained = ", its trained weights" if record.get("which_weights") == "trained" else ""
     print(
-        f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
-        f"split: {first['images']:,} images"
+        f"{record['model']} ({record['weights']}{trained}) on {record['data']}, "
+        f"{record['split']} split: {first['images']:,} images"
     )
     print(f"{'mode':<12} {'top-1 error':>11} {'top-5 error':>11}")
     for mode, summary in record["modes"].items():
