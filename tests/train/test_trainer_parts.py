@@ -9,7 +9,7 @@ import pytest
 import torch
 from runs import tiny_recipe
 
-from deepres.runs import Best, CheckpointState, RunDir, Sums, WindowTotals
+from deepres.runs import Best, CheckpointState, RunDir, RunStatus, Sums, WindowTotals
 from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World
@@ -94,7 +94,8 @@ def test_a_stop_request_ends_the_loop_after_the_step_with_a_checkpoint(tmp_path,
         return train_step(*args, **kwargs)
 
     summary = train(recipe, TrainOptions(out=tmp_path / "run", quiet=True), step=step_then_sigterm)
-    assert summary.status == "stopped by SIGTERM" and summary.iterations == 2
+    assert (summary.status, summary.reason) == (RunStatus.STOPPED, "SIGTERM")
+    assert summary.iterations == 2
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["iteration"] == 2
     resumed = train(recipe, TrainOptions(out=tmp_path / "run", resume=True, quiet=True))
     assert resumed.status == "completed" and resumed.iterations == 6

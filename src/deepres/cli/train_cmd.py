@@ -11,7 +11,7 @@ from pathlib import Path
 
 from deepres.data import folder_of
 from deepres.errors import DeepresError, UsageError
-from deepres.runs import RunDir, RunSummary, data_slug
+from deepres.runs import RunDir, RunStatus, RunSummary, data_slug
 from deepres.runs.rundir import BAD_FILES, RECIPE
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
@@ -155,10 +155,10 @@ def run(args: argparse.Namespace) -> int:
     summary = train(recipe, options)
     if summary.rank == 0:
         _print_summary(summary)
-    if summary.status == "diverged":
+    if summary.status is RunStatus.DIVERGED:
         return 1
     if summary.stopped:
-        signum = signal.SIGTERM if "SIGTERM" in summary.status else signal.SIGINT
+        signum = signal.SIGTERM if summary.reason == "SIGTERM" else signal.SIGINT
         return 128 + int(signum)
     return 0
 
@@ -261,7 +261,7 @@ def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe
 
 def _print_summary(summary: RunSummary) -> None:
     lines = [
-        f"{summary.status} after {summary.iterations:,} of "
+        f"{summary.status_said} after {summary.iterations:,} of "
         f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"
     ]
     if summary.test_error is not None:

@@ -41,6 +41,7 @@ from deepres.runs import (
     Best,
     CheckpointState,
     RunDir,
+    RunStatus,
     RunSummary,
     Sums,
     WindowTotals,
@@ -422,7 +423,7 @@ class Trainer:
         )
         batches = _endless(self.train_loader)
         window = Window(self.device, self.world, self.window_start)  # its clock starts now
-        status = "completed"
+        status, reason = RunStatus.COMPLETED, None
         try:
             with catch_stop_signals(self):
                 if self._evaluation_pending():  # not training time: left out of the window
@@ -438,14 +439,16 @@ class Trainer:
                 ):
                     window = self._step(next(batches), window, progress)
                 if self.stopping:
-                    name = signal.Signals(self.stop_signal).name if self.stop_signal else "a signal"
-                    status = f"stopped by {name}"
+                    status = RunStatus.STOPPED
+                    reason = (
+                        signal.Signals(self.stop_signal).name if self.stop_signal else "a signal"
+                    )
                     self._checkpoint(window)
                 elif self._target_reached():
-                    status = "reached target"
+                    status = RunStatus.REACHED_TARGET
                     self._end_at_target(window, progress)
         except TrainingDiverged as err:
-            status = "diverged"
+            status = RunStatus.DIVERGED
             self._say(f"error: {err}")
         except WriteError as err:
             self._say_how_it_ended(err)
@@ -453,7 +456,7 @@ class Trainer:
         finally:
             progress.close()
         try:
-            summary = self._finish(status)
+            summary = self._finish(status, reason)
         except WriteError as err:
             raise self._cannot_write(err) from None
         # Each process waits here for the others with the GIL released, so gloo's threads can
@@ -491,7 +494,7 @@ class Trainer:
     def _say_how_it_ended(self, err: WriteError) -> None:
         """Write summary.json for a run stopped by ``err``, if it can still be written."""
         try:
-            self._finish(f"stopped: {err}")
+            self._finish(RunStatus.CANNOT_WRITE, str(err))
         except WriteError:
             pass  # the summary's own disk is full too: the error line says it all
 
@@ -660,15 +663,18 @@ class Trainer:
         if self.world.is_main:
             self.run.write_bad_files([(b.path, b.reason) for b in self._bad_files()])
 
-    def _finish(self, status: str) -> RunSummary:
+    def _finish(self, status: RunStatus, reason: str | None) -> RunSummary:
         if not self.world.is_main:
-            return RunSummary(status, self.iteration, rank=self.world.rank)
-        if status != "completed":  # a completed run drew them at its last evaluation
+            return RunSummary(
+                status=status, reason=reason, iterations=self.iteration, rank=self.world.rank
+            )
+        if status is not RunStatus.COMPLETED:  # a completed run drew them at its last evaluation
             self._draw_curves()
         self._record_bad_files()
         summary = summarize(
             self.run.read_metrics(),
             status,
+            reason=reason,
             iterations=self.iteration,
             planned_iterations=self.recipe.iterations,
             model=self.recipe.model,
