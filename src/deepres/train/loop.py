@@ -16,8 +16,6 @@ import math
 import signal
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -56,6 +54,7 @@ from .checkpoints import Checkpoints
 from .distributed import join, leave
 from .ema import WeightAverage
 from .finetune import start_from_weights
+from .plan import TrainOptions
 from .precision import autocast_dtype
 from .progress import Progress
 from .recipe import Recipe, load_run_recipe
@@ -66,23 +65,6 @@ from .step import evaluation_sums, train_step
 from .summary import summarize
 from .sync_bn import convert_sync_batchnorm
 from .window import Window
-
-
-@dataclass
-class TrainOptions:
-    """How and where to run, as opposed to what to compute (that is the recipe)."""
-
-    out: Path
-    resume: bool = False
-    device: str = "auto"
-    quiet: bool = False
-    cache_dir: Path | None = None
-    on_bad_image: str = "skip"
-    download: bool = False
-    recipe_name: str | None = None  # the preset or file the recipe came from, for the banner
-    # A batch larger than the training set shrinks to it (said at start) instead of failing:
-    # for a batch size that the user did not choose (a preset's).
-    fit_batch: bool = False
 
 
 class TrainingDiverged(RuntimeError):
