@@ -10,6 +10,7 @@ from deepres.runs import (
     Best,
     CheckpointState,
     RunDir,
+    RunStatus,
     RunSummary,
     Sums,
     WindowTotals,
@@ -50,6 +51,35 @@ def test_summary_reads_and_writes_the_same_keys(tmp_path):
     assert RunSummary.from_dict({**SUMMARY, "added_later": 1}) == summary  # newer files read
     with pytest.raises(ValueError, match="not a complete RunSummary: no iterations"):
         RunSummary.from_dict({"status": "completed"})
+
+
+@pytest.mark.parametrize(
+    "words, status, reason",
+    [
+        ("completed", RunStatus.COMPLETED, None),
+        ("reached target", RunStatus.REACHED_TARGET, None),
+        ("diverged", RunStatus.DIVERGED, None),
+        ("stopped by SIGTERM", RunStatus.STOPPED, "SIGTERM"),
+        ("stopped by a signal", RunStatus.STOPPED, "a signal"),
+        (
+            "stopped: cannot write out/run/summary.json",
+            RunStatus.CANNOT_WRITE,
+            "cannot write out/run/summary.json",
+        ),
+    ],
+)
+def test_a_status_is_typed_in_memory_and_the_same_words_on_disk(words, status, reason):
+    summary = RunSummary.from_dict({**SUMMARY, "status": words})
+    assert (summary.status, summary.reason) == (status, reason)
+    assert summary.status_said == words and summary.to_dict() == {**SUMMARY, "status": words}
+    assert summary.stopped == words.startswith("stopped")
+    assert summary.finished == (words in ("completed", "diverged"))
+
+
+def test_a_summary_with_an_unknown_status_is_refused_in_one_line(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({**SUMMARY, "status": "paused"}))
+    with pytest.raises(RunDirError, match="not a run status: 'paused'"):
+        RunDir(tmp_path).read_summary()
 
 
 def test_checkpoint_state_keeps_the_payload_layout():

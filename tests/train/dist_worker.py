@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from deepres.train import Recipe, TrainOptions
 from deepres.train.loop import Trainer
+from deepres.train.parts import build_training
 
 ddp_alive_at_destroy, calls = [], []
 
@@ -39,11 +40,11 @@ dist.destroy_process_group = recorded(
     "destroy_process_group", dist.destroy_process_group, before=count_ddp_wrappers
 )
 out, recipe_json = Path(sys.argv[1]), sys.argv[2]
-trainer = Trainer(
+parts = build_training(
     Recipe(**json.loads(recipe_json)), TrainOptions(out=out / "run", quiet=True, device="cpu")
 )
-trainer.fit()
-torch.save(trainer.model.state_dict(), out / f"rank{trainer.world.rank}.pt")
-trainer.close()
+Trainer(parts).fit()
+torch.save(parts.model.state_dict(), out / f"rank{parts.world.rank}.pt")
+parts.close()
 exit_record = {"ddp_alive_at_destroy": ddp_alive_at_destroy, "last_calls": calls[-3:]}
-(out / f"exit{trainer.world.rank}.json").write_text(json.dumps(exit_record))
+(out / f"exit{parts.world.rank}.json").write_text(json.dumps(exit_record))

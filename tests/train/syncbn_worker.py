@@ -32,5 +32,5 @@ for _ in range(3):
     train_step(step_model, optimizer, images[share], labels[share])
 torch.save(model.state_dict(), Path(sys.argv[1]) / f"rank{world.rank}.pt")
 world.barrier()  # gloo's threads free what they hold before shutdown: see Trainer.fit
-del step_model  # before the group goes: see Trainer.close
+del step_model  # before the group goes: see TrainingParts.close
 leave(world)

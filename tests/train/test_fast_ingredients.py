@@ -6,6 +6,7 @@ import signal
 
 import torch
 
+from deepres.runs import RunStatus
 from deepres.train import TrainOptions, load_recipe, train
 from deepres.train.step import train_step
 from deepres.weights import load_checkpoint, load_model
@@ -59,7 +60,8 @@ def test_a_stopped_run_with_an_average_resumes_exactly(tmp_path):
     stopped = train(
         _recipe(), TrainOptions(out=tmp_path / "stopped", quiet=True), step=stop_after_five
     )
-    assert stopped.status == "stopped by SIGTERM" and stopped.iterations == 5
+    assert (stopped.status, stopped.reason) == (RunStatus.STOPPED, "SIGTERM")
+    assert stopped.iterations == 5
     resumed = train(_recipe(), TrainOptions(out=tmp_path / "stopped", resume=True, quiet=True))
     assert resumed.status == "completed"
     a = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.pt")

@@ -4,10 +4,9 @@
 import pytest
 import yaml
 
-from deepres.cli import build_parser, main
-from deepres.cli.train_cmd import _recipe_and_out
+from deepres.cli import main
 from deepres.experiments.cifar10 import Cifar10Settings, shared_recipe
-from deepres.train import Recipe, load_recipe
+from deepres.train import Recipe, RunRequest, load_recipe, plan_run
 
 
 def test_a_shorter_run_moves_the_lr_drops_and_evaluations():
@@ -30,19 +29,13 @@ def test_fields_set_explicitly_are_not_scaled():
         Recipe(iterations="10ep", milestones=["5ep"]).scaled_to(300)
 
 
-def _train_recipe(*words):
-    args = build_parser().parse_args(["train", *words])
-    return _recipe_and_out(args)[0]
-
-
-def test_train_and_reproduce_shorten_cifar_paper_alike(capsys):
-    trained = _train_recipe(
-        "--recipe", "cifar-paper", "--iterations", "2000", "--set", "val_size=5000"
-    )
+def test_train_and_reproduce_shorten_cifar_paper_alike():
+    plan = plan_run(RunRequest(recipe="cifar-paper", iterations=2000, overrides=["val_size=5000"]))
+    trained = plan.recipe
     reproduced = shared_recipe(Cifar10Settings(out=None, iterations=2000))
     assert trained == reproduced
     assert (trained.milestones, trained.eval_every) == ([1000, 1500], 250)  # 1/8 of 2,000
-    note = capsys.readouterr().err
+    (note,) = plan.notes
     assert (
         "--iterations 2000 scales the schedule of 64000 iterations: lr drops at 1000, 1500" in note
         and "--set iterations=2000 would stop there" in note
@@ -50,9 +43,10 @@ def test_train_and_reproduce_shorten_cifar_paper_alike(capsys):
 
 
 def test_set_iterations_is_the_raw_field(capsys):
-    raw = _train_recipe("--set", "iterations=300")
+    plan = plan_run(RunRequest(overrides=["iterations=300"]))
+    raw = plan.recipe
     assert (raw.iterations, raw.milestones, raw.eval_every) == (300, [400, 520], 200)
-    assert capsys.readouterr().err == ""
+    assert plan.notes == ()
     assert main(["train", "--iterations", "300", "--set", "iterations=20"]) == 2
     assert "not both" in capsys.readouterr().err
 
@@ -67,13 +61,10 @@ def test_the_scaled_schedule_is_written_in_recipe_yaml(tmp_path, capsys):
 
 def test_field_flags_are_their_set_fields(tmp_path, capsys):
     """Issue 29, item 11: --batch-size, --lr, --epochs and --val-size are --set's fields."""
-    flags = _train_recipe(
-        "--batch-size", "32", "--lr", "0.05", "--epochs", "3", "--val-size", "100"
-    )
-    given = _train_recipe(
-        *("--set", "batch_size=32", "--set", "lr=0.05"),
-        *("--set", "iterations=3ep", "--set", "val_size=100"),
-    )
+    flags = plan_run(RunRequest(batch_size=32, lr=0.05, epochs=3, val_size=100)).recipe
+    given = plan_run(
+        RunRequest(overrides=["batch_size=32", "lr=0.05", "iterations=3ep", "val_size=100"])
+    ).recipe
     assert flags == given and (flags.batch_size, flags.iterations) == (32, "3ep")
     assert main(["train", "--lr", "0.1", "--set", "lr=0.2"]) == 2
     assert "--lr and --set lr=... both set lr" in capsys.readouterr().err

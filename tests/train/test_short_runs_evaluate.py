@@ -9,6 +9,7 @@ from runs import tiny_recipe
 
 from deepres.cli import main
 from deepres.experiments.cifar10 import Cifar10Settings, shared_recipe
+from deepres.runs import RunStatus
 from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums
 
@@ -37,7 +38,8 @@ def test_ctrl_c_in_an_evaluation_stops_it_and_the_resumed_run_evaluates_first(tm
     out = tmp_path / "run"
     recipe = tiny_recipe(iterations=8, log_every=4, eval_every=4, checkpoint_every=4)
     summary = train(recipe, TrainOptions(out=out, quiet=True), evaluate=interrupted_evaluation)
-    assert summary.status == "stopped by SIGINT" and summary.iterations == 4
+    assert (summary.status, summary.reason) == (RunStatus.STOPPED, "SIGINT")
+    assert summary.iterations == 4
     assert len(batches_seen) == 2  # of the 6 batches of the 359 test images
     assert "stopped the evaluation at iteration 4" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--quiet"]) == 0

@@ -14,13 +14,11 @@ from runs import make_color_folder, settings
 from deepres.cli import main
 from deepres.runs import RunDir
 from deepres.runs.plots import plot_run_curves
-from deepres.train import loop
+from deepres.train import RunRequest, plan_run, train
 from deepres.train.progress import Progress
 
-FAST = [
-    "--quiet",
-    *settings(log_every=2, eval_every=4, checkpoint_every=4, milestones="[6]"),
-]
+LENGTHS = {"log_every": 2, "eval_every": 4, "checkpoint_every": 4, "milestones": "[6]"}
+FAST = ["--quiet", *settings(**LENGTHS)]
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +144,20 @@ def test_progress_in_a_file_is_plain_lines_and_a_bar_only_on_a_terminal(tmp_path
             assert text.splitlines()[-1] == "iteration 4  loss 1.000  lr 0.1"
 
 
-def test_every_run_draws_its_curves_at_each_evaluation(tmp_path, capsys, small_folder, monkeypatch):
+def test_every_run_draws_its_curves_at_each_evaluation(tmp_path, capsys, small_folder):
     drawn = []
 
     def counted(records, path, title):
         drawn.append(max(r["iteration"] for r in records))
         plot_run_curves(records, path, title)
 
-    monkeypatch.setattr(loop, "plot_run_curves", counted)
     out = tmp_path / "run"
-    assert _train_small(small_folder, out, iterations=8) == 0
+    lengths = [f"{field}={value}" for field, value in LENGTHS.items()]
+    request = RunRequest(
+        data=str(small_folder), batch_size=4, iterations=8, overrides=lengths, out=out
+    )
+    plan = plan_run(request, quiet=True)
+    assert train(plan.recipe, plan.options, draw_curves=counted).iterations == 8
     capsys.readouterr()
     assert drawn == [4, 8]
     with Image.open(out / "curves.png") as image:

@@ -1,6 +1,6 @@
 """The parts of training that the loop delegates to, each called directly: the log window,
-best-tracking, the checkpoints, the summary; and the loop's stop decision, with the arithmetic
-passed in."""
+best-tracking, the checkpoints, the summary, the building of a run and its records; and the
+loop's stop decision, with the arithmetic passed in."""
 
 import os
 import signal
@@ -9,10 +9,13 @@ import pytest
 import torch
 from runs import tiny_recipe
 
-from deepres.runs import Best, CheckpointState, RunDir, Sums, WindowTotals
+from deepres.errors import RecipeError, RunDirError
+from deepres.runs import Best, CheckpointState, RunDir, RunStatus, Sums, WindowTotals
 from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World
+from deepres.train.parts import batch_that_fits, build_training
+from deepres.train.run_records import RunRecords
 from deepres.train.step import train_step
 from deepres.train.summary import summarize
 from deepres.train.window import Window
@@ -73,10 +76,10 @@ def test_summary_figures_come_from_the_metrics_records():
         {"iteration": 10, "train_loss": 1.0, "images": 100, "seconds": 3.0},
         {"iteration": 10, "val_error": 0.3, "test_error": 0.35},
     ]
-    summary = summarize(records, "completed", iterations=10)
+    summary = summarize(records, RunStatus.COMPLETED, iterations=10)
     assert (summary.test_error, summary.val_error) == (0.35, 0.3)
     assert summary.train_seconds == 4.0 and summary.images_per_s == 50.0
-    assert summarize([], "diverged", iterations=0).images_per_s is None
+    assert summarize([], RunStatus.DIVERGED, iterations=0).images_per_s is None
 
 
 @pytest.fixture
@@ -94,7 +97,8 @@ def test_a_stop_request_ends_the_loop_after_the_step_with_a_checkpoint(tmp_path,
         return train_step(*args, **kwargs)
 
     summary = train(recipe, TrainOptions(out=tmp_path / "run", quiet=True), step=step_then_sigterm)
-    assert summary.status == "stopped by SIGTERM" and summary.iterations == 2
+    assert (summary.status, summary.reason) == (RunStatus.STOPPED, "SIGTERM")
+    assert summary.iterations == 2
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["iteration"] == 2
     resumed = train(recipe, TrainOptions(out=tmp_path / "run", resume=True, quiet=True))
     assert resumed.status == "completed" and resumed.iterations == 6
@@ -107,3 +111,71 @@ def test_a_non_finite_loss_ends_the_run_as_diverged(tmp_path, recipe):
 
     summary = train(recipe, TrainOptions(out=tmp_path / "run", quiet=True), step=nan_step)
     assert summary.status == "diverged" and summary.iterations == 5  # the first log point
+
+
+def test_building_takes_and_locks_the_run_directory_and_close_hands_it_back(tmp_path, recipe):
+    options = TrainOptions(out=tmp_path / "run", quiet=True, device="cpu")
+    parts = build_training(recipe, options)
+    try:
+        assert parts.step_model is parts.model and parts.network is parts.model
+        assert (parts.recipe.iterations, parts.recipe.image_size) == (6, 8)  # resolved
+        assert len(parts.train_loader) == 1438 // 32 and set(parts.eval_loaders) == {"test"}
+        assert not parts.run.exists()  # the Trainer writes the run's description
+        with pytest.raises(RunDirError, match="is training in"):
+            build_training(recipe, options)
+    finally:
+        parts.close()
+    assert parts.step_model is None
+    build_training(recipe, options).close()  # the folder is free again
+
+
+def test_a_batch_larger_than_the_data_fits_only_when_it_was_not_chosen(tmp_path):
+    said, big = [], tiny_recipe(batch_size=64)
+    options = TrainOptions(out=tmp_path, fit_batch=True)
+    assert batch_that_fits(big, 12, World(), options, said.append).batch_size == 12
+    assert "each iteration trains on a batch of 12" in said[0]
+    two = World(rank=0, world_size=5)  # the batch splits evenly across the processes
+    assert batch_that_fits(big, 12, two, options, said.append).batch_size == 10
+    with pytest.raises(RecipeError, match="batch_size 64 is more than the 12 training images"):
+        batch_that_fits(big, 12, World(), TrainOptions(out=tmp_path), said.append)
+    assert batch_that_fits(big, 100, World(), TrainOptions(out=tmp_path), said.append) == big
+
+
+def _records(tmp_path, world, drawn):
+    run = RunDir(tmp_path / f"rank{world.rank}")
+    run.create()
+    return RunRecords(
+        run,
+        tiny_recipe(iterations=6),
+        world,
+        say=print,
+        draw_curves=lambda records, path, title: drawn.append((len(records), title)),
+    )
+
+
+def test_run_records_log_draw_and_sum_up_a_run_on_rank_0(tmp_path):
+    drawn = []
+    records = _records(tmp_path, World(), drawn)
+    records.log({"iteration": 5, "train_loss": 2.0, "images": 160, "seconds": 2.0})
+    assert not records.evaluated_at(5)
+    records.log({"iteration": 5, "test_error": 0.5, "test_loss": 1.5})
+    assert records.evaluated_at(5)
+    summary = records.finish(
+        RunStatus.STOPPED, "SIGTERM", iteration=5, best=Best(), params=7, bad_files=[]
+    )
+    assert drawn == [(2, f"resnet20 on digits, {records.run.path.name}")]  # a stopped run's
+    assert (summary.test_error, summary.images_per_s, summary.params) == (0.5, 80.0, 7)
+    written = records.run.read_summary()
+    assert written == summary and written.status_said == "stopped by SIGTERM"
+
+
+def test_run_records_write_nothing_on_other_ranks(tmp_path):
+    drawn = []
+    records = _records(tmp_path, World(rank=1, world_size=2), drawn)
+    records.log({"iteration": 5, "test_error": 0.5})
+    records.draw_curves()
+    summary = records.finish(
+        RunStatus.COMPLETED, None, iteration=6, best=Best(), params=7, bad_files=[]
+    )
+    assert (summary.status, summary.iterations, summary.rank) == (RunStatus.COMPLETED, 6, 1)
+    assert drawn == [] and records.run.read_metrics() == [] and records.run.read_summary() is None

@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
-import time
+from dataclasses import fields
 from pathlib import Path
 
-from deepres.data import folder_of
-from deepres.errors import DeepresError, UsageError
-from deepres.runs import RunDir, RunSummary, data_slug
-from deepres.runs.rundir import BAD_FILES, RECIPE
-from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
-from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
-from deepres.train.finetune import image_size_of_weights, model_of_weights
-from deepres.train.recipe import load_run_recipe
+from deepres.errors import DeepresError
+from deepres.runs import RunDir, RunStatus, RunSummary
+from deepres.runs.rundir import BAD_FILES
+from deepres.train import RunRequest, plan_run, preset_names, train
+from deepres.train.plan import DEFAULT_RECIPE, FIELD_FLAGS, FINETUNE_RECIPE
 
 from .text import pct
 
-DEFAULT_RECIPE = "quick"
-# Flags for the recipe fields people change most; each is --set FIELD=VALUE, nothing more.
-FIELD_FLAGS = {
-    "--batch-size": ("batch_size", int, "images per iteration, over all processes"),
-    "--lr": ("lr", float, "the learning rate (before the schedule's drops)"),
-    "--epochs": (
-        "iterations",
-        lambda text: f"{_positive(text)}ep",
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of epochs of at least 1, not {text!r}")
+    return int(text)
+
+
+# Flags of their own for the recipe fields people change most (deepres.train.plan.FIELD_FLAGS):
+# each is --set FIELD=VALUE, nothing more.
+FIELD_FLAG_HELP = {
+    "batch_size": (int, "images per iteration, over all processes"),
+    "lr": (float, "the learning rate (before the schedule's drops)"),
+    "epochs": (
+        _positive,
         "the run's length in epochs; the lr drops stay where they are (--iterations moves them)",
     ),
-    "--val-size": ("val_size", int, "training images held out for validation"),
+    "val_size": (int, "training images held out for validation"),
 }
-FINETUNE_RECIPE = "finetune"  # with --init-from and no --recipe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,11 +72,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(default: from the images' own size)",
     )
     p.add_argument("--seed", type=int, help="seed for initialisation, data order and augmentation")
-    for flag, (field, kind, meaning) in FIELD_FLAGS.items():
-        unit = "ep" if flag == "--epochs" else ""
-        p.add_argument(flag, type=kind, metavar="N", help=f"{meaning} (= --set {field}=N{unit})")
+    for name, (kind, meaning) in FIELD_FLAG_HELP.items():
+        field, as_set = FIELD_FLAGS[name]
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            metavar="N",
+            help=f"{meaning} (= --set {field}={as_set('N')})",
+        )
     p.add_argument(
         "--set",
+        dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -132,136 +139,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    recipe, out = _recipe_and_out(args)
-    # A worker that torchrun starts again (--max-restarts) continues the run from its last
-    # checkpoint instead of refusing the run directory that its first life created.
-    resume = args.resume is not None or (restarted_by_torchrun() and RunDir(out).exists())
-    # A preset's batch size is a default, not the user's choice: it shrinks to fit a small
-    # training set; one from --set or a recipe file does not.
-    chosen_batch = "batch_size" in _fields(args) or (
-        args.recipe is not None and args.recipe not in preset_names()
-    )
-    options = TrainOptions(
-        out=out,
-        resume=resume,
+    request = RunRequest(**{f.name: getattr(args, f.name) for f in fields(RunRequest)})
+    plan = plan_run(
+        request,
         device=args.device,
         quiet=args.quiet,
         cache_dir=args.cache_dir,
         on_bad_image=args.on_bad_image,
         download=args.download,
-        recipe_name=None if args.resume else _recipe_name(args),
-        fit_batch=not chosen_batch,
     )
-    summary = train(recipe, options)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr, flush=True)
+    summary = train(plan.recipe, plan.options)
     if summary.rank == 0:
         _print_summary(summary)
-    if summary.status == "diverged":
+    if summary.status is RunStatus.DIVERGED:
         return 1
     if summary.stopped:
-        signum = signal.SIGTERM if "SIGTERM" in summary.status else signal.SIGINT
+        signum = signal.SIGTERM if summary.reason == "SIGTERM" else signal.SIGINT
         return 128 + int(signum)
     return 0
 
 
-def _recipe_and_out(args: argparse.Namespace) -> tuple[Recipe, Path]:
-    fields = _fields(args)  # raw recipe fields, never scaled
-    options = {
-        key: getattr(args, key)
-        for key in ("model", "data", "seed", "init_from", "freeze", "image_size")
-        if getattr(args, key) is not None
-    }
-    options.update(
-        (flag, True) for flag in ("compile", "scale_lr", "sync_bn") if getattr(args, flag)
-    )
-    if args.resume is not None:
-        if args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve():
-            raise UsageError(
-                f"--resume {args.resume} goes on in that run's own folder, not in --out "
-                f"{args.out}; drop --out (or copy the run there and resume that copy)"
-            )
-        run_dir = RunDir(args.resume)
-        run_dir.check_resumable()
-        if args.recipe or options or set(fields) - {"iterations"}:
-            raise UsageError(
-                "--resume continues the run's own recipe; only --iterations may "
-                "change (start a new run for anything else)"
-            )
-        recipe = load_run_recipe(run_dir.path / RECIPE)
-        return _with_length(recipe, args.iterations, fields), args.resume
-    if options.get("init_from") and "model" not in options:
-        options = {**model_of_weights(options["init_from"]), **options}
-    recipe = load_recipe(_recipe_name(args)).replace(**options)
-    if args.init_from and args.recipe is None and args.image_size is None:
-        recipe = _at_the_weights_size(recipe)
-    recipe = _with_length(recipe, args.iterations, fields)
-    if args.out is None and launched_by_torchrun():
-        raise UsageError(
-            "under torchrun, give --out: every process, and every restart, must "
-            "use the same run directory"
-        )
-    return recipe, args.out or _default_out(recipe)
-
-
-def _default_out(recipe: Recipe) -> Path:
-    """runs/MODEL-DATA-TIME-PID, unique: the process id tells apart runs that processes start
-    in the same second, a count those that one process starts (-2, -3, ...)."""
-    base = f"{recipe.model}-{data_slug(recipe.data)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    base = Path("runs") / f"{base}-{os.getpid()}"
-    out, count = base, 1
-    while out.exists():
-        count += 1
-        out = base.with_name(f"{base.name}-{count}")
-    return out
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of epochs of at least 1, not {text!r}")
-    return int(text)
-
-
-def _fields(args: argparse.Namespace) -> dict:
-    """The recipe fields that --set and the field flags (--lr, ...) give, checked as --set's."""
-    fields = parse_overrides(args.set)
-    for flag, (field, _, _) in FIELD_FLAGS.items():
-        value = getattr(args, flag[2:].replace("-", "_"))
-        if value is None:
-            continue
-        if field in fields:
-            raise UsageError(f"{flag} and --set {field}=... both set {field}: give one")
-        fields.update(parse_overrides([f"{field}={value}"]))
-    return fields
-
-
-def _recipe_name(args: argparse.Namespace) -> str:
-    """--recipe, else the fine-tuning preset for --init-from, else the default."""
-    return args.recipe or (FINETUNE_RECIPE if args.init_from else DEFAULT_RECIPE)
-
-
-def _at_the_weights_size(recipe: Recipe) -> Recipe:
-    """Fine-tuning on a folder: its images at the size the weights were trained at (the
-    built-in data sets have one size of their own)."""
-    folder = folder_of(recipe.data)
-    size = image_size_of_weights(recipe.init_from)
-    if folder is None or recipe.data.startswith("imagenet:") or size is None:
-        return recipe
-    return recipe.replace(image_size=size)
-
-
-def _with_length(recipe: Recipe, iterations: int | None, fields: dict) -> Recipe:
-    """The recipe with ``--set`` fields as given and, for ``--iterations``, its schedule
-    scaled to that length (said on stderr, since the lr drops move)."""
-    if iterations is None:
-        return recipe.replace(**fields)
-    scaled = recipe.scaled_to(iterations, **fields)
-    if scaled.iterations != recipe.iterations:
-        print(f"note: {recipe.scaling_note(scaled)}", file=sys.stderr, flush=True)
-    return scaled
-
-
 def _print_summary(summary: RunSummary) -> None:
     lines = [
-        f"{summary.status} after {summary.iterations:,} of "
+        f"{summary.status_said} after {summary.iterations:,} of "
         f"{summary.planned_iterations:,} iterations: {summary.model} on {summary.data}"
     ]
     if summary.test_error is not None:

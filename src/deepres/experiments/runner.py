@@ -47,7 +47,7 @@ class Job:
     def status(self) -> str | None:
         """ "completed", "diverged", "stopped by SIGINT", ..., or None (not ended yet)."""
         summary = self.summary()
-        return summary.status if summary else None
+        return summary.status_said if summary else None
 
     def how_far(self) -> str:
         """Where the run stands: "not started", or as ``RunDir.progress_said`` says it (a run
@@ -123,7 +123,7 @@ def _run_here(todo: list[tuple[Job, bool]], launch: Launch) -> None:
             raise RunsStopped("interrupted") from None
         _say(f"{job.name}: {_outcome(summary)}")
         if summary.stopped:
-            raise RunsStopped(summary.status)
+            raise RunsStopped(summary.status_said)
 
 
 def _run_processes(todo: list[tuple[Job, bool]], launch: Launch, parallel: int) -> None:
@@ -234,7 +234,7 @@ def _log(job: Job, launch: Launch) -> Path:
 
 
 def _outcome(summary: RunSummary) -> str:
-    text = f"{summary.status} after {summary.iterations:,} iterations"
+    text = f"{summary.status_said} after {summary.iterations:,} iterations"
     if summary.test_error is not None:
         text += f", test error {100 * summary.test_error:.2f}%"
     return text

@@ -6,7 +6,7 @@ each of them reads and writes runs through this one definition of their layout a
 
 from .compare import compare_runs
 from .environment import SESSION_KEYS, changes_during_run, describe_environment, sessions
-from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
+from .records import Best, CheckpointState, RunRecord, RunStatus, RunSummary, Sums, WindowTotals
 from .rundir import RunDir, data_slug, read_metrics, trained_so_far
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Best",
     "CheckpointState",
     "RunRecord",
+    "RunStatus",
     "RunSummary",
     "Sums",
     "WindowTotals",

@@ -8,6 +8,7 @@ aside, so that a newer file still reads). Nothing else spells these keys.
     WindowTotals    the sums since the last log point, with the training time they took
     Best            the lowest validation error so far, and its iteration
     CheckpointState what checkpoints/last.pt holds (best.pt: the network part alone)
+    RunStatus       how a run ended: completed, reached its target, diverged or stopped
     RunSummary      summary.json: how a run ended and its final figures
     RunRecord       one finished run as the reproduction's report reads it
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TypeVar
 
 import torch
@@ -154,12 +156,43 @@ class CheckpointState:
         return state
 
 
+class RunStatus(str, Enum):
+    """How a run ended. summary.json says it in words, with ``RunSummary.reason`` after the
+    value for a stopped run: "stopped by SIGTERM", "stopped: cannot write ...". A ``str``
+    enum, so that a status compares equal to its words ("completed")."""
+
+    COMPLETED = "completed"
+    REACHED_TARGET = "reached target"  # the recipe's stop_at_val_error was met
+    DIVERGED = "diverged"
+    STOPPED = "stopped by"  # a signal; the reason is its name, or "a signal" (another rank's)
+    CANNOT_WRITE = "stopped:"  # a file of the run could not be written; the reason is the error
+
+    def __str__(self) -> str:
+        return self.value
+
+    def said(self, reason: str | None) -> str:
+        """The status in words, as summary.json holds it."""
+        return self.value if reason is None else f"{self.value} {reason}"
+
+    @classmethod
+    def read(cls, words: str) -> tuple[RunStatus, str | None]:
+        """(status, reason) of a status in words; the inverse of ``said``."""
+        for status in cls if isinstance(words, str) else ():
+            if words == status.value:
+                return status, None
+            if words.startswith(f"{status.value} "):
+                return status, words[len(status.value) + 1 :]
+        raise RunDirError(
+            f"not a run status: {words!r} (one of {', '.join(repr(s.value) for s in cls)})"
+        )
+
+
 @dataclass
 class RunSummary:
     """summary.json. A process other than rank 0 of a distributed run knows its status and
     rank alone; the figures are rank 0's."""
 
-    status: str  # "completed", "diverged", "stopped by SIGTERM", ...
+    status: RunStatus
     iterations: int
     planned_iterations: int | None = None
     model: str | None = None
@@ -175,22 +208,34 @@ class RunSummary:
     run_dir: str | None = None
     world_size: int = 1
     rank: int = 0
+    # What stopped a STOPPED or CANNOT_WRITE run; summary.json holds it in "status".
+    reason: str | None = None
 
     @property
     def finished(self) -> bool:
         """Ended for good: running it again would do nothing new (or diverge again)."""
-        return self.status in ("completed", "diverged")
+        return self.status in (RunStatus.COMPLETED, RunStatus.DIVERGED)
 
     @property
     def stopped(self) -> bool:
-        return self.status.startswith("stopped")
+        """Stopped before its end (by a signal, or a file it could not write): resumable."""
+        return self.status in (RunStatus.STOPPED, RunStatus.CANNOT_WRITE)
+
+    @property
+    def status_said(self) -> str:
+        """The status in words: "completed", "stopped by SIGTERM", ..."""
+        return self.status.said(self.reason)
 
     def to_dict(self) -> dict:
-        return _to_dict(self)
+        values = _to_dict(self)
+        del values["reason"]
+        return {**values, "status": self.status_said}
 
     @classmethod
     def from_dict(cls, values: dict) -> RunSummary:
-        return _from_dict(cls, values)
+        summary = _from_dict(cls, {k: v for k, v in values.items() if k != "reason"})
+        summary.status, summary.reason = RunStatus.read(summary.status)
+        return summary
 
 
 @dataclass

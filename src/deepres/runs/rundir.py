@@ -30,7 +30,7 @@ from deepres.atomic import write_error, write_text_atomic
 from deepres.errors import RunDirError
 
 from .lock import RunLock, lock_held
-from .records import RunSummary
+from .records import RunStatus, RunSummary
 
 RECIPE = "recipe.yaml"
 META = "meta.json"
@@ -109,9 +109,9 @@ class RunDir:
         (``read_summary()``): "completed" with its iterations; else "training" while a process
         holds its lock, or how it last ended ("not finished" if it never did), with the last
         iteration logged."""
-        if summary is not None and summary.status == "completed":
-            return summary.status, summary.iterations
-        ended = summary.status if summary is not None else "not finished"
+        if summary is not None and summary.status is RunStatus.COMPLETED:
+            return summary.status_said, summary.iterations
+        ended = summary.status_said if summary is not None else "not finished"
         last = max((r["iteration"] for r in metrics), default=summary.iterations if summary else 0)
         return ("training" if self.in_use() else ended), last
 

@@ -1,6 +1,7 @@
 """Training: recipes as data, the schedule, the step, the loop, checkpoints."""
 
-from .loop import TrainingDiverged, TrainOptions, train
+from .loop import TrainingDiverged, train
+from .plan import RunPlan, RunRequest, TrainOptions, plan_run
 from .recipe import Recipe, load_recipe, parse_overrides, preset_names
 from .schedule import LRSchedule
 
@@ -8,6 +9,9 @@ __all__ = [
     "TrainingDiverged",
     "TrainOptions",
     "train",
+    "plan_run",
+    "RunRequest",
+    "RunPlan",
     "Recipe",
     "load_recipe",
     "parse_overrides",
