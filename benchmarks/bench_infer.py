@@ -23,10 +23,10 @@ from pathlib import Path
 import onnxruntime
 import torch
 
+from deepres.device import INT8_DOT_FLAGS, cpu_flags, cpu_name
 from deepres.export import write_onnx
-from deepres.export.int8 import VNNI_FLAGS, quantize
+from deepres.export.int8 import quantize
 from deepres.models import create_model
-from deepres.runs.environment import cpu_name, cpuinfo_field
 
 CASES = (("resnet20", 32, 128), ("resnet50", 224, 16))  # model, input side, batch
 
@@ -70,8 +70,8 @@ def images_per_second(run, images: torch.Tensor, seconds: float) -> float:
 
 def int8_flags() -> str:
     """The CPU's int8 dot-product flags, as /proc/cpuinfo lists them."""
-    flags = set((cpuinfo_field("flags") or "").split())
-    wanted = (*VNNI_FLAGS, "avx512f", "avx2", "asimddp")
+    flags = cpu_flags() or set()
+    wanted = (*INT8_DOT_FLAGS, "avx512f", "avx2", "asimddp")
     found = [flag for flag in wanted if flag in flags]
     return ", ".join(found) if found else "none of " + ", ".join(wanted)
 
