@@ -26,7 +26,7 @@ import torch
 from deepres.device import INT8_DOT_FLAGS, cpu_flags, cpu_name
 from deepres.export import write_onnx
 from deepres.export.int8 import quantize
-from deepres.models import create_model
+from deepres.models import build_network
 
 CASES = (("resnet20", 32, 128), ("resnet50", 224, 16))  # model, input side, batch
 
@@ -91,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name, side, batch in CASES:
             torch.manual_seed(0)
-            model = create_model(name).eval()
+            model = build_network(name).eval()
             images = torch.randn(batch, 3, side, side)
             engines = {
                 "eager (NCHW)": eager(model, torch.contiguous_format),

@@ -12,7 +12,7 @@ from deepres.data import ArrayDataset, Preprocessing, Stats, decode_square, load
 from deepres.engine import open_engine
 from deepres.errors import UsageError
 from deepres.evaluate import ImageViews, default_scales, evaluate, run_views
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.weights import TrainedModel
 
 SIDE, PAD = 16, 2
@@ -32,7 +32,7 @@ def _images(n=6):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return create_model("resnet20", num_classes=5).eval()
+    return build_network("resnet20", num_classes=5).eval()
 
 
 def _scores(model, views, batch_size=4):

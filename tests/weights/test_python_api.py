@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import deepres
+import deepres.models
 from deepres.errors import DeepresError, ModelError
 
 
@@ -19,6 +20,17 @@ def test_create_model_takes_the_name_that_list_weights_prints():
         ModelError, match='create_model\\("resnet20", weights="resnet20-cifar10"\\)'
     ):
         deepres.create_model("resnet56", weights="resnet20-cifar10")
+
+
+def test_one_builder_users_call_and_the_architecture_alone_under_it():
+    torch.manual_seed(0)
+    built = deepres.models.build_network("resnet20", num_classes=5)
+    torch.manual_seed(0)
+    created = deepres.create_model("resnet20", num_classes=5)
+    assert created.state_dict().keys() == built.state_dict().keys()
+    for key, value in built.state_dict().items():
+        assert torch.equal(value, created.state_dict()[key]), key
+    assert not hasattr(deepres.models, "create_model")  # one name, one signature
 
 
 def test_predict_refuses_no_images_and_top_k_below_one_clearly():

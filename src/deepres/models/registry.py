@@ -1,4 +1,8 @@
-"""One registry of every network by name: ``create_model(name, **overrides)``, ``list_models``."""
+"""One registry of every network by name: ``build_network(name, **overrides)``, ``list_models``.
+
+Users call ``deepres.create_model(name, weights=None, **overrides)``, which builds here and
+loads trained weights when asked (deepres.weights.zoo); this layer knows no weights.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ class ModelInfo:
     description: str = ""
 
     def overridable(self) -> list[str]:
-        """Keyword arguments that ``create_model`` accepts for this network."""
+        """Keyword arguments that ``build_network`` accepts for this network."""
         params = inspect.signature(self.builder).parameters
         return [
             p
@@ -68,8 +72,14 @@ def model_info(name: str) -> ModelInfo:
         ) from None
 
 
-def create_model(name: str, **overrides) -> nn.Module:
-    """Build a registered network; ``overrides`` replace its defaults (e.g. num_classes=100)."""
+def build_network(name: str, **overrides) -> nn.Module:
+    """A registered network, freshly initialised; ``overrides`` replace its defaults (e.g.
+    num_classes=100).
+
+    The architecture alone: ``deepres.create_model`` builds through it and adds trained
+    weights, and is what users call. Its own name, not a second ``create_model``, so that one
+    name never means two signatures.
+    """
     info = model_info(name)
     allowed = info.overridable()
     unknown = sorted(set(overrides) - set(allowed))

@@ -13,7 +13,7 @@ import torch
 from deepres import catalog
 from deepres.data import DataError, Preprocessing, first_names
 from deepres.errors import UsageError
-from deepres.models import ResNet, create_model, model_info
+from deepres.models import ResNet, build_network, model_info
 from deepres.runs import RunDir
 from deepres.runs.rundir import TRAINED_CHECKPOINTS
 
@@ -31,7 +31,7 @@ class TrainedModel:
 
     model: ResNet
     model_name: str
-    model_args: dict  # create_model's arguments besides num_classes and in_chans
+    model_args: dict  # build_network's arguments besides num_classes and in_chans
     classes: list[str]  # "0", "1", ... when the file names none
     preprocessing: Preprocessing | None  # what training fed the network; None for bare files
     path: Path  # the weight file read
@@ -223,7 +223,7 @@ class UnnamedClasses(UserWarning):
 
 
 def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict]:
-    """(registered name, create_model arguments) of the network whose weights ``file`` holds."""
+    """(registered name, build_network arguments) of the network whose weights ``file`` holds."""
     recorded = file.info.get("model_name")
     name = model_name or recorded or guess_model_name(file.state_dict)
     if name is None:
@@ -260,7 +260,7 @@ def _build(path: Path, name: str, model_args: dict, sizes: dict) -> ResNet:
                 f"weights have {size}; the file is inconsistent"
             )
     try:
-        return create_model(name, **{**model_args, **sizes})
+        return build_network(name, **{**model_args, **sizes})
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: the network it records cannot be built ({err})") from None
 
