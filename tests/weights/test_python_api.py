@@ -44,6 +44,17 @@ def test_predict_refuses_no_images_and_top_k_below_one_clearly():
     assert len(trained.predict(image, top_k=2)) == 2
 
 
+def test_top_classes_are_the_most_probable_first_and_at_most_every_class():
+    trained = deepres.load_model("resnet20-cifar10")
+    probabilities = torch.zeros(2, 10)
+    probabilities[0, [1, 2]] = torch.tensor([0.75, 0.25])
+    probabilities[1, 9] = 1.0
+    top = trained.top_classes(probabilities, 2)
+    assert top[0] == [(trained.classes[1], 0.75), (trained.classes[2], 0.25)]
+    assert top[1][0] == (trained.classes[9], 1.0)
+    assert [len(row) for row in trained.top_classes(probabilities, 20)] == [10, 10]
+
+
 def test_help_shows_the_main_functions_and_info_stays_short():
     text = pydoc.render_doc(deepres, renderer=pydoc.plaintext)
     functions = text.split("FUNCTIONS", 1)[1]

@@ -67,17 +67,16 @@ class Service:
             )
 
     def answer(self, uploads: list[Upload], scores: torch.Tensor, top_k: int) -> dict:
-        probs, indices = scores.topk(min(top_k, scores.shape[1]), dim=1)
-        classes = self.trained.classes
+        tops = self.trained.top_classes(scores, top_k)
         return {
             "model": self.trained.model_name,
             "engine": self.engine.name,
             "predictions": [
                 {
                     "file": upload.name,
-                    "top": [{"class": classes[c], "probability": p} for c, p in zip(cs, ps)],
+                    "top": [{"class": c, "probability": p} for c, p in top],
                 }
-                for upload, cs, ps in zip(uploads, indices.tolist(), probs.tolist())
+                for upload, top in zip(uploads, tops)
             ],
         }
 

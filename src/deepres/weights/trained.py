@@ -76,15 +76,19 @@ class TrainedModel:
         """The ``top_k`` (class, probability) pairs of an image, most probable first; a list
         of them for a list (or batch) of images. Images as ``Preprocessing.center_views``
         takes them: file paths, PIL images, numpy arrays or tensors, prepared as in training."""
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise UsageError(f"top_k must be a whole number of at least 1, not {top_k!r}")
-        probs = self.model(self._views(images)).softmax(dim=1)
-        values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
-        top = [
+        check_top_k(top_k)
+        top = self.top_classes(self.model(self._views(images)).softmax(dim=1), top_k)
+        return top if _is_many(images) else top[0]
+
+    def top_classes(self, probabilities: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:
+        """The ``k`` most probable (class, probability) pairs of each row of ``probabilities``
+        (N, classes), most probable first; all the classes when there are fewer than ``k``.
+        What ``predict`` gives, here and in ``deepres.evaluate.predict`` and serving."""
+        values, indices = probabilities.topk(min(k, probabilities.shape[1]), dim=1)
+        return [
             [(self.classes[i], p) for i, p in zip(row_i, row_p)]
             for row_i, row_p in zip(indices.tolist(), values.tolist())
         ]
-        return top if _is_many(images) else top[0]
 
     @torch.inference_mode()
     def embed(self, images) -> np.ndarray:
@@ -100,6 +104,12 @@ class TrainedModel:
             raise DataError("no images given (an empty list): pass one image or a list of them")
         device = next(self.model.parameters()).device
         return self.image_preprocessing().center_views(images).to(device)
+
+
+def check_top_k(top_k: object) -> None:
+    """Refuse a number of classes to show that is not a whole number of at least 1."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise UsageError(f"top_k must be a whole number of at least 1, not {top_k!r}")
 
 
 def _is_many(images) -> bool:
