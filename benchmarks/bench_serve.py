@@ -52,14 +52,14 @@ def random_weights(folder: Path) -> Path:
     model = build_network("resnet20")
     mean_image = np.full((3, 32, 32), 0.47, np.float32)
     prep = Preprocessing(
-        "array",
-        32,
-        32,
-        3,
-        "pixel_mean",
-        Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image),
-        True,
-        4,
+        kind="array",
+        resize=32,
+        crop=32,
+        in_chans=3,
+        normalize="pixel_mean",
+        stats=Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image),
+        flip=True,
+        padding=4,
     )
     path = folder / "resnet20-random.safetensors"
     save_weights(

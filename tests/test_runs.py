@@ -73,7 +73,9 @@ def test_checkpoint_state_keeps_the_payload_layout():
     assert state.window.sums.loss == 0.875 and state.window.sums.error == 0.5
     assert state.to_dict().keys() == payload.keys()
     assert state.to_dict()["window"] == payload["window"]
-    network = CheckpointState(7, {}, "resnet20", {}, [], {})  # what best.pt holds
+    network = CheckpointState(  # what best.pt holds
+        iteration=7, model={}, model_name="resnet20", recipe={}, classes=[], preprocessing={}
+    )
     assert not network.resumable
     assert set(network.to_dict()) == {
         "iteration",

@@ -22,7 +22,16 @@ def _array_prep(flip=True):
     rng = np.random.default_rng(0)
     mean_image = rng.uniform(0.3, 0.6, (3, SIDE, SIDE)).astype(np.float32)
     stats = Stats((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), mean_image)
-    return Preprocessing("array", SIDE, SIDE, 3, "pixel_mean", stats, flip, PAD)
+    return Preprocessing(
+        kind="array",
+        resize=SIDE,
+        crop=SIDE,
+        in_chans=3,
+        normalize="pixel_mean",
+        stats=stats,
+        flip=flip,
+        padding=PAD,
+    )
 
 
 def _images(n=6):
@@ -144,7 +153,16 @@ def _stream_prep():
     stats = Stats(
         (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), np.array([0.5, 0.4, 0.3], np.float32)[:, None, None]
     )
-    return Preprocessing("stream", 40, 32, 3, "channel", stats, True, 0)
+    return Preprocessing(
+        kind="stream",
+        resize=40,
+        crop=32,
+        in_chans=3,
+        normalize="channel",
+        stats=stats,
+        flip=True,
+        padding=0,
+    )
 
 
 def _channel_normalized(prep, image_chw):
@@ -194,7 +212,16 @@ def test_evaluate_agrees_with_the_scores_computed_by_hand(model):
     prep, images = _array_prep(), _images(12)
     labels = np.arange(12) % 5
     dataset = ArrayDataset(images, labels, classes=list("abcde"), name="toy")
-    trained = TrainedModel(model, "resnet20", {}, list("abcde"), None, Path("toy.pt"), True, None)
+    trained = TrainedModel(
+        model=model,
+        model_name="resnet20",
+        model_args={},
+        classes=list("abcde"),
+        preprocessing=None,
+        path=Path("toy.pt"),
+        classes_named=True,
+        recipe=None,
+    )
     results = evaluate(trained, prep, dataset, ["center", "ten-crop"], batch_size=5)
     assert results["classes"] == list("abcde")
     for mode in ("center", "ten-crop"):

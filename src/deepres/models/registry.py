@@ -22,7 +22,7 @@ CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)  # paper Table 6
 CIFAR_PLAIN_DEPTHS = (20, 32, 44, 56, 110)  # paper Fig. 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelInfo:
     """What the registry knows of a network without building it."""
 
@@ -94,27 +94,27 @@ def _register_all() -> None:
     for depth in CIFAR_DEPTHS:
         register(
             ModelInfo(
-                f"resnet{depth}",
-                "cifar",
-                depth,
-                True,
-                32,
-                cifar_resnet,
-                {"depth": depth, "residual": True},
-                "CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
+                name=f"resnet{depth}",
+                family="cifar",
+                depth=depth,
+                residual=True,
+                input_size=32,
+                builder=cifar_resnet,
+                fixed={"depth": depth, "residual": True},
+                description="CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
             )
         )
     for depth in CIFAR_PLAIN_DEPTHS:
         register(
             ModelInfo(
-                f"plain{depth}",
-                "cifar",
-                depth,
-                False,
-                32,
-                cifar_resnet,
-                {"depth": depth, "residual": False},
-                "CIFAR-10 plain net of paper Fig. 6",
+                name=f"plain{depth}",
+                family="cifar",
+                depth=depth,
+                residual=False,
+                input_size=32,
+                builder=cifar_resnet,
+                fixed={"depth": depth, "residual": False},
+                description="CIFAR-10 plain net of paper Fig. 6",
             )
         )
     for residual, kind in ((True, "resnet"), (False, "plain")):
@@ -122,28 +122,30 @@ def _register_all() -> None:
             stride_note = ", bottleneck stride in the first 1x1" if depth >= 50 else ""
             register(
                 ModelInfo(
-                    f"{kind}{depth}",
-                    "imagenet",
-                    depth,
-                    residual,
-                    224,
-                    imagenet_resnet,
-                    {"depth": depth, "residual": residual},
-                    f"ImageNet {kind} net of paper Table 1{stride_note}",
+                    name=f"{kind}{depth}",
+                    family="imagenet",
+                    depth=depth,
+                    residual=residual,
+                    input_size=224,
+                    builder=imagenet_resnet,
+                    fixed={"depth": depth, "residual": residual},
+                    description=f"ImageNet {kind} net of paper Table 1{stride_note}",
                 )
             )
         if residual:
             for depth in (50, 101, 152):
                 register(
                     ModelInfo(
-                        f"resnet{depth}_v1_5",
-                        "imagenet",
-                        depth,
-                        True,
-                        224,
-                        imagenet_resnet,
-                        {"depth": depth, "residual": True, "stride_in_1x1": False},
-                        "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1",
+                        name=f"resnet{depth}_v1_5",
+                        family="imagenet",
+                        depth=depth,
+                        residual=True,
+                        input_size=224,
+                        builder=imagenet_resnet,
+                        fixed={"depth": depth, "residual": True, "stride_in_1x1": False},
+                        description=(
+                            "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1"
+                        ),
                     )
                 )
 

@@ -9,7 +9,7 @@ from deepres.data import MAX_PIXELS
 from deepres.errors import UsageError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     max_batch: int = 32  # images per forward pass
     max_wait: float = 0.005  # seconds the first request of a batch waits for others

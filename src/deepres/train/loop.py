@@ -373,16 +373,16 @@ class Trainer:
         if resumed and name is None:
             name = self.run.read_meta().get("recipe_name")
         return Setup(
-            self.recipe,
-            name,
-            sum(p.numel() for p in self.model.parameters()),
-            self.splits,
-            self.device,
-            self.world.world_size,
-            self.amp_dtype,
-            self.memory_format == torch.channels_last,
-            str(self.run.path),
-            self.iteration if resumed else None,
+            recipe=self.recipe,
+            recipe_name=name,
+            parameters=sum(p.numel() for p in self.model.parameters()),
+            splits=self.splits,
+            device=self.device,
+            world_size=self.world.world_size,
+            amp_dtype=self.amp_dtype,
+            channels_last=self.memory_format == torch.channels_last,
+            run_dir=str(self.run.path),
+            resumed_at=self.iteration if resumed else None,
         )
 
     def _describe_run(self) -> None:

@@ -38,7 +38,7 @@ EVAL_FLOOR = 8
 _EPOCHS = re.compile(r"^(\d+(?:\.\d+)?)ep$")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Recipe:
     """Everything that decides what a training run computes."""
 

@@ -25,7 +25,7 @@ from .layouts import KNOWN_PROJECTS, foreign_keys
 from .zoo import ConvertedLayout, is_weights_name, shipped_file
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainedModel:
     """A network in eval mode with what is known about it."""
 
@@ -184,15 +184,15 @@ def load_model(
     record = file.info.get("preprocessing")
     preprocessing = None if record is None else Preprocessing.from_dict(record, str(file.path))
     return TrainedModel(
-        model.to(device).eval(),
-        name,
-        model_args,
-        classes,
-        preprocessing,
-        file.path,
-        bool(named),
-        file.info.get("recipe"),
-        file.note,
+        model=model.to(device).eval(),
+        model_name=name,
+        model_args=model_args,
+        classes=classes,
+        preprocessing=preprocessing,
+        path=file.path,
+        classes_named=bool(named),
+        recipe=file.info.get("recipe"),
+        note=file.note,
     )
 
 
@@ -215,14 +215,14 @@ def _load_export(path: Path, device: str | torch.device) -> TrainedModel:
     model_info(name)  # an unknown name fails here, with the valid ones listed
     int8 = "int8" in description
     return TrainedModel(
-        float_model.model if float_model is not None else None,
-        name,
-        description.get("model_args", {}),
-        [str(c) for c in description["classes"]],
-        prep,
-        path,
-        True,
-        description.get("recipe"),
+        model=float_model.model if float_model is not None else None,
+        model_name=name,
+        model_args=description.get("model_args", {}),
+        classes=[str(c) for c in description["classes"]],
+        preprocessing=prep,
+        path=path,
+        classes_named=True,
+        recipe=description.get("recipe"),
         onnx=graph,
         onnx_engine="onnxruntime-int8" if int8 else "onnxruntime",
     )
