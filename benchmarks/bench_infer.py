@@ -4,8 +4,8 @@ and INT8.
 ResNet-20 at 32x32 and ResNet-50 at 224x224, in one process, with the same number of threads
 for every engine (default 2): PyTorch eager in the default memory format, PyTorch eager in
 channels_last (as `deepres eval/predict` run it), and the model written by `deepres export
---format onnx` (deepres.export.write_onnx) in onnxruntime. Rounds alternate between the
-engines so that a busy moment of the machine falls on all of them alike; prints every round's
+--format onnx` (deepres.export.formats.write_onnx) in onnxruntime. Rounds alternate between
+the engines so that a busy moment of the machine falls on all of them alike; prints every round's
 images/s and the medians, and the CPU's flags that decide INT8 speed (avx512_vnni, amx_int8...).
 The weights are random: speed does not depend on them. Asserts nothing.
 
@@ -24,7 +24,7 @@ import onnxruntime
 import torch
 
 from deepres.device import INT8_DOT_FLAGS, cpu_flags, cpu_name
-from deepres.export import write_onnx
+from deepres.export.formats import write_onnx
 from deepres.export.int8 import quantize
 from deepres.models import build_network
 

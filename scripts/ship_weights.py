@@ -40,14 +40,9 @@ from deepres.atomic import write_text_atomic
 from deepres.data import Preprocessing, open_source
 from deepres.evaluate import evaluate
 from deepres.experiments.cifar10 import data_note
-from deepres.runs import changes_during_run
-from deepres.weights import (
-    card_front_matter,
-    load_checkpoint,
-    load_model,
-    read_weights,
-    save_weights,
-)
+from deepres.runs.environment import changes_during_run
+from deepres.weights import load_checkpoint, load_model, read_weights, save_weights
+from deepres.weights.cards import card_front_matter
 from deepres.weights.zoo import sha256_of
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,16 +6,10 @@ import pytest
 import torch
 
 from deepres.errors import RunDirError
-from deepres.runs import (
-    Best,
-    CheckpointState,
-    RunDir,
-    RunSummary,
-    Sums,
-    WindowTotals,
-    changes_during_run,
-    data_slug,
-)
+from deepres.runs import CheckpointState, RunDir, RunSummary
+from deepres.runs.environment import changes_during_run
+from deepres.runs.records import Best, Sums, WindowTotals
+from deepres.runs.rundir import data_slug
 
 # summary.json as `deepres train` wrote it before the records were typed.
 SUMMARY = {

@@ -8,10 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepres.data import ArrayDataset, Preprocessing, Stats, decode_square, load_image
+from deepres.data import ArrayDataset, Preprocessing, Stats
+from deepres.data.decode import decode_square
+from deepres.data.stream import load_image
 from deepres.engine import open_engine
 from deepres.errors import UsageError
-from deepres.evaluate import ImageViews, default_scales, evaluate, run_views
+from deepres.evaluate import evaluate
+from deepres.evaluate.infer import run_views
+from deepres.evaluate.views import ImageViews, default_scales
 from deepres.models import build_network
 from deepres.weights import TrainedModel
 

@@ -13,7 +13,7 @@ from runs import make_color_folder
 
 import deepres.export.int8 as int8
 from deepres.cli import main
-from deepres.export import int8_support_note
+from deepres.export.int8 import int8_support_note
 
 
 def _int8(run, data, output, *extra):

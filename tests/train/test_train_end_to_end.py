@@ -13,7 +13,7 @@ from runs import settings, tiny_recipe
 
 from deepres.cli import main
 from deepres.models import build_network
-from deepres.runs import changes_during_run
+from deepres.runs.environment import changes_during_run
 from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint

@@ -9,7 +9,8 @@ import pytest
 import torch
 from runs import tiny_recipe
 
-from deepres.runs import Best, CheckpointState, RunDir, Sums, WindowTotals
+from deepres.runs import CheckpointState, RunDir
+from deepres.runs.records import Best, Sums, WindowTotals
 from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World

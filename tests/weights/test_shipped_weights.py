@@ -18,14 +18,8 @@ from runs import train_run
 import deepres
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
 from deepres.cli import main
-from deepres.weights import (
-    CheckpointError,
-    load_checkpoint,
-    load_model,
-    read_card,
-    read_weights,
-    save_checkpoint,
-)
+from deepres.weights import CheckpointError, load_checkpoint, load_model, read_card, read_weights
+from deepres.weights.checkpoint import save_checkpoint
 from deepres.weights.zoo import sha256_of
 
 ship_weights = load_script("scripts/ship_weights.py")

@@ -12,10 +12,10 @@ from deepres.weights import (
     CheckpointError,
     guess_model_name,
     load_model,
-    load_strictly,
     read_weights,
     save_weights,
 )
+from deepres.weights.fit import load_strictly
 
 
 def _random_state(model):

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from deepres.data import folder_of
+from deepres.data.sources import folder_of
 from deepres.errors import DeepresError, UsageError
-from deepres.runs import RunDir, RunSummary, data_slug
-from deepres.runs.rundir import BAD_FILES, RECIPE
+from deepres.runs import RunDir, RunSummary
+from deepres.runs.rundir import BAD_FILES, RECIPE, data_slug
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, preset_names, train
 from deepres.train.distributed import launched_by_torchrun, restarted_by_torchrun
 from deepres.train.finetune import image_size_of_weights, model_of_weights

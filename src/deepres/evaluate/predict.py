@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from deepres.atomic import special_file_kind
-from deepres.data import BadFile, Preprocessing, list_images
+from deepres.data import Preprocessing
+from deepres.data.errors import BadFile
+from deepres.data.scan import list_images
 from deepres.weights import TrainedModel
 from deepres.weights.trained import check_top_k
 

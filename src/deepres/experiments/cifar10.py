@@ -25,7 +25,8 @@ from deepres.data.jpeg_settings import measure_jpegs
 from deepres.device import cpu_name, pick_device
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
-from deepres.runs import RunRecord, changes_during_run, describe_environment, sessions
+from deepres.runs.environment import changes_during_run, describe_environment, sessions
+from deepres.runs.records import RunRecord
 from deepres.train import Recipe, load_recipe
 
 from .results import ensure_response_std, run_record

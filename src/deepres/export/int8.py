@@ -37,14 +37,8 @@ from torch import nn
 from deepres.atomic import write_together
 from deepres.data import Preprocessing
 from deepres.device import INT8_DOT_FLAGS, cpu_flags
-from deepres.engine import (
-    FEATURES_NAME,
-    INPUT_NAME,
-    OUTPUT_NAME,
-    OnnxEngine,
-    onnx_bytes,
-    quiet_exporters,
-)
+from deepres.engine.engines import OnnxEngine
+from deepres.engine.onnx import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
 from deepres.weights.zoo import sha256_of

@@ -90,63 +90,65 @@ def build_network(name: str, **overrides) -> nn.Module:
     return info.builder(**info.fixed, **overrides)
 
 
+_FAMILIES = {"cifar": (32, cifar_resnet), "imagenet": (224, imagenet_resnet)}
+
+
+def _add(name: str, family: str, *, depth: int, residual: bool, description: str, **fixed):
+    """Register a network of ``family``; ``fixed`` adds to the depth and residual that its
+    name decides."""
+    input_size, builder = _FAMILIES[family]
+    register(
+        ModelInfo(
+            name=name,
+            family=family,
+            depth=depth,
+            residual=residual,
+            input_size=input_size,
+            builder=builder,
+            fixed={"depth": depth, "residual": residual, **fixed},
+            description=description,
+        )
+    )
+
+
 def _register_all() -> None:
     for depth in CIFAR_DEPTHS:
-        register(
-            ModelInfo(
-                name=f"resnet{depth}",
-                family="cifar",
-                depth=depth,
-                residual=True,
-                input_size=32,
-                builder=cifar_resnet,
-                fixed={"depth": depth, "residual": True},
-                description="CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
-            )
+        _add(
+            f"resnet{depth}",
+            "cifar",
+            depth=depth,
+            residual=True,
+            description="CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
         )
     for depth in CIFAR_PLAIN_DEPTHS:
-        register(
-            ModelInfo(
-                name=f"plain{depth}",
-                family="cifar",
-                depth=depth,
-                residual=False,
-                input_size=32,
-                builder=cifar_resnet,
-                fixed={"depth": depth, "residual": False},
-                description="CIFAR-10 plain net of paper Fig. 6",
-            )
+        _add(
+            f"plain{depth}",
+            "cifar",
+            depth=depth,
+            residual=False,
+            description="CIFAR-10 plain net of paper Fig. 6",
         )
     for residual, kind in ((True, "resnet"), (False, "plain")):
         for depth in IMAGENET_LAYOUTS:
             stride_note = ", bottleneck stride in the first 1x1" if depth >= 50 else ""
-            register(
-                ModelInfo(
-                    name=f"{kind}{depth}",
-                    family="imagenet",
-                    depth=depth,
-                    residual=residual,
-                    input_size=224,
-                    builder=imagenet_resnet,
-                    fixed={"depth": depth, "residual": residual},
-                    description=f"ImageNet {kind} net of paper Table 1{stride_note}",
-                )
+            _add(
+                f"{kind}{depth}",
+                "imagenet",
+                depth=depth,
+                residual=residual,
+                description=f"ImageNet {kind} net of paper Table 1{stride_note}",
             )
         if residual:
             for depth in (50, 101, 152):
-                register(
-                    ModelInfo(
-                        name=f"resnet{depth}_v1_5",
-                        family="imagenet",
-                        depth=depth,
-                        residual=True,
-                        input_size=224,
-                        builder=imagenet_resnet,
-                        fixed={"depth": depth, "residual": True, "stride_in_1x1": False},
-                        description=(
-                            "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1"
-                        ),
-                    )
+                _add(
+                    f"resnet{depth}_v1_5",
+                    "imagenet",
+                    depth=depth,
+                    residual=True,
+                    stride_in_1x1=False,
+                    description=(
+                        "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1"
+                    ),
                 )
 
 

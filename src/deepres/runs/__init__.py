@@ -1,26 +1,16 @@
 """Runs: the run directory and the typed records that a run writes and others read back.
 
+    run = RunDir("runs/quick")
+    run.read_summary(), run.read_metrics(), run.read_recipe(), run.trained_checkpoint()
+    CheckpointState.from_dict(load_checkpoint(path))   # a checkpoint's contents, typed
+
 Sits just above ``deepres.atomic`` and below weights, train, evaluate and analysis, so that
-each of them reads and writes runs through this one definition of their layout and keys.
+each of them reads and writes runs through this one definition of their layout and keys
+(they import the other records from ``deepres.runs.records``, the environment of a run from
+``deepres.runs.environment``).
 """
 
-from .environment import SESSION_KEYS, changes_during_run, describe_environment, sessions
-from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
-from .rundir import RunDir, data_slug, read_metrics, trained_so_far
+from .records import CheckpointState, RunSummary
+from .rundir import RunDir
 
-__all__ = [
-    "SESSION_KEYS",
-    "changes_during_run",
-    "describe_environment",
-    "Best",
-    "CheckpointState",
-    "RunRecord",
-    "RunSummary",
-    "Sums",
-    "WindowTotals",
-    "RunDir",
-    "data_slug",
-    "read_metrics",
-    "sessions",
-    "trained_so_far",
-]
+__all__ = ["RunDir", "RunSummary", "CheckpointState"]

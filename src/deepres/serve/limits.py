@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepres.data import MAX_PIXELS
+from deepres.data.decode import MAX_PIXELS
 from deepres.errors import UsageError
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from deepres.data import BadImage, Preprocessing, TooManyPixels, header_pixels
+from deepres.data import Preprocessing
+from deepres.data.decode import BadImage, TooManyPixels, header_pixels
 from deepres.engine import Engine
-from deepres.evaluate import ImageViews
+from deepres.evaluate.views import ImageViews
 from deepres.weights import TrainedModel
 from deepres.weights.zoo import card_of
 

@@ -2,7 +2,6 @@
 
 from .loop import TrainingDiverged, TrainOptions, train
 from .recipe import Recipe, load_recipe, parse_overrides, preset_names
-from .schedule import LRSchedule
 
 __all__ = [
     "TrainingDiverged",
@@ -12,5 +11,4 @@ __all__ = [
     "load_recipe",
     "parse_overrides",
     "preset_names",
-    "LRSchedule",
 ]

@@ -25,28 +25,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from deepres.atomic import WriteError
-from deepres.data import (
-    BatchLoader,
-    DataError,
-    Preprocessing,
-    absolute_source,
-    missing_folder,
-    open_source,
-)
+from deepres.data import BatchLoader, DataError, Preprocessing, open_source
+from deepres.data.sources import absolute_source, missing_folder
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.extras import available
 from deepres.models import model_info
-from deepres.runs import (
-    SESSION_KEYS,
-    Best,
-    CheckpointState,
-    RunDir,
-    RunSummary,
-    Sums,
-    WindowTotals,
-    describe_environment,
-)
+from deepres.runs import CheckpointState, RunDir, RunSummary
+from deepres.runs.environment import SESSION_KEYS, describe_environment
 from deepres.runs.plots import plot_run_curves
+from deepres.runs.records import Best, Sums, WindowTotals
 from deepres.runs.rundir import RECIPE
 
 from .banner import Setup, banner

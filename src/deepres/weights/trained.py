@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from deepres import catalog
-from deepres.data import DataError, Preprocessing, first_names
+from deepres.data import DataError, Preprocessing
+from deepres.data.errors import first_names
 from deepres.errors import UsageError
 from deepres.models import ResNet, build_network, model_info
 from deepres.runs import RunDir
