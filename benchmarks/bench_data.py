@@ -26,7 +26,7 @@ import torch
 from common import cifar10_jpeg_root
 
 from deepres.data import BatchLoader, open_source
-from deepres.models import create_model
+from deepres.models import build_network
 
 BATCH = 128
 
@@ -60,7 +60,7 @@ def pipeline_rate(splits, epochs: int) -> float:
 
 def resnet20_rate(steps: int) -> float:
     torch.manual_seed(0)
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     images, labels = torch.randn(BATCH, 3, 32, 32), torch.randint(0, 10, (BATCH,))
 

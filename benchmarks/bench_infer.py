@@ -4,8 +4,8 @@ and INT8.
 ResNet-20 at 32x32 and ResNet-50 at 224x224, in one process, with the same number of threads
 for every engine (default 2): PyTorch eager in the default memory format, PyTorch eager in
 channels_last (as `deepres eval/predict` run it), and the model written by `deepres export
---format onnx` (deepres.export.write_onnx) in onnxruntime. Rounds alternate between the
-engines so that a busy moment of the machine falls on all of them alike; prints every round's
+--format onnx` (deepres.export.formats.write_onnx) in onnxruntime. Rounds alternate between
+the engines so that a busy moment of the machine falls on all of them alike; prints every round's
 images/s and the medians, and the CPU's flags that decide INT8 speed (avx512_vnni, amx_int8...).
 The weights are random: speed does not depend on them. Asserts nothing.
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import onnxruntime
 import torch
 
-from deepres.export import write_onnx
-from deepres.export.int8 import VNNI_FLAGS, quantize
-from deepres.models import create_model
-from deepres.runs.environment import cpu_name, cpuinfo_field
+from deepres.device import INT8_DOT_FLAGS, cpu_flags, cpu_name
+from deepres.export.formats import write_onnx
+from deepres.export.int8 import quantize
+from deepres.models import build_network
 
 CASES = (("resnet20", 32, 128), ("resnet50", 224, 16))  # model, input side, batch
 
@@ -70,8 +70,8 @@ def images_per_second(run, images: torch.Tensor, seconds: float) -> float:
 
 def int8_flags() -> str:
     """The CPU's int8 dot-product flags, as /proc/cpuinfo lists them."""
-    flags = set((cpuinfo_field("flags") or "").split())
-    wanted = (*VNNI_FLAGS, "avx512f", "avx2", "asimddp")
+    flags = cpu_flags() or set()
+    wanted = (*INT8_DOT_FLAGS, "avx512f", "avx2", "asimddp")
     found = [flag for flag in wanted if flag in flags]
     return ", ".join(found) if found else "none of " + ", ".join(wanted)
 
@@ -91,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name, side, batch in CASES:
             torch.manual_seed(0)
-            model = create_model(name).eval()
+            model = build_network(name).eval()
             images = torch.randn(batch, 3, side, side)
             engines = {
                 "eager (NCHW)": eager(model, torch.contiguous_format),

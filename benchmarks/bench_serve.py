@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 
 from deepres.data import Preprocessing, Stats
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.weights import save_weights
 
 START_TIMEOUT = 300
@@ -49,17 +49,17 @@ def random_weights(folder: Path) -> Path:
     """ResNet-20 with random weights and CIFAR-10's kind of preprocessing (32x32, per-pixel
     mean), as a weight file that `deepres serve` takes."""
     torch.manual_seed(0)
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     mean_image = np.full((3, 32, 32), 0.47, np.float32)
     prep = Preprocessing(
-        "array",
-        32,
-        32,
-        3,
-        "pixel_mean",
-        Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image),
-        True,
-        4,
+        kind="array",
+        resize=32,
+        crop=32,
+        in_chans=3,
+        normalize="pixel_mean",
+        stats=Stats((0.49, 0.48, 0.45), (0.25, 0.24, 0.26), mean_image),
+        flip=True,
+        padding=4,
     )
     path = folder / "resnet20-random.safetensors"
     save_weights(

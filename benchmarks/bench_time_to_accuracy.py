@@ -30,9 +30,9 @@ from pathlib import Path
 import torch
 from common import CACHE, cifar10_jpeg_root
 
-from deepres.runs import RunDir, trained_so_far
-from deepres.runs.environment import cpu_name
-from deepres.runs.rundir import RECIPE
+from deepres.device import cpu_name
+from deepres.runs import RunDir
+from deepres.runs.rundir import RECIPE, trained_so_far
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
 from deepres.train.recipe import load_run_recipe
 

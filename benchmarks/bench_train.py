@@ -25,7 +25,7 @@ from common import cifar10_jpeg_root
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.runs import RunDir
 from deepres.train import Recipe, TrainOptions, train
 
@@ -69,7 +69,7 @@ def plain_loop(root: Path, steps: int, device: torch.device, workers: int) -> fl
         drop_last=True,
         persistent_workers=workers > 0,
     )
-    model = create_model("resnet20").to(device)
+    model = build_network("resnet20").to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     model.train()
     for step, (images, labels) in enumerate(loader):

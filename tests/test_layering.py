@@ -3,8 +3,9 @@
     cli -> serve, ship, experiments -> train, evaluate, export, analysis -> weights, engine
         -> data, models, runs
 
-Beneath them all, `deepres.atomic`, `deepres.errors`, `deepres.catalog` and `deepres.extras`
-(standard library only; the others raise the errors of `deepres.errors`) serve every layer.
+Beneath them all, `deepres.atomic`, `deepres.errors`, `deepres.catalog`, `deepres.extras` and
+`deepres.device` (standard library only at import; the others raise the errors of
+`deepres.errors`) serve every layer.
 """
 
 import subprocess
@@ -29,7 +30,7 @@ BELOW = {
     "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
     "ship": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
-EVERY_LAYER = {"atomic", "errors", "catalog", "extras"}
+EVERY_LAYER = {"atomic", "errors", "catalog", "extras", "device"}
 PACKAGES = sorted(
     p.name
     for p in Path(deepres.__file__).parent.iterdir()

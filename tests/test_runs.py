@@ -6,17 +6,10 @@ import pytest
 import torch
 
 from deepres.errors import RunDirError
-from deepres.runs import (
-    Best,
-    CheckpointState,
-    RunDir,
-    RunStatus,
-    RunSummary,
-    Sums,
-    WindowTotals,
-    changes_during_run,
-    data_slug,
-)
+from deepres.runs import CheckpointState, RunDir, RunStatus, RunSummary
+from deepres.runs.environment import changes_during_run
+from deepres.runs.records import Best, Sums, WindowTotals
+from deepres.runs.rundir import data_slug
 
 # summary.json as `deepres train` wrote it before the records were typed.
 SUMMARY = {
@@ -103,7 +96,9 @@ def test_checkpoint_state_keeps_the_payload_layout():
     assert state.window.sums.loss == 0.875 and state.window.sums.error == 0.5
     assert state.to_dict().keys() == payload.keys()
     assert state.to_dict()["window"] == payload["window"]
-    network = CheckpointState(7, {}, "resnet20", {}, [], {})  # what best.pt holds
+    network = CheckpointState(  # what best.pt holds
+        iteration=7, model={}, model_name="resnet20", recipe={}, classes=[], preprocessing={}
+    )
     assert not network.resumable
     assert set(network.to_dict()) == {
         "iteration",

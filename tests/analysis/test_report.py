@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from deepres.analysis.report import render_markdown, table_rows, write_report
-from deepres.runs import RunRecord
+from deepres.runs.records import RunRecord
 
 PAPER = {20: 8.75, 56: 6.97}
 

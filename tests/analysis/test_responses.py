@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deepres.analysis.responses import response_layers, response_stds
-from deepres.models import create_model
+from deepres.models import build_network
 
 # 8x8 images: the CIFAR nets take any size, and small ones keep the tests fast.
 
@@ -28,14 +28,14 @@ def _identity_bn(bn: torch.nn.BatchNorm2d) -> None:
 
 
 def test_layers_are_every_3x3_convolution_in_order():
-    names = [name for name, _ in response_layers(create_model("resnet20"))]
+    names = [name for name, _ in response_layers(build_network("resnet20"))]
     assert len(names) == 19  # the stem and 2 x 9 block layers
     assert names[:3] == ["bn1", "layer1.0.bn1", "layer1.0.bn2"] and names[-1] == "layer3.2.bn2"
-    assert len(response_layers(create_model("plain56"))) == 55
+    assert len(response_layers(build_network("plain56"))) == 55
     # ImageNet nets: the 7x7 stem and the bottleneck's 1x1 layers are not 3x3 layers.
-    bottleneck = [name for name, _ in response_layers(create_model("resnet50"))]
+    bottleneck = [name for name, _ in response_layers(build_network("resnet50"))]
     assert len(bottleneck) == 16 and all(name.endswith(".bn2") for name in bottleneck)
-    assert len(response_layers(create_model("resnet18"))) == 16
+    assert len(response_layers(build_network("resnet18"))) == 16
 
 
 @pytest.mark.parametrize("name", ["plain20", "resnet20"])
@@ -43,7 +43,7 @@ def test_constant_responses_give_the_std_set_by_the_bn_bias(name):
     """With gamma 0 every channel answers its beta: +b on even channels and -b on odd ones
     gives a standard deviation of exactly b, whatever the input and whatever comes after (the
     in-place ReLU that follows bn1, the addition that follows bn2)."""
-    model = create_model(name)
+    model = build_network(name)
     layers = response_layers(model)
     for k, (_, bn) in enumerate(layers):
         b = 0.1 * (k + 1)
@@ -60,7 +60,7 @@ def test_hand_computed_std_through_conv_and_eval_mode_bn():
     """Stem: channel c = (c + 1) * x, so over +-1 pixels the std is sqrt(mean of (c + 1)^2)
     = sqrt(93.5). Next layer: channel c = (c + 1) * ReLU(x), which is c + 1 on half the pixels
     and 0 on the rest: mean 4.25, mean square 46.75, std sqrt(46.75 - 4.25^2)."""
-    model = create_model("resnet20", in_chans=1)
+    model = build_network("resnet20", in_chans=1)
     model.conv1.weight.data.zero_()
     model.conv1.weight.data[:, 0, 1, 1] = torch.arange(1.0, 17.0)
     first = model.layer1[0]
@@ -77,7 +77,7 @@ def test_hand_computed_std_through_conv_and_eval_mode_bn():
 
 def test_batches_merge_to_the_std_of_the_whole_set():
     torch.manual_seed(0)
-    model = create_model("plain20")
+    model = build_network("plain20")
     model.train()
     with torch.no_grad():  # give the running statistics something other than their start
         model(torch.randn(16, 3, 8, 8))
@@ -91,4 +91,4 @@ def test_batches_merge_to_the_std_of_the_whole_set():
 
 def test_no_images_is_an_error():
     with pytest.raises(ValueError, match="no images"):
-        response_stds(create_model("resnet20"), [])
+        response_stds(build_network("resnet20"), [])

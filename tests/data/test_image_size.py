@@ -10,7 +10,7 @@ from runs import make_color_folder, train_run
 
 from deepres.cli import main
 from deepres.data import BatchLoader, DataError, open_source
-from deepres.evaluate import default_scales
+from deepres.evaluate.views import default_scales
 from deepres.weights import load_checkpoint, load_model
 
 from .helpers import make_folder

@@ -7,14 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from deepres.data import (
-    BatchLoader,
-    DataError,
-    Preprocessing,
-    decode_square,
-    open_source,
-    to_channels,
-)
+from deepres.data import BatchLoader, DataError, Preprocessing, open_source
+from deepres.data.decode import decode_square
+from deepres.data.preprocess import to_channels
 
 from .helpers import write_image
 

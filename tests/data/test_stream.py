@@ -9,18 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepres.data import (
-    IMAGENET_PCA_EIGVAL,
-    IMAGENET_PCA_EIGVEC,
-    BatchLoader,
-    DataError,
-    center_crop,
-    load_image,
-    multiscale_views,
-    open_source,
-    ten_crop,
-)
-from deepres.data.stream import train_view
+from deepres.data import BatchLoader, DataError, open_source
+from deepres.data.augment import IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, center_crop, ten_crop
+from deepres.data.stream import load_image, multiscale_views, train_view
 
 from .helpers import make_folder, png_bytes, write_image
 

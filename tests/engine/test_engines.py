@@ -5,7 +5,7 @@ import torch
 
 from deepres.cli import main
 from deepres.engine import open_engine
-from deepres.models import create_model
+from deepres.models import build_network
 
 SHAPE = (3, 16, 16)
 
@@ -13,7 +13,7 @@ SHAPE = (3, 16, 16)
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return create_model("resnet20", num_classes=5).eval()
+    return build_network("resnet20", num_classes=5).eval()
 
 
 @pytest.fixture(scope="module")

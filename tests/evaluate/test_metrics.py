@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepres.evaluate import confusion_matrix, per_class_accuracy, summarize, topk_error
+from deepres.evaluate.metrics import confusion_matrix, per_class_accuracy, summarize, topk_error
 
 SCORES = torch.tensor(
     [

@@ -8,11 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepres.data import ArrayDataset, Preprocessing, Stats, decode_square, load_image
+from deepres.data import ArrayDataset, Preprocessing, Stats
+from deepres.data.decode import decode_square
+from deepres.data.stream import load_image
 from deepres.engine import open_engine
 from deepres.errors import UsageError
-from deepres.evaluate import ImageViews, default_scales, evaluate, run_views
-from deepres.models import create_model
+from deepres.evaluate import evaluate
+from deepres.evaluate.infer import run_views
+from deepres.evaluate.views import ImageViews, default_scales
+from deepres.models import build_network
 from deepres.weights import TrainedModel
 
 SIDE, PAD = 16, 2
@@ -22,7 +26,16 @@ def _array_prep(flip=True):
     rng = np.random.default_rng(0)
     mean_image = rng.uniform(0.3, 0.6, (3, SIDE, SIDE)).astype(np.float32)
     stats = Stats((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), mean_image)
-    return Preprocessing("array", SIDE, SIDE, 3, "pixel_mean", stats, flip, PAD)
+    return Preprocessing(
+        kind="array",
+        resize=SIDE,
+        crop=SIDE,
+        in_chans=3,
+        normalize="pixel_mean",
+        stats=stats,
+        flip=flip,
+        padding=PAD,
+    )
 
 
 def _images(n=6):
@@ -32,7 +45,7 @@ def _images(n=6):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return create_model("resnet20", num_classes=5).eval()
+    return build_network("resnet20", num_classes=5).eval()
 
 
 def _scores(model, views, batch_size=4):
@@ -144,7 +157,16 @@ def _stream_prep():
     stats = Stats(
         (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), np.array([0.5, 0.4, 0.3], np.float32)[:, None, None]
     )
-    return Preprocessing("stream", 40, 32, 3, "channel", stats, True, 0)
+    return Preprocessing(
+        kind="stream",
+        resize=40,
+        crop=32,
+        in_chans=3,
+        normalize="channel",
+        stats=stats,
+        flip=True,
+        padding=0,
+    )
 
 
 def _channel_normalized(prep, image_chw):
@@ -194,7 +216,16 @@ def test_evaluate_agrees_with_the_scores_computed_by_hand(model):
     prep, images = _array_prep(), _images(12)
     labels = np.arange(12) % 5
     dataset = ArrayDataset(images, labels, classes=list("abcde"), name="toy")
-    trained = TrainedModel(model, "resnet20", {}, list("abcde"), None, Path("toy.pt"), True, None)
+    trained = TrainedModel(
+        model=model,
+        model_name="resnet20",
+        model_args={},
+        classes=list("abcde"),
+        preprocessing=None,
+        path=Path("toy.pt"),
+        classes_named=True,
+        recipe=None,
+    )
     results = evaluate(trained, prep, dataset, ["center", "ten-crop"], batch_size=5)
     assert results["classes"] == list("abcde")
     for mode in ("center", "ten-crop"):

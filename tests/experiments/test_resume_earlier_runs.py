@@ -17,7 +17,8 @@ from deepres.data import BatchLoader, Preprocessing, open_source
 from deepres.experiments import Cifar10Settings
 from deepres.experiments.cifar10 import shared_recipe
 from deepres.train.build import build_model, make_optimizer, make_schedule
-from deepres.weights import load_checkpoint, save_checkpoint
+from deepres.weights import load_checkpoint
+from deepres.weights.checkpoint import save_checkpoint
 
 ARGS = [
     "reproduce",

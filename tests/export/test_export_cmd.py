@@ -11,7 +11,7 @@ import torch
 import deepres.export.formats as formats
 from deepres.cli import main
 from deepres.data import Preprocessing
-from deepres.export import sample_batch
+from deepres.export.export import sample_batch
 from deepres.weights import load_checkpoint, load_model
 
 

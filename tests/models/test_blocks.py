@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from deepres.models import BasicBlock, Bottleneck, PadShortcut, create_model
+from deepres.models import build_network
+from deepres.models.blocks import BasicBlock, Bottleneck, PadShortcut
 
 
 def _num_params(module):
@@ -22,7 +23,7 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
 
 
 def test_option_a_adds_no_parameters():
-    resnet, plain = create_model("resnet56"), create_model("plain56")
+    resnet, plain = build_network("resnet56"), build_network("plain56")
     assert _num_params(resnet) == _num_params(plain)
     shortcuts = [b.downsample for b in resnet.blocks() if b.downsample is not None]
     assert len(shortcuts) == 2  # where stage 2 and stage 3 begin
@@ -39,17 +40,17 @@ def test_option_a_block_adds_padded_input():
 
 def test_plain_nets_have_no_shortcut_path():
     for name in ("plain20", "plain34", "plain50"):
-        model = create_model(name)
+        model = build_network(name)
         assert model.shortcut is None
         for block in model.blocks():
             assert not block.residual and block.downsample is None
-    block = create_model("plain20").blocks()[0].eval()
+    block = build_network("plain20").blocks()[0].eval()
     x = torch.randn(2, 16, 8, 8)
     assert torch.equal(block(x), torch.relu(block.branch(x)))
 
 
 def test_option_b_projects_only_where_shape_changes():
-    model = create_model("resnet34")
+    model = build_network("resnet34")
     for block in model.blocks():
         changes = (
             block.conv1.stride != (1, 1) or block.conv1.in_channels != block.conv2.out_channels
@@ -61,14 +62,14 @@ def test_option_b_projects_only_where_shape_changes():
 
 
 def test_option_c_projects_on_every_block():
-    model = create_model("resnet34", shortcut="C")
+    model = build_network("resnet34", shortcut="C")
     assert all(isinstance(b.downsample, nn.Sequential) for b in model.blocks())
-    assert _num_params(model) > _num_params(create_model("resnet34"))
+    assert _num_params(model) > _num_params(build_network("resnet34"))
 
 
 @pytest.mark.parametrize("name, strided", [("resnet50", "conv1"), ("resnet50_v1_5", "conv2")])
 def test_bottleneck_stride_placement(name, strided):
-    first_of_stage2 = create_model(name).layer2[0]
+    first_of_stage2 = build_network(name).layer2[0]
     assert isinstance(first_of_stage2, Bottleneck)
     for conv in ("conv1", "conv2", "conv3"):
         expected = (2, 2) if conv == strided else (1, 1)
@@ -82,13 +83,13 @@ def test_bottleneck_expands_by_four():
 
 def test_he_initialisation_fan_out():
     torch.manual_seed(0)
-    conv = create_model("resnet18").layer4[0].conv2  # 512 -> 512, 3x3
+    conv = build_network("resnet18").layer4[0].conv2  # 512 -> 512, 3x3
     fan_out = conv.out_channels * 9
     assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
 
 
 def test_zero_init_residual_starts_each_block_as_identity():
-    model = create_model("resnet20", zero_init_residual=True).eval()
+    model = build_network("resnet20", zero_init_residual=True).eval()
     block = model.layer1[1]
     assert torch.count_nonzero(block.bn2.weight) == 0
     x = torch.rand(2, 16, 8, 8)  # non-negative, like the ReLU output that feeds a block
@@ -96,7 +97,7 @@ def test_zero_init_residual_starts_each_block_as_identity():
 
 
 def test_batch_norm_after_every_conv():
-    model = create_model("resnet50")
+    model = build_network("resnet50")
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert len(convs) == len(bns)

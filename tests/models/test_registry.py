@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from deepres.models import cifar_resnet, create_model, imagenet_resnet, list_models, model_info
+from deepres.models import build_network, list_models, model_info
+from deepres.models.resnet import cifar_resnet, imagenet_resnet
 
 ALL_MODELS = list_models()
 
@@ -15,7 +16,7 @@ def test_forward_shape_and_every_parameter_gets_a_gradient(name):
     # ImageNet nets are fully convolutional: 64x64 keeps the suite fast and still leaves a 2x2
     # map in the last stage; CIFAR nets run at their native 32x32.
     size = 32 if info.family == "cifar" else 64
-    model = create_model(name, num_classes=7)
+    model = build_network(name, num_classes=7)
     x = torch.randn(2, 3, size, size)
     out = model(x)
     assert out.shape == (2, 7)
@@ -39,15 +40,15 @@ def test_registry_names():
 
 
 def test_family_defaults():
-    assert create_model("resnet20").shortcut == "A"
-    assert create_model("resnet20").num_classes == 10
-    assert create_model("resnet18").shortcut == "B"
-    assert create_model("resnet18").num_classes == 1000
-    assert create_model("resnet34", shortcut="a").shortcut == "A"
+    assert build_network("resnet20").shortcut == "A"
+    assert build_network("resnet20").num_classes == 10
+    assert build_network("resnet18").shortcut == "B"
+    assert build_network("resnet18").num_classes == 1000
+    assert build_network("resnet34", shortcut="a").shortcut == "A"
 
 
 def test_features_head_and_reset_classifier():
-    model = create_model("resnet32")
+    model = build_network("resnet32")
     x = torch.randn(3, 3, 32, 32)
     features = model.forward_features(x)
     assert features.shape == (3, 64, 8, 8)
@@ -60,9 +61,9 @@ def test_features_head_and_reset_classifier():
 
 
 def test_other_input_channels():
-    model = create_model("resnet20", in_chans=1, num_classes=3)
+    model = build_network("resnet20", in_chans=1, num_classes=3)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 3)
-    assert create_model("resnet18", in_chans=4)(torch.randn(2, 4, 64, 64)).shape == (2, 1000)
+    assert build_network("resnet18", in_chans=4)(torch.randn(2, 4, 64, 64)).shape == (2, 1000)
 
 
 def test_any_6n_plus_2_depth():
@@ -73,30 +74,30 @@ def test_any_6n_plus_2_depth():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: create_model("resnet21"), "unknown model 'resnet21'.*Did you mean.*resnet20"),
-        (lambda: create_model("vgg16"), "Valid names: resnet20, resnet32"),
+        (lambda: build_network("resnet21"), "unknown model 'resnet21'.*Did you mean.*resnet20"),
+        (lambda: build_network("vgg16"), "Valid names: resnet20, resnet32"),
         (lambda: cifar_resnet(21), "6n\\+2 layers.*20, 26"),
         (lambda: cifar_resnet(2), "6n\\+2 layers"),
         (lambda: imagenet_resnet(19), "choose one of \\[18, 34, 50, 101, 152\\]"),
         (
-            lambda: create_model("resnet20", num_classes=0),
+            lambda: build_network("resnet20", num_classes=0),
             "num_classes must be .* at least 1, got 0",
         ),
-        (lambda: create_model("resnet20", num_classes=2.5), "num_classes must be"),
-        (lambda: create_model("resnet20", in_chans=0), "in_chans must be"),
-        (lambda: create_model("resnet20").reset_classifier(0), "num_classes must be"),
+        (lambda: build_network("resnet20", num_classes=2.5), "num_classes must be"),
+        (lambda: build_network("resnet20", in_chans=0), "in_chans must be"),
+        (lambda: build_network("resnet20").reset_classifier(0), "num_classes must be"),
         (
-            lambda: create_model("resnet20", num_clases=5),
+            lambda: build_network("resnet20", num_clases=5),
             "does not take num_clases; valid overrides:.*num_classes",
         ),
-        (lambda: create_model("resnet20", depth=32), "does not take depth"),
+        (lambda: build_network("resnet20", depth=32), "does not take depth"),
         (
-            lambda: create_model("resnet20", shortcut="D"),
+            lambda: build_network("resnet20", shortcut="D"),
             "shortcut must be one of \\('A', 'B', 'C'\\)",
         ),
-        (lambda: create_model("plain20", shortcut="B"), "plain net has no shortcuts"),
+        (lambda: build_network("plain20", shortcut="B"), "plain net has no shortcuts"),
         (
-            lambda: create_model("plain20", zero_init_residual=True),
+            lambda: build_network("plain20", zero_init_residual=True),
             "zero_init_residual needs shortcuts",
         ),
     ],
@@ -107,7 +108,7 @@ def test_bad_calls_say_what_to_do(call, message):
 
 
 def test_wrong_input_channels_at_run_time():
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     with pytest.raises(
         ValueError,
         match=r"expected a batch of shape \(N, 3, H, W\), got \(2, 1, 32, 32\).*in_chans=1",

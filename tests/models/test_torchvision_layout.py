@@ -7,7 +7,7 @@ weight files load with strict=True without torchvision being installed.
 import pytest
 from layouts import torchvision_layout
 
-from deepres.models import create_model
+from deepres.models import build_network
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ from deepres.models import create_model
 )
 def test_state_dict_equals_torchvision_layout(name):
     depth = int(name.removeprefix("resnet").split("_")[0])
-    ours = {k: tuple(v.shape) for k, v in create_model(name).state_dict().items()}
+    ours = {k: tuple(v.shape) for k, v in build_network(name).state_dict().items()}
     expected = torchvision_layout(depth)
     assert sorted(ours) == sorted(expected)
     assert ours == expected
@@ -38,7 +38,7 @@ def test_torchvision_layout_state_dict_loads_strictly():
         k: torch.randn(shape) if shape else torch.tensor(7)
         for k, shape in torchvision_layout(18, num_classes=5).items()
     }
-    model = create_model("resnet18", num_classes=5)
+    model = build_network("resnet18", num_classes=5)
     model.load_state_dict(weights, strict=True)
     assert torch.equal(
         model.layer3[0].downsample[0].weight, weights["layer3.0.downsample.0.weight"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from deepres.cli import main
-from deepres.evaluate import summarize, write_report
+from deepres.evaluate import write_report
+from deepres.evaluate.metrics import summarize
 
 
 def _usage_error(capsys, argv) -> str:

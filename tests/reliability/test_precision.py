@@ -9,9 +9,10 @@ import platform
 import pytest
 import torch
 
-from deepres.runs.environment import cpuinfo_field, describe_environment
+from deepres.device import cpu_flags, cpuinfo_field
+from deepres.runs.environment import describe_environment
 from deepres.train import Recipe, parse_overrides
-from deepres.train.precision import autocast_dtype, cpu_flags
+from deepres.train.precision import autocast_dtype
 
 CPU = torch.device("cpu")
 EPYC_FLAGS = "fpu vme sse sse2 avx avx2 avx512f avx512bw avx512vl"  # no bf16 instructions

@@ -11,13 +11,8 @@ import pytest
 import torch
 
 from deepres.cli import main
-from deepres.weights import (
-    CheckpointError,
-    load_checkpoint,
-    read_weights,
-    save_checkpoint,
-    save_weights,
-)
+from deepres.weights import CheckpointError, load_checkpoint, read_weights, save_weights
+from deepres.weights.checkpoint import save_checkpoint
 
 
 def _record_bytes(path, member: str) -> tuple[int, int]:

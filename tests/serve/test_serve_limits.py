@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from serving import Server, wait_until
 
-from deepres.evaluate import network_for
+from deepres.evaluate.infer import network_for
 from deepres.serve import Limits, Service, create_app
 from deepres.weights import load_model
 

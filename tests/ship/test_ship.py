@@ -24,8 +24,8 @@ from deepres.weights import (
     load_checkpoint,
     load_model,
     read_card,
-    save_checkpoint,
 )
+from deepres.weights.checkpoint import save_checkpoint
 
 CARD_FIELDS = {
     "data",

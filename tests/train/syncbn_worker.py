@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.train import Recipe
 from deepres.train.build import make_optimizer
 from deepres.train.distributed import join, leave
@@ -18,7 +18,7 @@ from deepres.train.sync_bn import convert_sync_batchnorm
 
 world, _ = join("cpu")
 torch.manual_seed(0)
-model = create_model("resnet20", num_classes=4).double()
+model = build_network("resnet20", num_classes=4).double()
 generator = torch.Generator().manual_seed(1)
 images = torch.randn(16, 3, 32, 32, generator=generator, dtype=torch.float64)
 labels = torch.randint(0, 4, (16,), generator=generator)

@@ -7,7 +7,7 @@ from layouts import torchvision_layout
 from runs import make_color_folder, train_run
 
 from deepres.cli import main
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.train.finetune import freeze
 from deepres.weights import load_checkpoint
 
@@ -155,7 +155,7 @@ def test_a_mismatching_network_and_an_unknown_part_are_clear_errors(color_run, t
 
 
 def test_frozen_batch_norm_stays_in_inference_mode():
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     freeze(model, "stem", say=lambda text: None)
     model.train()
     model(torch.randn(4, 3, 8, 8))

@@ -1,18 +1,18 @@
 """Weight decay groups are chosen by parameter shape; the paper decays every weight."""
 
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.train import Recipe
 from deepres.train.build import make_optimizer
 
 
 def test_paper_decays_every_parameter():
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     (group,) = make_optimizer(model, Recipe()).param_groups
     assert group["weight_decay"] == 1e-4 and len(group["params"]) == len(list(model.parameters()))
 
 
 def test_norm_and_bias_excluded_by_shape_when_asked():
-    model = create_model("resnet20")
+    model = build_network("resnet20")
     decay, no_decay = make_optimizer(model, Recipe(decay_norm_and_bias=False)).param_groups
     assert no_decay["weight_decay"] == 0.0
     named = dict(model.named_parameters())

@@ -10,7 +10,7 @@ import deepres
 from deepres.errors import RecipeError, UsageError
 from deepres.runs import RunDir
 from deepres.train import RunRequest, load_recipe, plan_run
-from deepres.weights import save_checkpoint
+from deepres.weights.checkpoint import save_checkpoint
 
 
 @pytest.fixture

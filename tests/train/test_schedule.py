@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from deepres.train import LRSchedule, load_recipe
+from deepres.train import load_recipe
 from deepres.train.build import make_schedule
+from deepres.train.schedule import LRSchedule
 
 
 def test_cifar_paper_schedule():

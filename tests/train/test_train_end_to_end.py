@@ -12,8 +12,8 @@ import torch
 from runs import settings, tiny_recipe
 
 from deepres.cli import main
-from deepres.models import create_model
-from deepres.runs import changes_during_run
+from deepres.models import build_network
+from deepres.runs.environment import changes_during_run
 from deepres.train import TrainOptions, train
 from deepres.train.step import evaluation_sums
 from deepres.weights import load_checkpoint
@@ -257,7 +257,7 @@ def test_compiled_run_saves_plain_state_dict_keys(tmp_path):
     out = tmp_path / "run"
     assert main(["train", *TINY, "--iterations", "2", "--compile", "--out", str(out)]) == 0
     state = load_checkpoint(out / "checkpoints" / "last.pt")
-    assert set(state["model"]) == set(create_model("resnet20", in_chans=1).state_dict())
+    assert set(state["model"]) == set(build_network("resnet20", in_chans=1).state_dict())
 
 
 def test_training_speed_leaves_out_evaluation_time(tmp_path):

@@ -10,7 +10,8 @@ import torch
 from runs import tiny_recipe
 
 from deepres.errors import RecipeError, RunDirError
-from deepres.runs import Best, CheckpointState, RunDir, RunStatus, Sums, WindowTotals
+from deepres.runs import CheckpointState, RunDir, RunStatus
+from deepres.runs.records import Best, Sums, WindowTotals
 from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World
@@ -40,12 +41,12 @@ def test_best_is_the_lowest_validation_error_and_ties_keep_the_first():
 
 def _state(iteration):
     return CheckpointState(
-        iteration,
-        {"w": torch.zeros(1)},
-        "resnet20",
-        {},
-        ["a"],
-        {},
+        iteration=iteration,
+        model={"w": torch.zeros(1)},
+        model_name="resnet20",
+        recipe={},
+        classes=["a"],
+        preprocessing={},
         optimizer={},
         schedule={},
         data={},
@@ -63,7 +64,15 @@ def test_checkpoints_are_written_by_the_main_process_only(tmp_path):
     reader.save_last(_state(3))
     assert not run.last.exists()
     writer.save_last(_state(3))
-    writer.save_best(CheckpointState(2, {"w": torch.ones(1)}, "resnet20", {}, ["a"], {}))
+    best = CheckpointState(
+        iteration=2,
+        model={"w": torch.ones(1)},
+        model_name="resnet20",
+        recipe={},
+        classes=["a"],
+        preprocessing={},
+    )
+    writer.save_best(best)
     assert reader.load_last("cpu") == _state(3)
     assert "of iteration 3, stays in" in reader.kept()
     assert load_checkpoint(run.best)["iteration"] == 2

@@ -5,7 +5,8 @@ import os
 import pytest
 import torch
 
-from deepres.weights import CheckpointError, load_checkpoint, save_checkpoint
+from deepres.weights import CheckpointError, load_checkpoint
+from deepres.weights.checkpoint import save_checkpoint
 
 
 def test_round_trip(tmp_path):

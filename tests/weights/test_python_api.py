@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import deepres
+import deepres.models
 from deepres.errors import DeepresError, ModelError
 
 
@@ -21,6 +22,17 @@ def test_create_model_takes_the_name_that_list_weights_prints():
         deepres.create_model("resnet56", weights="resnet20-cifar10")
 
 
+def test_one_builder_users_call_and_the_architecture_alone_under_it():
+    torch.manual_seed(0)
+    built = deepres.models.build_network("resnet20", num_classes=5)
+    torch.manual_seed(0)
+    created = deepres.create_model("resnet20", num_classes=5)
+    assert created.state_dict().keys() == built.state_dict().keys()
+    for key, value in built.state_dict().items():
+        assert torch.equal(value, created.state_dict()[key]), key
+    assert not hasattr(deepres.models, "create_model")  # one name, one signature
+
+
 def test_predict_refuses_no_images_and_top_k_below_one_clearly():
     trained = deepres.load_model("resnet20-cifar10")
     with pytest.raises(DeepresError, match="no images given"):
@@ -30,6 +42,17 @@ def test_predict_refuses_no_images_and_top_k_below_one_clearly():
         with pytest.raises(DeepresError, match="top_k must be a whole number of at least 1"):
             trained.predict(image, top_k=top_k)
     assert len(trained.predict(image, top_k=2)) == 2
+
+
+def test_top_classes_are_the_most_probable_first_and_at_most_every_class():
+    trained = deepres.load_model("resnet20-cifar10")
+    probabilities = torch.zeros(2, 10)
+    probabilities[0, [1, 2]] = torch.tensor([0.75, 0.25])
+    probabilities[1, 9] = 1.0
+    top = trained.top_classes(probabilities, 2)
+    assert top[0] == [(trained.classes[1], 0.75), (trained.classes[2], 0.25)]
+    assert top[1][0] == (trained.classes[9], 1.0)
+    assert [len(row) for row in trained.top_classes(probabilities, 20)] == [10, 10]
 
 
 def test_help_shows_the_main_functions_and_info_stays_short():

@@ -10,7 +10,7 @@ from PIL import Image
 
 from deepres.cli import main
 from deepres.data import DataError
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.weights import UnnamedClasses, load_model, save_weights
 
 
@@ -35,7 +35,7 @@ def test_save_weights_of_a_trained_model_is_a_file_predict_takes(
 def test_a_file_without_classes_says_so(tmp_path):
     path = tmp_path / "bare.pt"
     save_weights(
-        path, create_model("resnet20", num_classes=3).state_dict(), {"model_name": "resnet20"}
+        path, build_network("resnet20", num_classes=3).state_dict(), {"model_name": "resnet20"}
     )
     with pytest.warns(
         UnnamedClasses, match="bare.pt names no classes: they are the indices 0 to 2"

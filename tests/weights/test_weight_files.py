@@ -7,15 +7,15 @@ import pytest
 import torch
 from layouts import torchvision_layout
 
-from deepres.models import create_model
+from deepres.models import build_network
 from deepres.weights import (
     CheckpointError,
     guess_model_name,
     load_model,
-    load_strictly,
     read_weights,
     save_weights,
 )
+from deepres.weights.fit import load_strictly
 
 
 def _random_state(model):
@@ -44,7 +44,7 @@ def _torchvision_file(path, depth, num_classes=1000, **save_options):
 
 
 def test_safetensors_round_trip_is_exact(tmp_path):
-    model = create_model("resnet20", num_classes=7)
+    model = build_network("resnet20", num_classes=7)
     state = _random_state(model)
     info = {"model_name": "resnet20", "classes": list("abcdefg"), "model_args": {}}
     save_weights(tmp_path / "w.safetensors", state, info)
@@ -59,7 +59,7 @@ def test_safetensors_round_trip_is_exact(tmp_path):
 
 
 def test_pytorch_weights_round_trip_with_their_description(tmp_path):
-    state = _random_state(create_model("resnet20", shortcut="B", in_chans=1))
+    state = _random_state(build_network("resnet20", shortcut="B", in_chans=1))
     save_weights(
         tmp_path / "w.pt", state, {"model_name": "resnet20", "model_args": {"shortcut": "B"}}
     )
@@ -75,7 +75,7 @@ def test_torchvision_state_dict_loads_strictly_into_the_matching_network(tmp_pat
     state = _torchvision_file(path, depth)
     trained = load_model(path)
     assert trained.model_name == name and trained.model.num_classes == 1000
-    reference = create_model(name)
+    reference = build_network(name)
     reference.load_state_dict(state, strict=True)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -89,11 +89,11 @@ def test_torchvision_state_dict_loads_strictly_into_the_matching_network(tmp_pat
 
 
 def test_guess_reads_depth_block_and_plainness_from_the_keys():
-    assert guess_model_name(create_model("resnet34").state_dict()) == "resnet34"
-    assert guess_model_name(create_model("resnet152").state_dict()) == "resnet152_v1_5"
-    assert guess_model_name(create_model("plain18").state_dict()) == "plain18"
+    assert guess_model_name(build_network("resnet34").state_dict()) == "resnet34"
+    assert guess_model_name(build_network("resnet152").state_dict()) == "resnet152_v1_5"
+    assert guess_model_name(build_network("plain18").state_dict()) == "plain18"
     assert (
-        guess_model_name(create_model("resnet20").state_dict()) is None
+        guess_model_name(build_network("resnet20").state_dict()) is None
     )  # 3x3 stem: plain or not?
 
 
@@ -115,7 +115,7 @@ def test_another_architecture_names_the_first_mismatching_keys(tmp_path):
         f"{path}: its weights do not fit resnet34: missing keys: "
         "layer1.2.conv1.weight, layer1.2.bn1.weight, layer1.2.bn1.bias and"
     )
-    torch.save(create_model("resnet32").state_dict(), tmp_path / "r32.pth")
+    torch.save(build_network("resnet32").state_dict(), tmp_path / "r32.pth")
     with pytest.raises(CheckpointError, match="r32.pth: its weights do not fit resnet56: missing"):
         load_model(tmp_path / "r32.pth", model_name="resnet56")
     with pytest.raises(
@@ -124,8 +124,8 @@ def test_another_architecture_names_the_first_mismatching_keys(tmp_path):
         r"shapes: fc.weight \(5x64 in the file, 10x64 in the network\), fc.bias",
     ):
         load_strictly(
-            create_model("resnet20"),
-            create_model("resnet20", num_classes=5).state_dict(),
+            build_network("resnet20"),
+            build_network("resnet20", num_classes=5).state_dict(),
             Path("w.pt"),
             "resnet20",
         )
@@ -145,7 +145,7 @@ class RunsCode:
 )
 def test_code_carrying_weight_files_are_refused(tmp_path, payload):
     path = tmp_path / "evil.pth"
-    torch.save(payload(create_model("resnet18").state_dict()), path)
+    torch.save(payload(build_network("resnet18").state_dict()), path)
     for read in (read_weights, load_model):
         with pytest.raises(
             CheckpointError,
@@ -156,7 +156,7 @@ def test_code_carrying_weight_files_are_refused(tmp_path, payload):
 
 def test_damaged_foreign_and_anonymous_files_are_named(tmp_path):
     good = tmp_path / "good.safetensors"
-    save_weights(good, create_model("resnet20").state_dict(), {"model_name": "resnet20"})
+    save_weights(good, build_network("resnet20").state_dict(), {"model_name": "resnet20"})
     data = good.read_bytes()
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="cut.safetensors: damaged or truncated safetensors"):
@@ -164,7 +164,7 @@ def test_damaged_foreign_and_anonymous_files_are_named(tmp_path):
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(CheckpointError, match="list.pt: holds no state_dict of tensors"):
         load_model(tmp_path / "list.pt")
-    torch.save(create_model("resnet20").state_dict(), tmp_path / "bare.pt")
+    torch.save(build_network("resnet20").state_dict(), tmp_path / "bare.pt")
     with pytest.raises(CheckpointError, match="bare.pt: the file does not say which network"):
         load_model(tmp_path / "bare.pt")
     assert load_model(tmp_path / "bare.pt", model_name="resnet20").model_name == "resnet20"

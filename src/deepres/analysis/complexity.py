@@ -10,7 +10,7 @@ from torch import nn
 
 from deepres.atomic import write_text_atomic
 from deepres.catalog import SIZE_TABLE
-from deepres.models import create_model, list_models, model_info
+from deepres.models import build_network, list_models, model_info
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -59,7 +59,7 @@ def model_summary(name: str) -> dict:
     the meta device so that even ResNet-1202 and ResNet-152 take no real arithmetic."""
     info = model_info(name)
     with torch.device("meta"):
-        model = create_model(name)
+        model = build_network(name)
     block = type(model.blocks()[0]).__name__
     return {
         "name": name,

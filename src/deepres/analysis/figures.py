@@ -1,7 +1,7 @@
 """Paper Fig. 6 (training curves) and Fig. 7 (layer response std) as PNG files.
 
 Drawn on the Agg canvas of ``deepres.runs.plots``, as a run's own curves.png is.
-A run here is the report's record of it (``deepres.runs.RunRecord``).
+A run here is the report's record of it (``deepres.runs.records.RunRecord``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from deepres.runs import RunRecord
 from deepres.runs.plots import new_figure, save_png
+from deepres.runs.records import RunRecord
 
 FAMILIES = ((False, "plain"), (True, "ResNet"))
 

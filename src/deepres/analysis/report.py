@@ -7,9 +7,9 @@
     figure6.png    training curves, plain nets left, residual nets right
     figure7.png    std of each 3x3 layer's response, original and sorted order
 
-A run is a ``deepres.runs.RunRecord``. ``context`` says how they were made: ``schedule``,
-``recipe_changes``, ``data``, ``environment``, ``invocations`` and ``paper_test_error`` (the
-paper's Table 6, test error in % by depth of the residual nets).
+A run is a ``deepres.runs.records.RunRecord``. ``context`` says how they were made:
+``schedule``, ``recipe_changes``, ``data``, ``environment``, ``invocations`` and
+``paper_test_error`` (the paper's Table 6, test error in % by depth of the residual nets).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from deepres.atomic import write_text_atomic
-from deepres.runs import RunRecord
+from deepres.runs.records import RunRecord
 
 from .figures import plot_response_stds, plot_training_curves
 

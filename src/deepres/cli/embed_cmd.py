@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from deepres.atomic import make_folder, write_together
-from deepres.data import show_path
+from deepres.data.errors import show_path
 from deepres.errors import UsageError
 from deepres.evaluate import collect_files, embed
 

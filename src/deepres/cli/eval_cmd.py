@@ -8,18 +8,15 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import (
-    MAX_SIDE,
-    absolute_source,
-    missing_folder,
-    open_source,
-    show_path,
-    split_fingerprint,
-)
+from deepres.data import open_source
+from deepres.data.errors import show_path
+from deepres.data.preprocess import MAX_SIDE
+from deepres.data.sources import absolute_source, missing_folder, split_fingerprint
 from deepres.errors import UsageError
 from deepres.evaluate import MODES, evaluate, write_report
 from deepres.extras import available
-from deepres.runs import RunDir, data_slug
+from deepres.runs import RunDir
+from deepres.runs.rundir import data_slug
 from deepres.weights import TrainedModel
 
 from .text import pct

@@ -8,19 +8,11 @@ from pathlib import Path
 
 from deepres.data import open_source
 from deepres.errors import DataError, UsageError
-from deepres.evaluate import calibration_images, top1_error
-from deepres.export import (
-    CALIBRATION_IMAGES,
-    FORMATS,
-    MAX_DROP,
-    METHODS,
-    SUFFIXES,
-    TOLERANCE,
-    check_int8_tools,
-    export_int8,
-    export_model,
-    int8_support_note,
-)
+from deepres.evaluate.int8_data import calibration_images, top1_error
+from deepres.export import FORMATS, METHODS, export_int8, export_model
+from deepres.export.export import TOLERANCE
+from deepres.export.formats import SUFFIXES
+from deepres.export.int8 import CALIBRATION_IMAGES, MAX_DROP, check_int8_tools, int8_support_note
 from deepres.extras import require
 
 from .text import pct

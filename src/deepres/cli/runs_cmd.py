@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from deepres.atomic import write_text_atomic
-from deepres.data import show_path
+from deepres.data.errors import show_path
 from deepres.runs import compare_runs
 
 from .trained_args import note

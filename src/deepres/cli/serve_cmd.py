@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from deepres.evaluate import network_for
+from deepres.evaluate.infer import network_for
 from deepres.extras import require
 from deepres.serve.limits import Limits
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
-from deepres.data import show_path
+from deepres.data.errors import show_path
 from deepres.errors import UsageError
 from deepres.ship import DATA_SETS, DTYPES, ShipTo, rewrite_cards, ship
 

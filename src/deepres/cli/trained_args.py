@@ -9,9 +9,9 @@ import warnings
 
 from deepres.data import Preprocessing
 from deepres.data.pool import cpu_count
+from deepres.device import pick_device
 from deepres.engine import ENGINES
 from deepres.evaluate import MODES
-from deepres.train.distributed import pick_device
 from deepres.weights import ConvertedLayout, TrainedModel, UnnamedClasses, load_model
 
 WEIGHTS_HELP = (

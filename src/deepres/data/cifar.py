@@ -27,7 +27,7 @@ from .datasets import ArrayDataset
 from .errors import DataError, show_path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CifarRelease:
     title: str
     url: str
@@ -46,26 +46,26 @@ class CifarRelease:
 
 RELEASES = {
     "cifar10": CifarRelease(
-        "CIFAR-10",
-        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "c58f30108f718f92721af3b95e74349a",
-        "cifar-10-batches-py",
-        tuple(f"data_batch_{i}" for i in range(1, 6)),
-        ("test_batch",),
-        b"labels",
-        "batches.meta",
-        b"label_names",
+        title="CIFAR-10",
+        url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        md5="c58f30108f718f92721af3b95e74349a",
+        folder="cifar-10-batches-py",
+        train=tuple(f"data_batch_{i}" for i in range(1, 6)),
+        test=("test_batch",),
+        label_key=b"labels",
+        meta="batches.meta",
+        names_key=b"label_names",
     ),
     "cifar100": CifarRelease(
-        "CIFAR-100",
-        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        "eb9058c3a382ffc7106e4002c42a8d85",
-        "cifar-100-python",
-        ("train",),
-        ("test",),
-        b"fine_labels",
-        "meta",
-        b"fine_label_names",
+        title="CIFAR-100",
+        url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        md5="eb9058c3a382ffc7106e4002c42a8d85",
+        folder="cifar-100-python",
+        train=("train",),
+        test=("test",),
+        label_key=b"fine_labels",
+        meta="meta",
+        names_key=b"fine_label_names",
     ),
 }
 

@@ -35,7 +35,7 @@ KINDS = ("auto", "array", "stream")
 _PROBES = 64  # images whose headers decide array or stream, and the array's side
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FolderSplits:
     train: ArrayDataset | StreamDataset | None  # None: a folder of test/ or val/ images only
     val: ArrayDataset | StreamDataset | None
@@ -97,12 +97,12 @@ def open_folder(
             datasets[name], split_bad = _stream_split(split, cache, workers, title)
         bad += split_bad
     return FolderSplits(
-        datasets.get("train"),
-        datasets.get("val"),
-        datasets.get("test"),
-        train_files.classes,
-        bad,
-        pipeline,
+        train=datasets.get("train"),
+        val=datasets.get("val"),
+        test=datasets.get("test"),
+        classes=train_files.classes,
+        bad=bad,
+        pipeline=pipeline,
         flat=dirs.get("train") == os.path.abspath(os.path.expanduser(root)),
     )
 

@@ -39,7 +39,7 @@ _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL converts RGB to grayscale
 MAX_SIDE = 4096  # pixels; a weight file that asks more is refused, not allocated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Preprocessing:
     kind: str  # "array" (small images held whole: resize == crop) or "stream" (large images)
     resize: int  # shorter side, before the centre square is cut
@@ -76,14 +76,14 @@ class Preprocessing:
         stream = dataset.kind == "stream"
         crops = loader.augment != "none" and not stream
         return cls(
-            dataset.kind,
-            EVAL_SIDE if stream else side,
-            side,
-            c,
-            loader.normalize.mode,
-            dataset.stats,
-            loader.augment in FLIPPING_AUGMENTS,
-            default_padding(side) if crops else 0,
+            kind=dataset.kind,
+            resize=EVAL_SIDE if stream else side,
+            crop=side,
+            in_chans=c,
+            normalize=loader.normalize.mode,
+            stats=dataset.stats,
+            flip=loader.augment in FLIPPING_AUGMENTS,
+            padding=default_padding(side) if crops else 0,
         )
 
     @classmethod
@@ -91,14 +91,14 @@ class Preprocessing:
         """torchvision's: shorter side 256, centre 224, per-channel mean and std."""
         mean_image = np.asarray(TORCHVISION_MEAN, np.float32)[:, None, None]
         return cls(
-            "stream",
-            EVAL_SIDE,
-            CROP,
-            3,
-            "channel",
-            Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image),
-            True,
-            0,
+            kind="stream",
+            resize=EVAL_SIDE,
+            crop=CROP,
+            in_chans=3,
+            normalize="channel",
+            stats=Stats(TORCHVISION_MEAN, TORCHVISION_STD, mean_image),
+            flip=True,
+            padding=0,
         )
 
     @classmethod
@@ -134,14 +134,14 @@ class Preprocessing:
                 np.asarray(record["mean_image"], np.float32),
             )
             prep = cls(
-                record["kind"],
-                int(record["resize"]),
-                int(record["crop"]),
-                int(record["in_chans"]),
-                record["normalize"],
-                stats,
-                bool(record["flip"]),
-                int(record["padding"]),
+                kind=record["kind"],
+                resize=int(record["resize"]),
+                crop=int(record["crop"]),
+                in_chans=int(record["in_chans"]),
+                normalize=record["normalize"],
+                stats=stats,
+                flip=bool(record["flip"]),
+                padding=int(record["padding"]),
             )
             prep._check_bounds()
             return prep

@@ -20,7 +20,7 @@ from .stream import StreamDataset
 Dataset = ArrayDataset | StreamDataset
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DataSplits:
     """What ``open_source`` returns. ``mean``/``std``/``mean_image`` are the training split's,
     in [0, 1] units; every split carries them too (``dataset.stats``)."""
@@ -165,19 +165,19 @@ def open_source(
             dataset.stats = stats
     c, h, _ = lead.image_shape
     return DataSplits(
-        train,
-        val,
-        test,
-        classes,
-        h,
-        c,
-        stats.mean,
-        stats.std,
-        bad,
-        lead.kind,
-        spec,
-        pipeline,
-        flat,
+        train=train,
+        val=val,
+        test=test,
+        classes=classes,
+        image_size=h,
+        in_chans=c,
+        mean=stats.mean,
+        std=stats.std,
+        bad_files=bad,
+        kind=lead.kind,
+        source=spec,
+        pipeline=pipeline,
+        flat=flat,
     )
 
 

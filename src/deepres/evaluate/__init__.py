@@ -1,35 +1,25 @@
 """Using a trained network: evaluation with the paper's test-time views (centre, 10-crop,
 multi-scale), metrics and reports, prediction and penultimate-layer features for image files.
 
-Imports data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
+    results = evaluate(trained, prep, dataset, ["center", "ten-crop"])
+    for prediction in predict(trained, prep, files, top_k=3): ...
+
+Below are the names a user's script needs; deepres's own modules import the rest from the
+module that defines it (``deepres.evaluate.metrics``, ``.infer``, ``.views``, ...). Imports
+data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
 """
 
-from .evaluation import evaluate, labels_for_network
-from .infer import average_over_views, network_for, run_views
-from .int8_data import calibration_images, top1_error
-from .metrics import confusion_matrix, per_class_accuracy, summarize, topk_error
+from .evaluation import evaluate
 from .predict import Prediction, collect_files, embed, predict
 from .report import write_report
-from .views import MODES, ImageViews, default_scales
+from .views import MODES
 
 __all__ = [
     "evaluate",
-    "labels_for_network",
-    "calibration_images",
-    "top1_error",
-    "average_over_views",
-    "network_for",
-    "run_views",
-    "confusion_matrix",
-    "per_class_accuracy",
-    "summarize",
-    "topk_error",
+    "predict",
+    "embed",
     "Prediction",
     "collect_files",
-    "embed",
-    "predict",
     "write_report",
     "MODES",
-    "ImageViews",
-    "default_scales",
 ]

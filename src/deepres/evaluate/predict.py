@@ -13,9 +13,11 @@ import numpy as np
 import torch
 
 from deepres.atomic import special_file_kind
-from deepres.data import BadFile, Preprocessing, list_images
-from deepres.errors import UsageError
+from deepres.data import Preprocessing
+from deepres.data.errors import BadFile
+from deepres.data.scan import list_images
 from deepres.weights import TrainedModel
+from deepres.weights.trained import check_top_k
 
 from .infer import network_for, run_views
 from .views import ImageViews
@@ -71,8 +73,7 @@ def predict(
     engine: str = "torch",
 ) -> Iterator[Prediction]:
     """The ``top_k`` classes of each file with their probabilities, in the order of ``files``."""
-    if top_k < 1:
-        raise UsageError(f"--top-k must be at least 1, not {top_k}")
+    check_top_k(top_k)
     network = network_for(
         trained, prep, "scores", engine=engine, modes=[mode], batch_size=batch_size, device=device
     )
@@ -80,13 +81,11 @@ def predict(
     for batch in run_views(network, views, batch_size=batch_size, workers=workers):
         results = {i: Prediction(files[i], [], reason) for i, reason in batch.errors}
         if batch.outputs is not None:
-            probs, classes = batch.outputs.topk(min(top_k, batch.outputs.shape[1]), dim=1)
+            tops = trained.top_classes(batch.outputs, top_k)
             finite = torch.isfinite(batch.outputs).all(dim=1).tolist()
-            for i, p, c, ok in zip(batch.indices, probs.tolist(), classes.tolist(), finite):
+            for i, top, ok in zip(batch.indices, tops, finite):
                 results[i] = (
-                    Prediction(files[i], [(trained.classes[k], q) for k, q in zip(c, p)])
-                    if ok
-                    else Prediction(files[i], [], _NOT_FINITE)
+                    Prediction(files[i], top) if ok else Prediction(files[i], [], _NOT_FINITE)
                 )
         yield from (results[i] for i in sorted(results))
 

@@ -27,17 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from deepres.data import (
-    CROP,
-    MAX_PIXELS,
-    MULTISCALE_SIDES,
-    BadImage,
-    Preprocessing,
-    center_crop,
-    multiscale_views,
-    ten_crop,
-    to_channels,
-)
+from deepres.data import Preprocessing
+from deepres.data.augment import center_crop, ten_crop
+from deepres.data.decode import MAX_PIXELS, BadImage
+from deepres.data.preprocess import to_channels
+from deepres.data.stream import CROP, MULTISCALE_SIDES, multiscale_views
 from deepres.errors import UsageError
 
 MODES = ("center", "center-flip", "ten-crop", "multi-scale")

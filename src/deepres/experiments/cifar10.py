@@ -22,12 +22,12 @@ from deepres.analysis.report import write_report
 from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import data_note
+from deepres.device import cpu_name, pick_device
 from deepres.errors import RunDirError, UsageError
 from deepres.models import list_models
-from deepres.runs import RunRecord, changes_during_run, describe_environment, sessions
-from deepres.runs.environment import cpu_name
+from deepres.runs.environment import changes_during_run, describe_environment, sessions
+from deepres.runs.records import RunRecord
 from deepres.train import Recipe, load_recipe
-from deepres.train.distributed import pick_device
 
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs

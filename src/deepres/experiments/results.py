@@ -12,8 +12,10 @@ from deepres.analysis.curves import training_curves
 from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
-from deepres.runs import SESSION_KEYS, CheckpointState, RunDir, RunRecord, trained_so_far
-from deepres.runs.rundir import RESPONSES
+from deepres.runs import CheckpointState, RunDir
+from deepres.runs.environment import SESSION_KEYS
+from deepres.runs.records import RunRecord
+from deepres.runs.rundir import RESPONSES, trained_so_far
 from deepres.train import Recipe
 from deepres.train.build import build_model
 from deepres.weights import load_checkpoint

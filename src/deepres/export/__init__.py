@@ -2,36 +2,21 @@
 checked by running it against PyTorch, with the preprocessing it expects written beside it as
 JSON.
 
-Imports data, models and weights; never train or cli (see docs/design.md, "Layers").
+FORMATS and METHODS are the values ``export_model`` and ``export_int8`` take; deepres's own
+modules import the rest from ``deepres.export.export``, ``.formats`` and ``.int8``. Imports
+data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
 """
 
-from .export import TOLERANCE, ExportError, ExportResult, export_model, sample_batch
-from .formats import FORMATS, SUFFIXES, run_onnx, write_onnx
-from .int8 import (
-    CALIBRATION_IMAGES,
-    MAX_DROP,
-    METHODS,
-    Int8Result,
-    check_int8_tools,
-    export_int8,
-    int8_support_note,
-)
+from .export import ExportError, ExportResult, export_model
+from .formats import FORMATS
+from .int8 import METHODS, Int8Result, export_int8
 
 __all__ = [
-    "TOLERANCE",
-    "ExportError",
-    "ExportResult",
     "export_model",
-    "sample_batch",
-    "CALIBRATION_IMAGES",
-    "MAX_DROP",
-    "METHODS",
-    "Int8Result",
-    "check_int8_tools",
-    "export_int8",
-    "int8_support_note",
+    "ExportResult",
     "FORMATS",
-    "SUFFIXES",
-    "run_onnx",
-    "write_onnx",
+    "export_int8",
+    "Int8Result",
+    "METHODS",
+    "ExportError",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepres.engine import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
+from deepres.engine.onnx import INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 from deepres.extras import require
 from deepres.weights import UnnamedClasses, load_model, save_weights
 

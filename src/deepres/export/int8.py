@@ -37,16 +37,10 @@ from torch import nn
 from deepres.atomic import write_together
 from deepres.catalog import sha256_of
 from deepres.data import Preprocessing
-from deepres.engine import (
-    FEATURES_NAME,
-    INPUT_NAME,
-    OUTPUT_NAME,
-    OnnxEngine,
-    onnx_bytes,
-    quiet_exporters,
-)
+from deepres.device import INT8_DOT_FLAGS, cpu_flags
+from deepres.engine.engines import OnnxEngine
+from deepres.engine.onnx import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, onnx_bytes, quiet_exporters
 from deepres.errors import ExportError, UsageError
-from deepres.runs.environment import cpuinfo_field
 from deepres.weights import TrainedModel
 
 from .export import TRACE_BATCH, describe, sample_batch
@@ -54,7 +48,6 @@ from .export import TRACE_BATCH, describe, sample_batch
 MAX_DROP = 0.003  # 0.3 point of top-1 error: the most an INT8 export may lose by default
 CALIBRATION_IMAGES = 256
 METHODS = ("minmax", "percentile", "entropy")  # the first is the default
-VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # x86 flags of fast int8 dot products
 CALIBRATION_BATCH = 32
 
 # A network in an engine: float32 (N, C, H, W) images in, (N, classes) scores out.
@@ -196,16 +189,16 @@ def quantize(float_graph: bytes, calibration: torch.Tensor, method: str) -> byte
         return (folder / "int8.onnx").read_bytes()
 
 
-def int8_support_note(flags: str | None = None) -> str | None:
-    """A line to show where INT8 runs on this CPU without fast int8 dot products, else None."""
-    flags = cpuinfo_field("flags") if flags is None else flags
+def int8_support_note(flags: set[str] | None = None) -> str | None:
+    """A line to show where INT8 runs on this CPU without fast int8 dot products, else None;
+    ``flags``: the CPU's (default: this machine's)."""
+    flags = cpu_flags() if flags is None else flags
     if flags is None:
         return "cannot read this CPU's flags (/proc/cpuinfo): INT8 may run no faster than float"
-    found = set(flags.split())
-    if found.intersection(VNNI_FLAGS) or "asimddp" in found:  # asimddp: Arm's int8 dot product
+    if flags.intersection(INT8_DOT_FLAGS) or "asimddp" in flags:  # asimddp: Arm's
         return None
     return (
-        f"this CPU has none of {', '.join(VNNI_FLAGS)}: onnxruntime runs INT8 on it with "
+        f"this CPU has none of {', '.join(INT8_DOT_FLAGS)}: onnxruntime runs INT8 on it with "
         "older instructions, which may be no faster than float"
     )
 

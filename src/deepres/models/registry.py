@@ -1,4 +1,8 @@
-"""One registry of every network by name: ``create_model(name, **overrides)``, ``list_models``."""
+"""One registry of every network by name: ``build_network(name, **overrides)``, ``list_models``.
+
+Users call ``deepres.create_model(name, weights=None, **overrides)``, which builds here and
+loads trained weights when asked (deepres.weights.zoo); this layer knows no weights.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)  # paper Table 6
 CIFAR_PLAIN_DEPTHS = (20, 32, 44, 56, 110)  # paper Fig. 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelInfo:
     """What the registry knows of a network without building it."""
 
@@ -32,7 +36,7 @@ class ModelInfo:
     description: str = ""
 
     def overridable(self) -> list[str]:
-        """Keyword arguments that ``create_model`` accepts for this network."""
+        """Keyword arguments that ``build_network`` accepts for this network."""
         params = inspect.signature(self.builder).parameters
         return [
             p
@@ -68,8 +72,14 @@ def model_info(name: str) -> ModelInfo:
         ) from None
 
 
-def create_model(name: str, **overrides) -> nn.Module:
-    """Build a registered network; ``overrides`` replace its defaults (e.g. num_classes=100)."""
+def build_network(name: str, **overrides) -> nn.Module:
+    """A registered network, freshly initialised; ``overrides`` replace its defaults (e.g.
+    num_classes=100).
+
+    The architecture alone: ``deepres.create_model`` builds through it and adds trained
+    weights, and is what users call. Its own name, not a second ``create_model``, so that one
+    name never means two signatures.
+    """
     info = model_info(name)
     allowed = info.overridable()
     unknown = sorted(set(overrides) - set(allowed))
@@ -80,61 +90,65 @@ def create_model(name: str, **overrides) -> nn.Module:
     return info.builder(**info.fixed, **overrides)
 
 
+_FAMILIES = {"cifar": (32, cifar_resnet), "imagenet": (224, imagenet_resnet)}
+
+
+def _add(name: str, family: str, *, depth: int, residual: bool, description: str, **fixed):
+    """Register a network of ``family``; ``fixed`` adds to the depth and residual that its
+    name decides."""
+    input_size, builder = _FAMILIES[family]
+    register(
+        ModelInfo(
+            name=name,
+            family=family,
+            depth=depth,
+            residual=residual,
+            input_size=input_size,
+            builder=builder,
+            fixed={"depth": depth, "residual": residual, **fixed},
+            description=description,
+        )
+    )
+
+
 def _register_all() -> None:
     for depth in CIFAR_DEPTHS:
-        register(
-            ModelInfo(
-                f"resnet{depth}",
-                "cifar",
-                depth,
-                True,
-                32,
-                cifar_resnet,
-                {"depth": depth, "residual": True},
-                "CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
-            )
+        _add(
+            f"resnet{depth}",
+            "cifar",
+            depth=depth,
+            residual=True,
+            description="CIFAR-10 ResNet of paper Sec. 4.2, Table 6",
         )
     for depth in CIFAR_PLAIN_DEPTHS:
-        register(
-            ModelInfo(
-                f"plain{depth}",
-                "cifar",
-                depth,
-                False,
-                32,
-                cifar_resnet,
-                {"depth": depth, "residual": False},
-                "CIFAR-10 plain net of paper Fig. 6",
-            )
+        _add(
+            f"plain{depth}",
+            "cifar",
+            depth=depth,
+            residual=False,
+            description="CIFAR-10 plain net of paper Fig. 6",
         )
     for residual, kind in ((True, "resnet"), (False, "plain")):
         for depth in IMAGENET_LAYOUTS:
             stride_note = ", bottleneck stride in the first 1x1" if depth >= 50 else ""
-            register(
-                ModelInfo(
-                    f"{kind}{depth}",
-                    "imagenet",
-                    depth,
-                    residual,
-                    224,
-                    imagenet_resnet,
-                    {"depth": depth, "residual": residual},
-                    f"ImageNet {kind} net of paper Table 1{stride_note}",
-                )
+            _add(
+                f"{kind}{depth}",
+                "imagenet",
+                depth=depth,
+                residual=residual,
+                description=f"ImageNet {kind} net of paper Table 1{stride_note}",
             )
         if residual:
             for depth in (50, 101, 152):
-                register(
-                    ModelInfo(
-                        f"resnet{depth}_v1_5",
-                        "imagenet",
-                        depth,
-                        True,
-                        224,
-                        imagenet_resnet,
-                        {"depth": depth, "residual": True, "stride_in_1x1": False},
-                        "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1",
-                    )
+                _add(
+                    f"resnet{depth}_v1_5",
+                    "imagenet",
+                    depth=depth,
+                    residual=True,
+                    stride_in_1x1=False,
+                    description=(
+                        "torchvision's v1.5: bottleneck stride in the 3x3, not the paper's 1x1"
+                    ),
                 )
 
 

@@ -1,29 +1,19 @@
 """Runs: the run directory and the typed records that a run writes and others read back.
 
+    run = RunDir("runs/quick")
+    run.read_summary(), run.read_metrics(), run.read_recipe(), run.trained_checkpoint()
+    run.read_summary().status is RunStatus.COMPLETED     # how the run ended (and .reason)
+    compare_runs([path, ...])                            # runs side by side, a Markdown table
+    CheckpointState.from_dict(load_checkpoint(path))   # a checkpoint's contents, typed
+
 Sits just above ``deepres.atomic`` and below weights, train, evaluate and analysis, so that
-each of them reads and writes runs through this one definition of their layout and keys.
+each of them reads and writes runs through this one definition of their layout and keys
+(they import the other records from ``deepres.runs.records``, the environment of a run from
+``deepres.runs.environment``).
 """
 
 from .compare import compare_runs
-from .environment import SESSION_KEYS, changes_during_run, describe_environment, sessions
-from .records import Best, CheckpointState, RunRecord, RunStatus, RunSummary, Sums, WindowTotals
-from .rundir import RunDir, data_slug, read_metrics, trained_so_far
+from .records import CheckpointState, RunStatus, RunSummary
+from .rundir import RunDir
 
-__all__ = [
-    "compare_runs",
-    "SESSION_KEYS",
-    "changes_during_run",
-    "describe_environment",
-    "Best",
-    "CheckpointState",
-    "RunRecord",
-    "RunStatus",
-    "RunSummary",
-    "Sums",
-    "WindowTotals",
-    "RunDir",
-    "data_slug",
-    "read_metrics",
-    "sessions",
-    "trained_so_far",
-]
+__all__ = ["RunDir", "RunSummary", "RunStatus", "CheckpointState", "compare_runs"]

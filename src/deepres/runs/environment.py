@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 import deepres
+from deepres.device import cpu_name
 
 
 def describe_environment(device: torch.device) -> dict:
@@ -55,25 +56,6 @@ def changes_during_run(meta: dict) -> list[str]:
         if changed:
             words.append(f"{', '.join(changed)} from iteration {resumed['iteration']:,}")
     return words
-
-
-def cpu_name() -> str:
-    """The CPU's model name ("Intel(R) Xeon(R) Processor"), else what the platform says."""
-    return cpuinfo_field("model name") or platform.processor() or platform.machine()
-
-
-def cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
-    """The first ``key`` line of /proc/cpuinfo (or of the text given); None when unknown."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return None  # not Linux, or no /proc
-    for line in cpuinfo.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == key:
-            return value.strip()
-    return None
 
 
 def _git_commit() -> str | None:

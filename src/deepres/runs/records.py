@@ -113,7 +113,7 @@ class Best:
         return _from_dict(cls, values)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CheckpointState:
     """A checkpoint's contents. The first fields describe the network (best.pt holds only
     those); the rest are what a resumed run needs to go on exactly where this one stood."""
@@ -238,7 +238,7 @@ class RunSummary:
         return summary
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunRecord:
     """One finished run of a reproduction, as its report reads it."""
 

@@ -8,8 +8,6 @@ docs/design.md, "Layers"). The names below are imported on first use, so that ``
 
 _PUBLIC = {
     "create_app": "app",
-    "RequestError": "bodies",
-    "Upload": "bodies",
     "listen": "server",
     "run": "server",
     "Limits": "limits",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepres.data import MAX_PIXELS
+from deepres.data.decode import MAX_PIXELS
 from deepres.errors import UsageError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     max_batch: int = 32  # images per forward pass
     max_wait: float = 0.005  # seconds the first request of a batch waits for others

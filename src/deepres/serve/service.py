@@ -6,9 +6,10 @@ from __future__ import annotations
 import torch
 
 from deepres.catalog import card_of
-from deepres.data import BadImage, Preprocessing, TooManyPixels, header_pixels
+from deepres.data import Preprocessing
+from deepres.data.decode import BadImage, TooManyPixels, header_pixels
 from deepres.engine import Engine
-from deepres.evaluate import ImageViews
+from deepres.evaluate.views import ImageViews
 from deepres.weights import TrainedModel
 
 from .batcher import Batcher
@@ -67,17 +68,16 @@ class Service:
             )
 
     def answer(self, uploads: list[Upload], scores: torch.Tensor, top_k: int) -> dict:
-        probs, indices = scores.topk(min(top_k, scores.shape[1]), dim=1)
-        classes = self.trained.classes
+        tops = self.trained.top_classes(scores, top_k)
         return {
             "model": self.trained.model_name,
             "engine": self.engine.name,
             "predictions": [
                 {
                     "file": upload.name,
-                    "top": [{"class": classes[c], "probability": p} for c, p in zip(cs, ps)],
+                    "top": [{"class": c, "probability": p} for c, p in top],
                 }
-                for upload, cs, ps in zip(uploads, indices.tolist(), probs.tolist())
+                for upload, top in zip(uploads, tops)
             ],
         }
 

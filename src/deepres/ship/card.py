@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepres.catalog import CardData, Hardware, ModelCard, sha256_of
-from deepres.runs import RunSummary, changes_during_run
+from deepres.runs import RunSummary
+from deepres.runs.environment import changes_during_run
 
 # The data sets of ../shared/data that deepres's own networks are trained on: a card names one
 # and says where it comes from, never a folder of the machine that trained the network.

@@ -3,7 +3,6 @@
 from .loop import TrainingDiverged, train
 from .plan import RunPlan, RunRequest, TrainOptions, plan_run
 from .recipe import Recipe, load_recipe, parse_overrides, preset_names
-from .schedule import LRSchedule
 
 __all__ = [
     "TrainingDiverged",
@@ -16,5 +15,4 @@ __all__ = [
     "load_recipe",
     "parse_overrides",
     "preset_names",
-    "LRSchedule",
 ]

@@ -12,7 +12,7 @@ from deepres.data import DataSplits
 from .recipe import Recipe
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Setup:
     """The run as it starts, from the Trainer's parts."""
 

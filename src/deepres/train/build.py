@@ -8,7 +8,7 @@ from torch import nn
 
 from deepres.data import BatchLoader, DataSplits
 from deepres.errors import RecipeError
-from deepres.models import create_model, model_info
+from deepres.models import build_network, model_info
 
 from .distributed import World
 from .recipe import Recipe
@@ -47,7 +47,7 @@ def build_model(recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
     for key in ("num_classes", "in_chans"):
         if key in recipe.model_args:
             raise RecipeError(f"model_args: {key} comes from the data; remove it from the recipe")
-    return create_model(
+    return build_network(
         recipe.model, num_classes=num_classes, in_chans=in_chans, **recipe.model_args
     )
 

@@ -7,7 +7,8 @@ import torch
 
 from deepres.errors import CheckpointError, RunDirError
 from deepres.runs import CheckpointState, RunDir
-from deepres.weights import load_checkpoint, save_checkpoint
+from deepres.weights import load_checkpoint
+from deepres.weights.checkpoint import save_checkpoint
 
 
 class Checkpoints:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from deepres.errors import UsageError
+from deepres.device import pick_device
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,3 @@ def launched_by_torchrun() -> bool:
 def restarted_by_torchrun() -> bool:
     """True in the processes that torchrun started again after a worker died (--max-restarts)."""
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
-    if device.type not in _RUNS_ON:  # meta holds no numbers; others have no kernels here
-        raise UsageError(f"--device {name}: deepres runs on cpu or cuda[:N], not {device.type}")
-    return device
-
-
-_RUNS_ON = ("cpu", "cuda", "mps")

@@ -18,7 +18,9 @@ from typing import Callable
 from torch import nn
 
 from deepres.errors import CheckpointError, RecipeError
-from deepres.weights import load_strictly, model_of, read_weights, strip_wrappers, weights_path
+from deepres.weights import read_weights
+from deepres.weights.fit import load_strictly, strip_wrappers
+from deepres.weights.trained import model_of, weights_path
 
 
 def model_of_weights(path: str) -> dict:

@@ -23,8 +23,9 @@ from deepres.atomic import WriteError
 from deepres.data import BatchLoader, Preprocessing
 from deepres.errors import DeepresError, RunDirError
 from deepres.extras import available
-from deepres.runs import Best, CheckpointState, RunStatus, RunSummary, Sums, WindowTotals
+from deepres.runs import CheckpointState, RunStatus, RunSummary
 from deepres.runs.plots import plot_run_curves
+from deepres.runs.records import Best, Sums, WindowTotals
 from deepres.runs.rundir import RECIPE
 
 from .banner import Setup, banner

@@ -19,14 +19,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from deepres.data import (
-    BatchLoader,
-    DataError,
-    DataSplits,
-    absolute_source,
-    missing_folder,
-    open_source,
-)
+from deepres.data import BatchLoader, DataError, DataSplits, open_source
+from deepres.data.sources import absolute_source, missing_folder
 from deepres.errors import DeepresError, RecipeError, RunDirError
 from deepres.models import model_info
 from deepres.runs import RunDir

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from deepres.data import folder_of
+from deepres.data.sources import folder_of
 from deepres.errors import UsageError
-from deepres.runs import RunDir, data_slug
-from deepres.runs.rundir import RECIPE
+from deepres.runs import RunDir
+from deepres.runs.rundir import RECIPE, data_slug
 
 from .distributed import launched_by_torchrun, restarted_by_torchrun
 from .finetune import image_size_of_weights, model_of_weights

@@ -14,20 +14,13 @@ from typing import Callable
 
 import torch
 
-from deepres.runs.environment import cpuinfo_field
+from deepres.device import NATIVE_BF16_FLAGS, cpu_flags
 
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 SLOW_BF16 = (
     "emulated bf16 is about 14x slower than float32 (24 against 337 images/s for "
     "ResNet-20 training on an AMD EPYC without those flags); --set amp=off trains in "
     "float32"
 )
-
-
-def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
-    """The CPU's feature flags from /proc/cpuinfo (or the text given); None when unknown."""
-    flags = cpuinfo_field("flags", cpuinfo)
-    return None if flags is None else set(flags.split())
 
 
 def autocast_dtype(

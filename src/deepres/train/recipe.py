@@ -38,12 +38,12 @@ EVAL_FLOOR = 8
 _EPOCHS = re.compile(r"^(\d+(?:\.\d+)?)ep$")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Recipe:
     """Everything that decides what a training run computes."""
 
     model: str = "resnet20"
-    model_args: dict = field(default_factory=dict)  # create_model overrides, e.g. shortcut: C
+    model_args: dict = field(default_factory=dict)  # build_network overrides, e.g. shortcut: C
     init_from: Optional[str] = None  # weights to start from (fine-tuning); see train.finetune
     freeze: Optional[str] = None  # "stem", a stage ("layer2": it and all before) or "features"
     data: str = "digits"

@@ -14,8 +14,10 @@ import torch
 
 from deepres.data import DataSplits
 from deepres.extras import available
-from deepres.runs import SESSION_KEYS, Best, RunDir, RunStatus, RunSummary, describe_environment
+from deepres.runs import RunDir, RunStatus, RunSummary
+from deepres.runs.environment import SESSION_KEYS, describe_environment
 from deepres.runs.plots import plot_run_curves
+from deepres.runs.records import Best
 
 from .distributed import World
 from .recipe import Recipe

@@ -4,7 +4,9 @@ held out of the training images (val_size), the same held-out files."""
 
 from __future__ import annotations
 
-from deepres.data import DataSplits, first_names, split_fingerprint
+from deepres.data import DataSplits
+from deepres.data.errors import first_names
+from deepres.data.sources import split_fingerprint
 from deepres.errors import RunDirError
 from deepres.runs import RunDir
 

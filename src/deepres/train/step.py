@@ -49,10 +49,10 @@ def evaluation_sums(
     amp_dtype: torch.dtype | None = None,
     flip: bool = False,
 ) -> torch.Tensor:
-    """The ``deepres.runs.Sums`` of ``model`` in eval mode over ``batches`` (summed loss, wrong top-1
-    answers, images), as a float64 tensor on the device in that order, so that processes'
-    shares add up before anything waits for the device. ``flip`` averages the softmax scores
-    of each image and its mirror image (not the paper's view)."""
+    """The ``deepres.runs.records.Sums`` of ``model`` in eval mode over ``batches`` (summed
+    loss, wrong top-1 answers, images), as a float64 tensor on the device in that order, so
+    that processes' shares add up before anything waits for the device. ``flip`` averages the
+    softmax scores of each image and its mirror image (not the paper's view)."""
     was_training = model.training
     model.eval()
     sums = None

@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from deepres.runs import Sums, WindowTotals
+from deepres.runs.records import Sums, WindowTotals
 
 from .distributed import World
 

@@ -196,5 +196,12 @@ def _preprocessing(layout: Layout) -> Preprocessing:
     """CIFAR's 32x32 images, 4-pixel padded crops and flips, the author's channel mean/std."""
     mean_image = np.asarray(layout.mean, np.float32)[:, None, None]
     return Preprocessing(
-        "array", 32, 32, 3, "channel", Stats(layout.mean, layout.std, mean_image), True, 4
+        kind="array",
+        resize=32,
+        crop=32,
+        in_chans=3,
+        normalize="channel",
+        stats=Stats(layout.mean, layout.std, mean_image),
+        flip=True,
+        padding=4,
     )

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from deepres import catalog
-from deepres.data import DataError, Preprocessing, first_names
+from deepres.data import DataError, Preprocessing
+from deepres.data.errors import first_names
 from deepres.errors import UsageError
-from deepres.models import ResNet, create_model, model_info
+from deepres.models import ResNet, build_network, model_info
 from deepres.runs import RunDir
 from deepres.runs.rundir import LAST, TRAINED_CHECKPOINTS
 
@@ -25,13 +26,13 @@ from .layouts import KNOWN_PROJECTS, foreign_keys
 from .zoo import ConvertedLayout, is_weights_name, shipped_file
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainedModel:
     """A network in eval mode with what is known about it."""
 
     model: ResNet
     model_name: str
-    model_args: dict  # create_model's arguments besides num_classes and in_chans
+    model_args: dict  # build_network's arguments besides num_classes and in_chans
     classes: list[str]  # "0", "1", ... when the file names none
     preprocessing: Preprocessing | None  # what training fed the network; None for bare files
     path: Path  # the weight file read
@@ -76,15 +77,19 @@ class TrainedModel:
         """The ``top_k`` (class, probability) pairs of an image, most probable first; a list
         of them for a list (or batch) of images. Images as ``Preprocessing.center_views``
         takes them: file paths, PIL images, numpy arrays or tensors, prepared as in training."""
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise UsageError(f"top_k must be a whole number of at least 1, not {top_k!r}")
-        probs = self.model(self._views(images)).softmax(dim=1)
-        values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
-        top = [
+        check_top_k(top_k)
+        top = self.top_classes(self.model(self._views(images)).softmax(dim=1), top_k)
+        return top if _is_many(images) else top[0]
+
+    def top_classes(self, probabilities: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:
+        """The ``k`` most probable (class, probability) pairs of each row of ``probabilities``
+        (N, classes), most probable first; all the classes when there are fewer than ``k``.
+        What ``predict`` gives, here and in ``deepres.evaluate.predict`` and serving."""
+        values, indices = probabilities.topk(min(k, probabilities.shape[1]), dim=1)
+        return [
             [(self.classes[i], p) for i, p in zip(row_i, row_p)]
             for row_i, row_p in zip(indices.tolist(), values.tolist())
         ]
-        return top if _is_many(images) else top[0]
 
     @torch.inference_mode()
     def embed(self, images) -> np.ndarray:
@@ -100,6 +105,12 @@ class TrainedModel:
             raise DataError("no images given (an empty list): pass one image or a list of them")
         device = next(self.model.parameters()).device
         return self.image_preprocessing().center_views(images).to(device)
+
+
+def check_top_k(top_k: object) -> None:
+    """Refuse a number of classes to show that is not a whole number of at least 1."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise UsageError(f"top_k must be a whole number of at least 1, not {top_k!r}")
 
 
 def _is_many(images) -> bool:
@@ -185,15 +196,15 @@ def load_model(
     record = file.info.get("preprocessing")
     preprocessing = None if record is None else Preprocessing.from_dict(record, str(file.path))
     return TrainedModel(
-        model.to(device).eval(),
-        name,
-        model_args,
-        classes,
-        preprocessing,
-        file.path,
-        bool(named),
-        file.info.get("recipe"),
-        file.note,
+        model=model.to(device).eval(),
+        model_name=name,
+        model_args=model_args,
+        classes=classes,
+        preprocessing=preprocessing,
+        path=file.path,
+        classes_named=bool(named),
+        recipe=file.info.get("recipe"),
+        note=file.note,
     )
 
 
@@ -216,14 +227,14 @@ def _load_export(path: Path, device: str | torch.device) -> TrainedModel:
     model_info(name)  # an unknown name fails here, with the valid ones listed
     int8 = "int8" in description
     return TrainedModel(
-        float_model.model if float_model is not None else None,
-        name,
-        description.get("model_args", {}),
-        [str(c) for c in description["classes"]],
-        prep,
-        path,
-        True,
-        description.get("recipe"),
+        model=float_model.model if float_model is not None else None,
+        model_name=name,
+        model_args=description.get("model_args", {}),
+        classes=[str(c) for c in description["classes"]],
+        preprocessing=prep,
+        path=path,
+        classes_named=True,
+        recipe=description.get("recipe"),
         onnx=graph,
         onnx_engine="onnxruntime-int8" if int8 else "onnxruntime",
     )
@@ -234,7 +245,7 @@ class UnnamedClasses(UserWarning):
 
 
 def model_of(file: WeightFile, model_name: str | None = None) -> tuple[str, dict]:
-    """(registered name, create_model arguments) of the network whose weights ``file`` holds."""
+    """(registered name, build_network arguments) of the network whose weights ``file`` holds."""
     recorded = file.info.get("model_name")
     name = model_name or recorded or guess_model_name(file.state_dict)
     if name is None:
@@ -271,7 +282,7 @@ def _build(path: Path, name: str, model_args: dict, sizes: dict) -> ResNet:
                 f"weights have {size}; the file is inconsistent"
             )
     try:
-        return create_model(name, **{**model_args, **sizes})
+        return build_network(name, **{**model_args, **sizes})
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: the network it records cannot be built ({err})") from None
 

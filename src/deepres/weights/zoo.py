@@ -19,7 +19,7 @@ from torch import nn
 
 from deepres import catalog
 from deepres.errors import CheckpointError, ModelError
-from deepres.models import create_model as create_untrained
+from deepres.models import build_network
 
 from .files import read_weights
 from .fit import load_strictly
@@ -41,17 +41,19 @@ def shipped_file(name: str) -> Path:
 
 
 def create_model(name: str, *, weights: str | Path | None = None, **overrides) -> nn.Module:
-    """``deepres.models.create_model``, optionally with trained weights: shipped with deepres
-    (``weights="cifar10"``, or the whole name ``"resnet20-cifar10"``, loads
-    ``resnet20-cifar10`` into ``resnet20``), or from a file (any that ``load_model`` reads,
-    e.g. ``weights="resnet20-12fca82f.th"``).
+    """A network of the paper by its registered name (``deepres.list_models()``), untrained
+    or with trained weights: shipped with deepres (``weights="cifar10"``, or the whole name
+    ``"resnet20-cifar10"``, loads ``resnet20-cifar10`` into ``resnet20``), or from a file (any
+    that ``load_model`` reads, e.g. ``weights="resnet20-12fca82f.th"``).
 
-    The network is returned in training mode, as ``create_model`` returns it (call ``.eval()``
-    to predict). ``num_classes`` other than the weights' own gives a new, untrained classifier
-    (``reset_classifier``), for fine-tuning; other overrides must agree with the weights.
+    This is ``deepres.create_model``, the builder users call; ``deepres.models.build_network``
+    builds the architecture alone, and this builds through it. The network is returned in
+    training mode, as a new one is (call ``.eval()`` to predict). ``num_classes`` other than
+    the weights' own gives a new, untrained classifier (``reset_classifier``), for
+    fine-tuning; other overrides must agree with the weights.
     """
     if weights is None:
-        return create_untrained(name, **overrides)
+        return build_network(name, **overrides)
     if Path(weights).exists() or not is_weights_name(str(weights)):
         file = read_weights(weights)
         if file.note:
@@ -68,7 +70,7 @@ def create_model(name: str, *, weights: str | Path | None = None, **overrides) -
             f"{what} takes images of {in_chans} channels; build the "
             "network without weights for other inputs"
         )
-    model = create_untrained(
+    model = build_network(
         name,
         **{**model_args, **overrides},
         in_chans=in_chans,

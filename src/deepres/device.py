@@ -1,0 +1,73 @@
+"""Where deepres computes, and what the CPU under it can do.
+
+    pick_device("auto")   the torch.device a command's ``--device`` names (auto: a CUDA GPU if
+                          there is one, else the CPU), or one line that says what to give
+    cpu_name()            the CPU's model name, as a run's meta.json records it
+    cpu_flags()           its feature flags; NATIVE_BF16_FLAGS and INT8_DOT_FLAGS are those
+                          that make bf16 training and INT8 inference fast
+
+Training, evaluation, prediction, serving and the experiments all choose their device here.
+A bottom module (docs/design.md, "Layers"): the standard library at import, so that every
+layer may use it; torch is imported by ``pick_device`` when it is called.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deepres.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+# x86 flags of native bf16 arithmetic: without them a CPU emulates bf16, far slower than
+# float32 (deepres.train.precision has the measurement).
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+# x86 flags of fast int8 dot products (VNNI, AMX); Arm's is "asimddp".
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+_RUNS_ON = ("cpu", "cuda", "mps")  # meta holds no numbers; other types have no kernels here
+
+
+def pick_device(name: str) -> torch.device:
+    """The device that ``name`` ("auto", "cpu", "cuda", "cuda:N") gives on this machine."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
+    if device.type not in _RUNS_ON:
+        raise UsageError(f"--device {name}: deepres runs on cpu or cuda[:N], not {device.type}")
+    return device
+
+
+def cpu_name() -> str:
+    """The CPU's model name ("Intel(R) Xeon(R) Processor"), else what the platform says."""
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo (or the text given); None when unknown."""
+    flags = cpuinfo_field("flags", cpuinfo)
+    return None if flags is None else set(flags.split())
+
+
+def cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
+    """The first ``key`` line of /proc/cpuinfo (or of the text given); None when unknown."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None  # not Linux, or no /proc
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == key:
+            return value.strip()
+    return None
