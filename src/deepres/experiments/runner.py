@@ -26,7 +26,6 @@ import yaml
 from deepres.atomic import write_text_atomic
 from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunSummary
-from deepres.runs.rundir import LOCK
 from deepres.train import Recipe, TrainOptions, train
 
 
@@ -62,20 +61,20 @@ class Job:
         summary = self.summary()
         if summary is not None and summary.finished:
             return "done"
-        if RunDir(self.path).exists():
+        run = RunDir(self.path)
+        if run.exists():
             return "resume"
-        lock = self.path / LOCK  # left by a start that stopped before writing its recipe
-        if self.path.exists() and any(p.is_file() and p != lock for p in self.path.rglob("*")):
+        run.remove_unstarted()  # what a start that stopped before its recipe left
+        if run.in_use():
+            raise RunDirError(
+                f"{self.path} is in use: a process is starting a training in it; wait for it "
+                "to end (or stop it), then run the same command again"
+            )
+        if self.path.exists():
             raise RunDirError(
                 f"{self.path} holds files but is not a deepres run directory; "
                 "move it out of the way"
             )
-        if self.path.exists():  # a start that stopped before writing anything
-            if lock.exists():
-                RunDir(self.path).lock().release()  # refused while a live process holds it
-                lock.unlink()
-            for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:
-                folder.rmdir()
         return "fresh"
 
 
