@@ -4,7 +4,7 @@ Every network trains with the ``cifar-paper`` recipe into ``OUT/runs/MODEL-seedN
 run directory, so that running the same command again skips finished runs and resumes the
 others. ``OUT/experiment.json`` keeps the settings that the runs share (data, split, recipe):
 a later command may add depths or seeds but not change those. Each command then writes the
-report of every finished run in OUT (``deepres.analysis.report``).
+report of every finished run in OUT (``deepres.experiments.report``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import deepres
-from deepres.analysis.report import write_report
 from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import measure_jpegs
@@ -26,6 +25,14 @@ from deepres.runs.environment import cpu_name
 from deepres.train import Recipe, load_recipe
 from deepres.train.distributed import pick_device
 
+from .report import (
+    Environment,
+    Invocation,
+    RecipeChange,
+    ReportContext,
+    Schedule,
+    write_cifar10_report,
+)
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
 from .settings import Cifar10Settings, check_settings
@@ -89,8 +96,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     runs = [record for record in records if record is not None]
     context = _context(s, recipe, runs, splits, device)
     listed = {run.name for run in runs}
-    context["not_started"] = [job.name for job in jobs if job.name not in listed]
-    write_report(s.out, runs, context)
+    context.not_started = [job.name for job in jobs if job.name not in listed]
+    write_cifar10_report(s.out, runs, context)
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
         print(f"{'not finished' if s.report_only else 'did not complete'}: "
@@ -147,41 +154,44 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
         f.write(json.dumps(record) + "\n")
 
 
-def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
+def _context(
+    s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device
+) -> ReportContext:
     paper, own = load_recipe("cifar-paper"), load_recipe(s.recipe)
     ignored = ("model", "seed", "data")
     changes = [
-        {"key": k, "paper": v, "used": getattr(recipe, k)}
+        RecipeChange(key=k, paper=v, used=getattr(recipe, k))
         for k, v in paper.to_dict().items()
         if k not in ignored and getattr(recipe, k) != v
     ]
     invocations = [
-        json.loads(line)
+        Invocation(**json.loads(line))
         for line in (s.out / "invocations.jsonl").read_text().splitlines()
         if line.strip()
     ]
-    return {
-        "schedule": {
-            "iterations": recipe.iterations,
-            "milestones": recipe.milestones,
-            "paper_iterations": paper.iterations,
-            "paper_milestones": paper.milestones,
-            "recipe": s.recipe,
-            "paper_recipe": s.recipe == "cifar-paper",
-            "recipe_iterations": own.iterations,
-            "shortened": recipe.iterations < own.iterations,
-        },
-        "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
-        "recipe_changes": changes,
-        "only": s.only,
-        "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
-        "environment": _environment(runs, device, recipe.batch_size),
-        "invocations": invocations,
-        "paper_test_error": PAPER_TEST_ERROR,
-    }
+    schedule = Schedule(
+        iterations=recipe.iterations,
+        milestones=recipe.milestones,
+        paper_iterations=paper.iterations,
+        paper_milestones=paper.milestones,
+        recipe=s.recipe,
+        paper_recipe=s.recipe == "cifar-paper",
+        recipe_iterations=own.iterations,
+        shortened=recipe.iterations < own.iterations,
+    )
+    return ReportContext(
+        schedule=schedule,
+        recipe={k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
+        recipe_changes=changes,
+        only=s.only,
+        data={**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
+        environment=_environment(runs, device, recipe.batch_size),
+        invocations=invocations,
+        paper_test_error=PAPER_TEST_ERROR,
+    )
 
 
-def _environment(runs: list[RunRecord], device, batch_size: int) -> dict:
+def _environment(runs: list[RunRecord], device, batch_size: int) -> Environment:
     here = describe_environment(device)
     devices = {
         f"{r.meta['device']} ({r.meta['device_name']}, {_processes(r, batch_size)}{r.meta['cpu_threads']} "
@@ -190,17 +200,15 @@ def _environment(runs: list[RunRecord], device, batch_size: int) -> dict:
         + ")"
         for r in runs
     }
-    return {
-        "git_commits": sorted(
-            {s["git_commit"] or "unknown" for r in runs for s in sessions(r.meta)}
-        ),
-        "report_git_commit": here["git_commit"],
-        "deepres_version": deepres.__version__,
-        "torch_version": here["torch_version"],
-        "python_version": here["python_version"],
-        "devices": sorted(devices),
-        "host": f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
-    }
+    return Environment(
+        git_commits=sorted({s["git_commit"] or "unknown" for r in runs for s in sessions(r.meta)}),
+        report_git_commit=here["git_commit"],
+        deepres_version=deepres.__version__,
+        torch_version=here["torch_version"],
+        python_version=here["python_version"],
+        devices=sorted(devices),
+        host=f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+    )
 
 
 def _processes(run: RunRecord, batch_size: int) -> str:

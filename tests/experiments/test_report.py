@@ -5,7 +5,16 @@ import json
 import pytest
 from PIL import Image
 
-from deepres.analysis.report import render_markdown, table_rows, write_report
+from deepres.experiments.report import (
+    Environment,
+    Invocation,
+    RecipeChange,
+    ReportContext,
+    Schedule,
+    render_markdown,
+    table_rows,
+    write_cifar10_report,
+)
 from deepres.runs import RunRecord
 
 PAPER = {20: 8.75, 56: 6.97}
@@ -37,39 +46,39 @@ def _run(model, seed, test_error, status="completed", iterations=100):
 
 
 def _context(iterations=100):
-    return {
-        "schedule": {
-            "iterations": iterations,
-            "milestones": [50, 75],
-            "paper_iterations": 64000,
-            "paper_milestones": [32000, 48000],
-            "shortened": iterations < 64000,
-        },
-        "recipe_changes": [{"key": "iterations", "paper": 64000, "used": iterations}],
-        "data": {
+    return ReportContext(
+        schedule=Schedule(
+            iterations=iterations,
+            milestones=[50, 75],
+            paper_iterations=64000,
+            paper_milestones=[32000, 48000],
+            shortened=iterations < 64000,
+        ),
+        recipe_changes=[RecipeChange(key="iterations", paper=64000, used=iterations)],
+        data={
             "source": "cifar-jpegs",
             "sizes": {"train": 45000, "val": 5000, "test": 10000},
             "note": "JPEG note.",
         },
-        "environment": {
-            "git_commits": ["abc123"],
-            "report_git_commit": "abc123",
-            "deepres_version": "0.1.0",
-            "torch_version": "2.x",
-            "python_version": "3.x",
-            "devices": ["cpu (test, 2 CPU threads)"],
-            "host": "test host",
-        },
-        "invocations": [
-            {
-                "command": ["deepres", "reproduce", "cifar10"],
-                "started": "today",
-                "seconds": 130.0,
-                "status": "completed",
-            }
+        environment=Environment(
+            git_commits=["abc123"],
+            report_git_commit="abc123",
+            deepres_version="0.1.0",
+            torch_version="2.x",
+            python_version="3.x",
+            devices=["cpu (test, 2 CPU threads)"],
+            host="test host",
+        ),
+        invocations=[
+            Invocation(
+                command=["deepres", "reproduce", "cifar10"],
+                started="today",
+                seconds=130.0,
+                status="completed",
+            )
         ],
-        "paper_test_error": PAPER,
-    }
+        paper_test_error=PAPER,
+    )
 
 
 RUNS = [
@@ -101,8 +110,7 @@ def test_table_rows_mean_and_sample_std_over_completed_seeds():
 
 
 def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
-    results = {**_context(), "table6": table_rows(RUNS, PAPER), "runs": [r.to_dict() for r in RUNS]}
-    text = render_markdown(results, figure7=True)
+    text = render_markdown(_context(), table_rows(RUNS, PAPER), RUNS, figure7=True)
     assert "Shortened schedule: not the paper's runs" in text and "64,000" in text
     assert "| ResNet-20 | 20 | 0.27M | 3 | 11.00 ± 1.00 | 8.75 | +2.25 |" in text
     assert "| plain-56 | 56 | 0.27M | 1 | 16.00 | - | - |" in text
@@ -113,13 +121,13 @@ def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
     assert "Residual nets, test error by depth (20: 11.00%, 56: 9.00%): falls" in text
     assert "resnet56-seed1 (diverged)" in text and "JPEG note." in text
     assert "10,000 CIFAR-10 test images" in text and "abc123" in text
-    full = render_markdown({**results, **_context(64000)}, figure7=False)
+    full = render_markdown(_context(64000), table_rows(RUNS, PAPER), RUNS, figure7=False)
     assert "Shortened" not in full and "the paper's, 64,000 iterations" in full
     assert "![Figure 7]" not in full and "No layer responses" in full
 
 
 def test_write_report_writes_every_file(tmp_path):
-    results = write_report(tmp_path, RUNS, _context())
+    results = write_cifar10_report(tmp_path, RUNS, _context())
     assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
     assert results["table6"][0]["mean"] == pytest.approx(11.0)
     assert [RunRecord.from_dict(r) for r in results["runs"]] == RUNS
