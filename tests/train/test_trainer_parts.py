@@ -14,7 +14,7 @@ from deepres.train import TrainOptions, train
 from deepres.train.checkpoints import Checkpoints
 from deepres.train.distributed import World
 from deepres.train.step import train_step
-from deepres.train.summary import summarize
+from deepres.train.summary import summarize_run
 from deepres.train.window import Window
 from deepres.weights import load_checkpoint
 
@@ -73,10 +73,10 @@ def test_summary_figures_come_from_the_metrics_records():
         {"iteration": 10, "train_loss": 1.0, "images": 100, "seconds": 3.0},
         {"iteration": 10, "val_error": 0.3, "test_error": 0.35},
     ]
-    summary = summarize(records, "completed", iterations=10)
+    summary = summarize_run(records, "completed", iterations=10)
     assert (summary.test_error, summary.val_error) == (0.35, 0.3)
     assert summary.train_seconds == 4.0 and summary.images_per_s == 50.0
-    assert summarize([], "diverged", iterations=0).images_per_s is None
+    assert summarize_run([], "diverged", iterations=0).images_per_s is None
 
 
 @pytest.fixture

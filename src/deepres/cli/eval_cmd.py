@@ -17,7 +17,7 @@ from deepres.data import (
     split_fingerprint,
 )
 from deepres.errors import UsageError
-from deepres.evaluate import MODES, evaluate, write_report
+from deepres.evaluate import MODES, evaluate, write_evaluation
 from deepres.extras import available
 from deepres.runs import RunDir, data_slug
 from deepres.weights import TrainedModel
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         "data": source,
         "split": split,
     }
-    record = write_report(out, header, results)
+    record = write_evaluation(out, header, results)
     if not available("plots"):
         note("confusion matrices written as CSV only; for PNGs: pip install 'deepres[plots]'")
     for mode, summary in record["modes"].items():

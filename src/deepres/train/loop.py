@@ -62,7 +62,7 @@ from .relength import length_changes
 from .same_data import check_same_data
 from .signals import catch_stop_signals
 from .step import evaluation_sums, train_step
-from .summary import summarize
+from .summary import summarize_run
 from .sync_bn import convert_sync_batchnorm
 from .window import Window
 
@@ -666,7 +666,7 @@ class Trainer:
         if status != "completed":  # a completed run drew them at its last evaluation
             self._draw_curves()
         self._record_bad_files()
-        summary = summarize(
+        summary = summarize_run(
             self.run.read_metrics(),
             status,
             iterations=self.iteration,
