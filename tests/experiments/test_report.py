@@ -1,8 +1,10 @@
-"""The reproduction report from run records: the table's arithmetic, the labels, the files."""
+"""The reproduction report from run records: the table's arithmetic, the labels, the files; runs
+restored from their records without checkpoints."""
 
 import json
 
 import pytest
+import torch
 from PIL import Image
 
 from deepres.experiments.report import (
@@ -15,7 +17,9 @@ from deepres.experiments.report import (
     table_rows,
     write_cifar10_report,
 )
-from deepres.runs import RunRecord
+from deepres.experiments.results import RESPONSES, ensure_response_std, run_record
+from deepres.runs import RunDir, RunRecord
+from deepres.train import load_recipe
 
 PAPER = {20: 8.75, 56: 6.97}
 
@@ -135,3 +139,57 @@ def test_write_report_writes_every_file(tmp_path):
         with Image.open(tmp_path / name) as image:
             assert image.format == "PNG" and image.width > 500
     assert "![Figure 6](figure6.png)" in (tmp_path / "report.md").read_text()
+
+
+# A run restored on a new machine from its committed records (meta.json, metrics.jsonl,
+# recipe.yaml, summary.json and, if measured, response_std.json; no checkpoints) keeps the layer
+# responses it has; without them, Figure 7 leaves it out and the report says so.
+LAYERS = [{"layer": f"layer{i}", "std": 1.0 / (i + 1)} for i in range(19)]
+
+
+def _restored(path, model):
+    run = RunDir(path)
+    path.mkdir(parents=True)
+    run.write_recipe(load_recipe("cifar-paper").replace(model=model, iterations=4).to_dict())
+    meta = {"git_commit": "abc123", "torch_version": "2.x", "device": "cpu"}
+    run.write_json("meta.json", {**meta, "device_name": "cpu", "cpu_threads": 1, "world_size": 1})
+    run.log_metrics(
+        {"iteration": 4, "train_loss": 1.0, "train_error": 0.5, "images": 512, "seconds": 2.0}
+    )
+    run.log_metrics({"iteration": 4, "test_error": 0.4, "test_loss": 1.1})
+    summary = {"status": "completed", "iterations": 4, "params": 270_000, "test_error": 0.4}
+    run.write_json("summary.json", summary)
+    return run
+
+
+def test_restored_runs_keep_their_responses_or_are_left_out_of_figure7(tmp_path):
+    measured = _restored(tmp_path / "runs" / "resnet20-seed0", "resnet20")
+    measured.write_json(
+        RESPONSES, {"iteration": 4, "split": "test", "images": 10000, "layers": LAYERS}
+    )
+    kept = (measured.path / RESPONSES).read_text()
+    unmeasured = _restored(tmp_path / "runs" / "plain20-seed0", "plain20")
+    for run in (measured, unmeasured):
+        ensure_response_std(run.path, torch.device("cpu"), cache_dir=None)
+    assert (measured.path / RESPONSES).read_text() == kept
+    assert not (unmeasured.path / RESPONSES).exists()
+
+    runs = [run_record(measured.path), run_record(unmeasured.path)]
+    assert runs[0].response_std == LAYERS and runs[1].response_std is None
+    results = write_cifar10_report(tmp_path, runs, _context())
+    assert json.loads((tmp_path / "results.json").read_text())["runs"][0]["response_std"] == LAYERS
+    report = (tmp_path / "report.md").read_text()
+    assert "![Figure 7](figure7.png)" in report and "| ResNet-20 | 0 | 19 |" in report
+    assert (
+        "Not in Figure 7, for want of their layer responses (response_std.json, measured "
+        "from the run's checkpoints/last.pt): plain20-seed0." in report
+    )
+    assert results["table6"][1]["model"] == "plain20"  # in the table all the same
+
+    alone = write_cifar10_report(tmp_path / "alone", runs[1:], _context())
+    report = (tmp_path / "alone" / "report.md").read_text()
+    assert "No layer responses were computed for these runs (none of the completed runs" in report
+    assert (
+        "checkpoints/last.pt): plain20-seed0." in report
+        and alone["runs"][0]["status"] == "completed"
+    )

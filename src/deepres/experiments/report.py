@@ -277,16 +277,26 @@ def _figure6(drawn: bool) -> str:
 
 def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
     """``only``: the part the report was asked for (None: all three), which says why a
-    missing figure is missing."""
+    missing figure is missing. A completed run without its layer responses (one restored from
+    its records without checkpoints) is named."""
+    asked = only not in ("table6", "figure6")
+    unmeasured = [r.name for r in runs if r.status == "completed" and not r.response_std]
+    left_out = (
+        "Not in Figure 7, for want of their layer responses (response_std.json, measured "
+        f"from the run's checkpoints/last.pt): {', '.join(unmeasured)}.\n"
+        if asked and unmeasured
+        else ""
+    )
     if not drawn:
-        why = (
-            f"`--only {only}` leaves them out"
-            if only in ("table6", "figure6")
-            else "they are computed for completed runs, and none has completed yet"
-        )
+        if not asked:
+            why = f"`--only {only}` leaves them out"
+        elif unmeasured:
+            why = "none of the completed runs has them"
+        else:
+            why = "they are computed for completed runs, and none has completed yet"
         return (
             f"## Figure 7: layer responses\n\nNo layer responses were computed for these "
-            f"runs ({why}).\n"
+            f"runs ({why}).\n" + (f"\n{left_out}" if left_out else "")
         )
     lines = [
         "## Figure 7: layer responses\n",
@@ -305,7 +315,7 @@ def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
                 f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
                 f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + (f"\n{left_out}" if left_out else "")
 
 
 def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
