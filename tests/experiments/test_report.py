@@ -130,7 +130,7 @@ def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
     assert "![Figure 7]" not in full and "No layer responses" in full
 
 
-def test_write_report_writes_every_file(tmp_path):
+def test_the_report_writes_every_file(tmp_path):
     results = write_cifar10_report(tmp_path, RUNS, _context())
     assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
     assert results["table6"][0]["mean"] == pytest.approx(11.0)
