@@ -26,10 +26,10 @@ def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | 
     run restored from its records alone (no checkpoints) keeps the response_std.json it has;
     without either, it has none, and the report says that Figure 7 leaves it out."""
     run = RunDir(run_path)
-    measured = run.read_json(RESPONSES) if (run_path / RESPONSES).exists() else None
-    if not run.last.exists():
+    if not run.last.exists():  # restored from its records: nothing to measure again
         return
     state = CheckpointState.from_dict(load_checkpoint(run.last, map_location=device))
+    measured = run.read_json(RESPONSES) if (run_path / RESPONSES).exists() else None
     if measured is not None and measured["iteration"] == state.iteration:
         return
     recipe = Recipe(**run.read_recipe())
