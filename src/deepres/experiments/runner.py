@@ -126,7 +126,7 @@ def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
     launch.jobs_dir.mkdir(parents=True, exist_ok=True)
     env = _child_environment(launch, parallel)
     waiting, running = list(enumerate(todo, 1)), []
-    shown = parallel == 1 and not launch.quiet  # side by side, their lines would mix
+    show = parallel == 1 and not launch.quiet  # side by side, their lines would mix
     with _stop_signals():
         try:
             while waiting or running:
@@ -134,7 +134,7 @@ def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
                     number, (job, resume) = waiting.pop(0)
                     doing = "resuming" if resume else "training"
                     _say(f"[{number}/{len(todo)}] {job.name}: {doing} (log: {_log(job, launch)})")
-                    running.append(_start(job, resume, launch, env, shown))
+                    running.append(_start(job, resume, launch, env, show))
                 for training in list(running):
                     ended = training.proc.poll() is not None
                     training.show_output()  # after the poll: an ended one has written all
@@ -147,7 +147,7 @@ def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
             raise RunsStopped(f"stopped by {signal.Signals(stop.signum).name}") from None
 
 
-def _start(job: Job, resume: bool, launch: Launch, env: dict, shown: bool) -> _Training:
+def _start(job: Job, resume: bool, launch: Launch, env: dict, show: bool) -> _Training:
     command = [sys.executable, "-m", "deepres", "train", "--quiet", "--device", launch.device]
     if launch.processes > 1:
         torchrun = ["-m", "torch.distributed.run", "--standalone"]
@@ -168,7 +168,7 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict, shown: bool) -> _T
         proc = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    return _Training(job, proc, log, before if shown else None)
+    return _Training(job, proc, log, before if show else None)
 
 
 def _report_exit(training: _Training) -> None:
