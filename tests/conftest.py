@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from runs import make_color_folder, train_run
 
+from deepres.cli import main
+from deepres.ship import ShipTo
+from deepres.weights import ModelCard
+
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SLICE_CACHE = Path(os.environ.get("DEEPRES_TEST_CACHE", "~/.cache/deepres-tests")).expanduser()
 
@@ -70,6 +74,22 @@ def digits_run(tmp_path_factory):
         "--set",
         "val_size=300",
     )
+
+
+@pytest.fixture(scope="session")
+def shipped_digits(tmp_path_factory, digits_run):
+    """``digits_run`` shipped as resnet20-digits into a temporary checkout of deepres, as
+    deepres ships its own weights: (where it was shipped, ``ShipTo``; its model card)."""
+    repo = tmp_path_factory.mktemp("checkout")
+    code = main(
+        [
+            *("ship", str(digits_run), "--name", "resnet20-digits", "--data", "digits"),
+            *("--repo", str(repo), "--hardware", "a test machine, 2 cores"),
+        ]
+    )
+    assert code == 0
+    to = ShipTo.checkout(repo)
+    return to, ModelCard.read(to.folder / "resnet20-digits.json")
 
 
 @pytest.fixture(scope="session")

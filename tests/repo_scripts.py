@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def load_script(relative: str) -> ModuleType:
-    """The file at ``relative`` to the repository (e.g. "scripts/ship_weights.py"), loaded."""
+    """The file at ``relative`` to the repository (e.g. "scripts/embed_report.py"), loaded."""
     path = REPO / relative
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

@@ -1,6 +1,6 @@
 """Each layer imports only the layers below it (docs/design.md, "Layers"):
 
-    cli -> serve, experiments -> train, evaluate, export, analysis -> weights, engine
+    cli -> serve, ship, experiments -> train, evaluate, export, analysis -> weights, engine
         -> data, models, runs
 
 Beneath them all, `deepres.atomic`, `deepres.errors`, `deepres.catalog` and `deepres.extras`
@@ -27,6 +27,7 @@ BELOW = {
     "export": {"models", "data", "runs", "weights", "engine"},
     "experiments": {"models", "data", "runs", "weights", "train", "analysis"},
     "serve": {"models", "data", "runs", "weights", "engine", "evaluate"},
+    "ship": {"models", "data", "runs", "weights", "engine", "evaluate"},
 }
 EVERY_LAYER = {"atomic", "errors", "catalog", "extras"}
 PACKAGES = sorted(

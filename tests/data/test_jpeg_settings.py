@@ -4,8 +4,7 @@ states what the folder given holds, not a fixed claim."""
 import numpy as np
 from PIL import Image
 
-from deepres.data.jpeg_settings import jpeg_settings, measure_jpegs
-from deepres.experiments.cifar10 import data_note
+from deepres.data.jpeg_settings import data_note, jpeg_settings, measure_jpegs
 
 
 def _save(path, **options):

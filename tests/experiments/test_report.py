@@ -17,8 +17,9 @@ from deepres.experiments.report import (
     table_rows,
     write_cifar10_report,
 )
-from deepres.experiments.results import RESPONSES, ensure_response_std, run_record
+from deepres.experiments.results import ensure_response_std, run_record
 from deepres.runs import RunDir, RunRecord
+from deepres.runs.rundir import RESPONSES
 from deepres.train import load_recipe
 
 PAPER = {20: 8.75, 56: 6.97}

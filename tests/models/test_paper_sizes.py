@@ -55,7 +55,7 @@ def test_multiply_adds_round_to_table1(name, paper_giga):
 
 def test_resnet34_and_50_are_near_table1():
     # Measured 3.66 G (option B adds 0.02 G of projections) and 3.86 G against the paper's
-    # 3.6 and 3.8: see the README for why no counting convention matches all five.
+    # 3.6 and 3.8: see docs/networks.md for why no counting convention matches all five.
     assert abs(model_summary("resnet34")["multiply_adds"] / 1e9 - 3.6) < 0.07
     assert abs(model_summary("resnet50")["multiply_adds"] / 1e9 - 3.8) < 0.07
 

@@ -5,7 +5,6 @@ import os
 import signal
 
 import torch
-from repo_scripts import load_script
 
 from deepres.train import TrainOptions, load_recipe, train
 from deepres.train.step import train_step
@@ -67,19 +66,3 @@ def test_a_stopped_run_with_an_average_resumes_exactly(tmp_path):
     b = load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")
     for part in ("model", "trained_weights"):
         assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
-
-
-def test_the_trained_weights_of_an_averaged_run_can_be_evaluated(tmp_path, capsys):
-    """scripts/trained_weights.py: the checkpoint with the trained weights in the average's
-    place loads as the trained weights; a run without an average is refused."""
-    trained_weights = load_script("scripts/trained_weights.py")
-    train(_recipe(), TrainOptions(out=tmp_path / "run", quiet=True))
-    last = tmp_path / "run" / "checkpoints" / "last.pt"
-    assert trained_weights.main([str(last), str(tmp_path / "trained.pt")]) == 0
-    loaded = load_model(tmp_path / "trained.pt").model.state_dict()
-    trained = load_checkpoint(last)["trained_weights"]
-    assert all(torch.equal(loaded[k], trained[k]) for k in trained)
-    train(_recipe(ema_decay=0.0), TrainOptions(out=tmp_path / "plain", quiet=True))
-    plain = tmp_path / "plain" / "checkpoints" / "last.pt"
-    assert trained_weights.main([str(plain), str(tmp_path / "x.pt")]) == 2
-    assert "holds no weight average" in capsys.readouterr().err

@@ -19,7 +19,7 @@ def test_save_weights_of_a_trained_model_is_a_file_predict_takes(
 ):
     trained = load_model(color_run)
     path = tmp_path / "net.safetensors"
-    save_weights(path, trained)  # as the README shows it
+    save_weights(path, trained)  # as docs/using.md shows it
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnnamedClasses)
         back = load_model(path)

@@ -24,6 +24,8 @@ COMMANDS = {
     "export": "export_cmd",
     "serve": "serve_cmd",
     "reproduce": "reproduce_cmd",
+    "ship": "ship_cmd",
+    "runs": "runs_cmd",
 }
 
 

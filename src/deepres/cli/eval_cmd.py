@@ -16,6 +16,8 @@ from deepres.extras import available
 from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
+WHICH_WEIGHTS = ("average", "trained")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -56,6 +58,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="folder for the results (default: eval-DATA-SPLIT "
         "in the run directory or beside the weight file)",
     )
+    p.add_argument(
+        "--weights",
+        dest="which_weights",
+        choices=WHICH_WEIGHTS,
+        help="for a run that keeps a weight average (recipe ema_decay > 0): the average "
+        "(default), which is the run's network, or the trained weights, which the run's "
+        "last.pt keeps beside it (a run directory gives its last.pt; results in "
+        "eval-trained-...), to see what the average changes",
+    )
     p.add_argument("--cache-dir", type=Path, help="where decoded data sets are cached")
     p.add_argument("--download", action="store_true", help="download CIFAR if it is not cached")
     p.add_argument("--json", action="store_true", help="print results.json instead of a table")
@@ -70,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         note(data.note)
     modes = list(dict.fromkeys(args.mode or ["center"]))
     # Made now: a folder that cannot be written is said before the evaluation, not after it.
-    out = make_folder(args.out or evaluation_folder(Path(args.weights), data.source, data.split))
+    trained_weights = args.which_weights == "trained"
+    default_out = evaluation_folder(Path(args.weights), data.source, data.split, trained_weights)
+    out = make_folder(args.out or default_out)
     results = evaluate(
         trained,
         prep,
@@ -87,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "weights": str(trained.path),
         "data": data.source,
         "split": data.split,
+        **({"which_weights": "trained"} if trained_weights else {}),
     }
     record = write_evaluation(out, header, results)
     if not available("plots"):
@@ -103,9 +117,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(record: dict, out: Path) -> None:
     first = next(iter(record["modes"].values()))
+    trained = ", its trained weights" if record.get("which_weights") == "trained" else ""
     print(
-        f"{record['model']} ({record['weights']}) on {record['data']}, {record['split']} "
-        f"split: {first['images']:,} images"
+        f"{record['model']} ({record['weights']}{trained}) on {record['data']}, "
+        f"{record['split']} split: {first['images']:,} images"
     )
     print(f"{'mode':<12} {'top-1 error':>11} {'top-5 error':>11}")
     for mode, summary in record["modes"].items():

@@ -80,13 +80,12 @@ def _shipped_weights() -> dict[str, list[dict]]:
     "weights" is what ``create_model(network, weights=...)`` takes (cifar10, cifar10-fast)."""
     by_model: dict[str, list[dict]] = {}
     for card in model_cards():
-        tag = card["name"].removeprefix(f"{card['model']}-")
-        by_model.setdefault(card["model"], []).append(
+        by_model.setdefault(card.model, []).append(
             {
-                "name": card["name"],
-                "weights": tag,
-                "test_error": card["test_error"],
-                "test_error_center_flip": card.get("test_error_center_flip"),
+                "name": card.name,
+                "weights": card.weights,
+                "test_error": card.test_error,
+                "test_error_center_flip": card.test_error_center_flip,
             }
         )
     return by_model

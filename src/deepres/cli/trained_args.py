@@ -105,7 +105,9 @@ def open_network(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnnamedClasses)  # noted below, in the CLI's words
         warnings.simplefilter("ignore", ConvertedLayout)
-        trained = load_model(args.weights, args.model, args.device)
+        # `eval --weights trained`: the trained weights of a run that keeps their average
+        average = getattr(args, "which_weights", None) != "trained"
+        trained = load_model(args.weights, args.model, args.device, average=average)
     if getattr(args, "engine", "") is None:  # not given: an exported file runs as written
         auto = args.default_engine == "auto"
         args.engine = (

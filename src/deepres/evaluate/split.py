@@ -110,13 +110,15 @@ def _check_held_out(trained: TrainedModel, val) -> None:
         )
 
 
-def evaluation_folder(weights: Path, source: str, split: str) -> Path:
+def evaluation_folder(
+    weights: Path, source: str, split: str, trained_weights: bool = False
+) -> Path:
     """Where an evaluation's results go by default: RUN/eval-DATA-SPLIT for a run directory,
     else eval-CHECKPOINT-DATA-SPLIT beside the file (in the run directory for one of its
-    checkpoints)."""
-    slug = data_slug(source)
+    checkpoints); eval-trained-... for the trained weights of a run with a weight average."""
+    slug, what = data_slug(source), "eval-trained" if trained_weights else "eval"
     if weights.is_dir():
-        return weights / f"eval-{slug}-{split}"
+        return weights / f"{what}-{slug}-{split}"
     run = RunDir.of_checkpoint(weights)
     folder = run.path if run is not None else weights.parent
-    return folder / f"eval-{weights.stem}-{slug}-{split}"
+    return folder / f"{what}-{weights.stem}-{slug}-{split}"

@@ -18,7 +18,7 @@ from pathlib import Path
 import deepres
 from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
-from deepres.data.jpeg_settings import measure_jpegs
+from deepres.data.jpeg_settings import data_note
 from deepres.errors import RunDirError
 from deepres.runs import RunRecord, changes_during_run, describe_environment, sessions
 from deepres.runs.environment import cpu_name
@@ -217,24 +217,3 @@ def _processes(run: RunRecord, batch_size: int) -> str:
     if world == 1:
         return ""
     return f"{world} processes, batch norm over {batch_size // world} images each, of "
-
-
-def data_note(spec: str, files: list[str]) -> str:
-    """Where the images come from; for JPEG files (``files``: the training images), their
-    compression as measured from the files."""
-    if spec == "cifar10":
-        return "The official CIFAR-10 release (lossless), as in the paper."
-    jpegs = [f for f in files if f.lower().endswith((".jpg", ".jpeg"))]
-    if not jpegs:
-        return f"Images from the folder {spec} (no JPEG files among the training images)."
-    share = f"{len(jpegs):,} of the {len(files):,} training images in {spec} are JPEG files"
-    measured = measure_jpegs(jpegs)
-    how = (
-        f"measured from their headers: {measured}"
-        if measured
-        else "their compression could not be read"
-    )
-    return (
-        f"{share}; {how}. Lossy compression costs some accuracy against the paper's "
-        "lossless CIFAR-10; no number here is adjusted for it."
-    )

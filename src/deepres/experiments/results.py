@@ -13,11 +13,10 @@ from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
 from deepres.runs import SESSION_KEYS, CheckpointState, RunDir, RunRecord, trained_so_far
+from deepres.runs.rundir import RESPONSES
 from deepres.train import Recipe
 from deepres.train.build import build_model
 from deepres.weights import load_checkpoint
-
-RESPONSES = "response_std.json"  # written into each run directory
 
 
 def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | None) -> None:

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from deepres.atomic import os_error_in, staging_folder, write_error, write_together
+from deepres.catalog import sha256_of
 from deepres.data import Preprocessing
 from deepres.errors import ExportError, UsageError
 from deepres.weights import TrainedModel
-from deepres.weights.zoo import sha256_of
 
 from .formats import FORMATS, INPUT_NAME, OUTPUT_NAME, SUFFIXES
 

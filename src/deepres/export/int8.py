@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from deepres.atomic import write_together
+from deepres.catalog import sha256_of
 from deepres.data import Preprocessing
 from deepres.engine import (
     FEATURES_NAME,
@@ -47,7 +48,6 @@ from deepres.engine import (
 from deepres.errors import ExportError, UsageError
 from deepres.runs.environment import cpuinfo_field
 from deepres.weights import TrainedModel
-from deepres.weights.zoo import sha256_of
 
 from .export import TRACE_BATCH, describe, sample_batch
 

@@ -4,11 +4,13 @@ Sits just above ``deepres.atomic`` and below weights, train, evaluate and analys
 each of them reads and writes runs through this one definition of their layout and keys.
 """
 
+from .compare import compare_runs
 from .environment import SESSION_KEYS, changes_during_run, describe_environment, sessions
 from .records import Best, CheckpointState, RunRecord, RunSummary, Sums, WindowTotals
 from .rundir import RunDir, data_slug, read_metrics, trained_so_far
 
 __all__ = [
+    "compare_runs",
     "SESSION_KEYS",
     "changes_during_run",
     "describe_environment",

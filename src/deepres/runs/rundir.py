@@ -10,6 +10,8 @@
     checkpoints/      last.pt (resume from here) and best.pt (lowest validation error)
     summary.json      how the run ended and its final figures (``RunSummary``)
     curves.png        loss, errors and lr against iterations, redrawn at each evaluation
+    response_std.json the standard deviation of each layer's response (the reproduction's
+                      Figure 7, written by deepres.experiments once the run has finished)
     .lock             held (flock) by the process training in the run; holds its pid
 
 This module is the one place that spells these names; whoever reads or writes a run goes
@@ -38,6 +40,7 @@ METRICS = "metrics.jsonl"
 TENSORBOARD = "tensorboard"
 SUMMARY = "summary.json"
 CURVES = "curves.png"
+RESPONSES = "response_std.json"
 CHECKPOINTS = "checkpoints"
 LOCK = ".lock"
 BEST, LAST = f"{CHECKPOINTS}/best.pt", f"{CHECKPOINTS}/last.pt"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
+from deepres.catalog import card_of
 from deepres.data import BadImage, Preprocessing, TooManyPixels, header_pixels
 from deepres.engine import Engine
 from deepres.evaluate import ImageViews
 from deepres.weights import TrainedModel
-from deepres.weights.zoo import card_of
 
 from .batcher import Batcher
 from .bodies import RequestError, Upload
@@ -85,6 +85,7 @@ class Service:
         """GET /v1/model: the network, its classes, and what it expects of an image."""
         prep = self.prep.to_dict()
         del prep["mean_image"]  # thousands of numbers for CIFAR-size nets; the steps say it
+        card = card_of(self.trained.path)
         return {
             "model": self.trained.model_name,
             "model_args": self.trained.model_args,
@@ -96,7 +97,7 @@ class Service:
             "preprocessing": {"steps": self.prep.steps(), **prep},
             "training": self.trained.recipe,
             "limits": vars(self.limits),
-            "model_card": card_of(self.trained.path),
+            "model_card": None if card is None else card.to_dict(),
         }
 
     def parse_top_k(self, text: str | None) -> int:

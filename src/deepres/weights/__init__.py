@@ -6,7 +6,9 @@ Sits below train, evaluate and export, which all read checkpoints, and above mod
 here runs code from a file: PyTorch files are read with ``weights_only``.
 """
 
-from .cards import card_front_matter, read_card
+from deepres.catalog import ModelCard
+
+from .cards import card_markdown, read_card
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .files import INFO_KEYS, WeightFile, read_weights, save_weights
 from .fit import guess_model_name, load_strictly, mismatches, strip_wrappers
@@ -21,7 +23,8 @@ from .trained import (
 from .zoo import ConvertedLayout, create_model, shipped_file
 
 __all__ = [
-    "card_front_matter",
+    "ModelCard",
+    "card_markdown",
     "read_card",
     "CheckpointError",
     "load_checkpoint",

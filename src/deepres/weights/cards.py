@@ -1,6 +1,8 @@
-"""The front matter of a shipped model card (NAME.md): YAML in the Hugging Face convention,
-so that model hubs read the library, tags, data set, licence and measured metrics, written
-from the card's data (NAME.json) and read back. Nothing here touches the network.
+"""A shipped model card for people (NAME.md), written from its data (``ModelCard``, NAME.json):
+a table of what was measured and how the weights were trained, after front matter in the
+Hugging Face convention (YAML), so that model hubs read the library, tags, data set, licence
+and measured metrics; ``read_card`` reads the front matter back. Nothing here touches the
+network.
 
     ---
     library_name: deepres
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from deepres.catalog import Hardware, ModelCard
 from deepres.errors import CheckpointError
 
 LICENSE = "mit"  # deepres's (pyproject.toml), under which the weights it trained ship
@@ -38,20 +41,90 @@ _ERRORS = {
 }
 
 
-def card_front_matter(card: dict) -> str:
-    """The YAML front matter of ``card`` (a shipped NAME.json), fenced by ``---`` lines."""
-    data = card["data"]["name"]
+def card_markdown(card: ModelCard) -> str:
+    """NAME.md: the front matter for model hubs, then the card for people."""
+    pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
+    data, hw = card.data, card.hardware
+    sizes = ", ".join(f"{n:,} {split}" for split, n in data.images.items())
+    seconds = card.training_seconds
+    return _front_matter(card) + "\n".join(
+        [
+            f"# {card.name}",
+            "",
+            f"`{card.model}` trained on {data.name} ({data.source}: {sizes} images, "
+            f"{len(data.classes)} classes). Load it with "
+            f'`deepres.create_model("{card.model}", weights="{card.weights}")`, or give '
+            f"`{card.name}` to `deepres predict`, `eval`, `embed`, `export` or "
+            "`train --init-from`.",
+            "",
+            *([f"The data: {data.provenance}.", ""] if data.provenance is not None else []),
+            *([data.note, ""] if data.note is not None else []),
+            "| | |",
+            "|---|---|",
+            f"| test error (centre view, {card.test_images:,} images, weights as shipped) | "
+            f"{pct(card.test_error)} |",
+            f"| test error in float32 | {pct(card.test_error_float32)} |",
+            *(
+                [
+                    "| test error, centre view and its mirror image (`--mode center-flip`, as "
+                    f"the recipe validates) | {pct(card.test_error_center_flip)} |"
+                ]
+                if card.test_error_center_flip is not None
+                else []
+            ),
+            f"| test error reported by training (its own view and precision) | "
+            f"{pct(card.test_error_during_training)} |",
+            f"| best validation error | {pct(card.best_val_error)} "
+            f"(iteration {card.best_val_iteration}) |",
+            f"| iterations | {card.iterations:,} (the final network is shipped) |",
+            f"| recipe | see `recipe` in {card.name}.json; lr {card.recipe.get('lr')}, "
+            f"batch {card.recipe.get('batch_size')}, {_schedule_words(card.recipe)} |",
+            f"| precision in training | {card.precision} |",
+            f"| stored as | {card.storage} ({card.bytes:,} bytes) |",
+            f"| hardware | {hw.device} ({hw.device_name}), {hw.cpu_threads} thread(s), "
+            f"{hw.world_size} process(es){_stated_hardware(hw)} |",
+            *(
+                [f"| changed when resumed | {'; '.join(card.changed_when_resumed)} |"]
+                if card.changed_when_resumed
+                else []
+            ),
+            f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
+            f"({seconds:,.0f} s) |",
+            f"| code | {card.code_commit} (torch {card.torch_version}) |",
+            f"| sha256 | `{card.sha256}` |",
+            f"| the run's records | {card.results}/ |",
+            "",
+        ]
+    )
+
+
+def _schedule_words(recipe: dict) -> str:
+    schedule = recipe.get("schedule", "step")
+    if schedule == "step":
+        return f"lr / 10 at {recipe.get('milestones')}"
+    return f"{schedule} schedule rising over {recipe.get('lr_rise')} iterations"
+
+
+def _stated_hardware(hardware: Hardware) -> str:
+    """The shipper's words on the hardware, where the run's records did not say enough."""
+    stated = hardware.stated_when_shipped
+    return f"; stated when shipped: {stated}" if stated else ""
+
+
+def _front_matter(card: ModelCard) -> str:
+    """The YAML front matter of ``card``, fenced by ``---`` lines."""
+    data = card.data.name
     metrics = [
         {
             "type": "accuracy",
-            "value": _percent(1 - card["test_error"]),
+            "value": _percent(1 - card.test_error),
             "name": "test accuracy (centre view, %)",
         }
     ]
     metrics += [
-        {"type": "error", "value": _percent(card[key]), "name": words}
+        {"type": "error", "value": _percent(getattr(card, key)), "name": words}
         for key, words in _ERRORS.items()
-        if card.get(key) is not None
+        if getattr(card, key) is not None
     ]
     matter = {
         "library_name": "deepres",
@@ -61,7 +134,7 @@ def card_front_matter(card: dict) -> str:
         "metrics": ["accuracy"],
         "model-index": [
             {
-                "name": card["name"],
+                "name": card.name,
                 "results": [
                     {
                         "task": {"type": "image-classification", "name": "Image Classification"},
@@ -77,7 +150,7 @@ def card_front_matter(card: dict) -> str:
 
 
 def read_card(path: str | Path) -> dict:
-    """The front matter of the Markdown model card ``path``, as ``card_front_matter`` wrote
+    """The front matter of the Markdown model card ``path``, as ``card_markdown`` wrote
     it; ``CheckpointError`` names the file when it has none or it is not YAML."""
     path = Path(path)
     try:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
+from deepres.catalog import sha256_of
 from deepres.data import Preprocessing
 
 from .checkpoint import CheckpointError
-from .zoo import sha256_of
 
 EXPORT_FORMAT = "deepres-export-1"
 

@@ -20,6 +20,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from deepres import catalog
 from deepres.atomic import write_atomic
 from deepres.errors import UsageError
 
@@ -40,20 +41,31 @@ class WeightFile:
     note: str = ""  # for another project's checkpoint: its layout and how it was converted
 
 
-def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> WeightFile:
+def read_weights(
+    path: str | Path, map_location: str | torch.device = "cpu", *, average: bool = True
+) -> WeightFile:
     """The weights in ``path`` and what the file says about them; ``CheckpointError`` names the
-    file and the problem when it is missing, damaged, truncated or holds no weights."""
+    file and the problem when it is missing, damaged, truncated or holds no weights.
+
+    Each file is checked once: one of the shipped weights against its model card's sha256
+    (of the whole file), a safetensors file that deepres wrote against the digest in its
+    header, a torch.save file against its records' CRC-32s.
+
+    ``average=False``: the trained weights that the last checkpoint of a run with a weight
+    average (``ema_decay`` > 0) keeps beside the average, which is its network otherwise."""
     path = Path(path)
+    card = catalog.card_of(path)
+    if card is not None:
+        card.verify(path)
+    if not average:
+        return _trained_weights(path, map_location)
     if _is_safetensors(path):
-        return _read_safetensors(path, map_location)
+        return _read_safetensors(path, map_location, check_digest=card is None)
     state = read_torch_file(path, map_location)
-    if isinstance(state, dict) and state.get("format") == FORMAT:
+    if _is_checkpoint(state):
         if not _is_state_dict(state.get("model")):
             raise CheckpointError(f"{path}: a deepres checkpoint without model weights")
-        info = {k: state[k] for k in INFO_KEYS if k in state}
-        if "model_args" not in info and isinstance(state.get("recipe"), dict):
-            info["model_args"] = state["recipe"].get("model_args", {})
-        return _checked(WeightFile(path, state["model"], info))
+        return _checked(WeightFile(path, state["model"], _checkpoint_info(state)))
     for weights in (
         state,
         *(state.get(k) for k in ("state_dict", "model") if isinstance(state, dict)),
@@ -66,6 +78,29 @@ def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
         else f"a {type(state).__name__}"
     )
     raise CheckpointError(f"{path}: holds no state_dict of tensors ({what})")
+
+
+def _trained_weights(path: Path, map_location) -> WeightFile:
+    """The weights being trained, that a checkpoint keeps beside their average."""
+    state = None if _is_safetensors(path) else read_torch_file(path, map_location)
+    if not (_is_checkpoint(state) and _is_state_dict(state.get("trained_weights"))):
+        raise CheckpointError(
+            f"{path}: holds no weight average beside its trained weights (the last.pt of a "
+            "run whose recipe has ema_decay > 0 does): its weights are the trained ones"
+        )
+    return _checked(WeightFile(path, state["trained_weights"], _checkpoint_info(state)))
+
+
+def _is_checkpoint(state: object) -> bool:
+    return isinstance(state, dict) and state.get("format") == FORMAT
+
+
+def _checkpoint_info(state: dict) -> dict:
+    """What a deepres checkpoint says of its network (INFO_KEYS)."""
+    info = {k: state[k] for k in INFO_KEYS if k in state}
+    if "model_args" not in info and isinstance(state.get("recipe"), dict):
+        info["model_args"] = state["recipe"].get("model_args", {})
+    return info
 
 
 def save_weights(path: str | Path, weights, info: dict | None = None) -> None:
@@ -104,14 +139,18 @@ def _is_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{"
 
 
-def _read_safetensors(path: Path, map_location) -> WeightFile:
+def _read_safetensors(path: Path, map_location, check_digest: bool) -> WeightFile:
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         weights = safetensors.torch.load_file(str(path), device=str(map_location))
     except (safetensors.SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({err})") from None
-    if _DIGEST_KEY in metadata and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]:
+    if (
+        check_digest
+        and _DIGEST_KEY in metadata
+        and _digest(path.read_bytes(), metadata) != metadata[_DIGEST_KEY]
+    ):
         raise CheckpointError(
             f"{path}: damaged safetensors file: its tensors do not match the "
             "SHA-256 recorded when it was written, so the file changed since; "

@@ -15,7 +15,7 @@ from deepres.data import DataError, Preprocessing, first_names
 from deepres.errors import UsageError
 from deepres.models import ResNet, create_model, model_info
 from deepres.runs import RunDir
-from deepres.runs.rundir import TRAINED_CHECKPOINTS
+from deepres.runs.rundir import LAST, TRAINED_CHECKPOINTS
 
 from .checkpoint import CheckpointError
 from .exported import export_parts
@@ -108,10 +108,12 @@ def _is_many(images) -> bool:
     )
 
 
-def weights_path(path: str | Path) -> Path:
+def weights_path(path: str | Path, *, average: bool = True) -> Path:
     """A run directory's best checkpoint (else its last one), the file of the weights shipped
     with deepres under that name (``resnet20-cifar10``), or ``path`` itself. Every command that
-    takes weights resolves them here; a file or folder of that name comes first."""
+    takes weights resolves them here; a file or folder of that name comes first.
+    ``average=False``: a run directory's last checkpoint, the one that keeps the trained
+    weights beside their average (``load_model``)."""
     path = Path(path)
     if not path.exists() and is_weights_name(str(path)):
         try:
@@ -120,26 +122,35 @@ def weights_path(path: str | Path) -> Path:
             raise CheckpointError(f"{path}: no such file or folder, and {err}") from None
     if not path.is_dir():
         return path
-    checkpoint = RunDir(path).trained_checkpoint()
-    if checkpoint is None:
+    run = RunDir(path)
+    checkpoint = run.trained_checkpoint() if average else run.last
+    if checkpoint is None or not checkpoint.is_file():
+        kept = TRAINED_CHECKPOINTS if average else (LAST,)
         raise CheckpointError(
-            f"{path}: a folder without {' or '.join(TRAINED_CHECKPOINTS)}; "
-            "give a run directory or a weight file"
+            f"{path}: a folder without {' or '.join(kept)}; give a run directory or a weight file"
         )
     return checkpoint
 
 
 def load_model(
-    path: str | Path, model_name: str | None = None, device: str | torch.device = "cpu"
+    path: str | Path,
+    model_name: str | None = None,
+    device: str | torch.device = "cpu",
+    *,
+    average: bool = True,
 ) -> TrainedModel:
     """The network in a run directory, deepres checkpoint, safetensors or torchvision file.
 
     ``model_name`` overrides the name the file records; a bare state_dict (e.g. torchvision's)
     records none, so its name is taken from its layout where that is unambiguous.
+    ``average=False``: for a run with a weight average (``ema_decay`` > 0), the trained
+    weights that its last checkpoint keeps beside the average (a run directory gives its
+    last.pt; best.pt keeps the average alone); any other file is refused.
     """
-    if weights_path(path).suffix == ".onnx":
-        return _load_export(weights_path(path), device)
-    file = read_weights(weights_path(path))
+    source = weights_path(path, average=average)
+    if source.suffix == ".onnx" and average:
+        return _load_export(source, device)
+    file = read_weights(source, average=average)
     if file.note:
         warnings.warn(f"{file.path}: {file.note}", ConvertedLayout, stacklevel=2)
     name, model_args = model_of(file, model_name)

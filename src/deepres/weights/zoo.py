@@ -2,9 +2,9 @@
 
 Each is package data (see ``deepres.catalog``): NAME.safetensors, the final weights of a
 finished run with the network's name, classes, preprocessing and recipe in its metadata, and
-NAME.json, its model card, which records the file's sha256. The sha256 is checked every time
-the file is opened, so a damaged, truncated or replaced file is refused instead of loaded.
-``scripts/ship_weights.py`` writes them; nothing here writes.
+NAME.json, its model card, which records the file's sha256. ``read_weights`` checks the
+sha256 every time it reads the file, so a damaged, truncated or replaced file is refused
+instead of loaded. `deepres ship` (``deepres.ship``) writes them; nothing here writes.
 
     create_model("resnet20", weights="cifar10")   # the network, with its trained weights
     load_model("resnet20-cifar10")                # with classes and preprocessing (trained.py)
@@ -12,7 +12,6 @@ the file is opened, so a damaged, truncated or replaced file is refused instead 
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from pathlib import Path
 
@@ -33,36 +32,12 @@ def is_weights_name(text: str) -> bool:
 
 
 def shipped_file(name: str) -> Path:
-    """The weights file of shipped weights ``name``, once its sha256 matches its model card."""
+    """The weights file of shipped weights ``name`` (``read_weights`` checks its sha256)."""
     card = catalog.model_card(name)  # UnknownWeights lists the shipped names
-    path = catalog.weights_folder() / card["file"]
+    path = catalog.weights_folder() / card.file
     if not path.is_file():
         raise CheckpointError(f"{path}: the weights file of {name} is missing; reinstall deepres")
-    digest = sha256_of(path)
-    if digest != card["sha256"]:
-        raise CheckpointError(
-            f"{path}: sha256 {digest} is not the {card['sha256']} that its "
-            "model card records: the file is damaged or was replaced; "
-            "reinstall deepres"
-        )
     return path
-
-
-def card_of(path: str | Path) -> dict | None:
-    """The model card of a file among the shipped weights, else None (any other file)."""
-    path = Path(path)
-    shipped = catalog.weights_folder()
-    if path.parent.resolve() != shipped.resolve() or not (shipped / f"{path.stem}.json").is_file():
-        return None
-    return catalog.model_card(path.stem)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def create_model(name: str, *, weights: str | Path | None = None, **overrides) -> nn.Module:
@@ -84,8 +59,8 @@ def create_model(name: str, *, weights: str | Path | None = None, **overrides) -
         what, model_args = str(file.path), file.info.get("model_args", {})
     else:
         card = catalog.model_card(_weights_name(name, str(weights)))
-        file = read_weights(shipped_file(card["name"]))
-        what, model_args = card["name"], card["model_args"]
+        file = read_weights(shipped_file(card.name))
+        what, model_args = card.name, card.model_args
     num_classes = overrides.pop("num_classes", None)
     in_chans = file.state_dict["conv1.weight"].shape[1]
     if overrides.pop("in_chans", in_chans) != in_chans:
@@ -114,7 +89,7 @@ def _weights_name(name: str, weights: str) -> str:
     ("cifar10") or their whole name, as ``list_weights()`` prints it ("resnet20-cifar10")."""
     if weights not in catalog.list_weights():
         return f"{name}-{weights}"
-    network = catalog.model_card(weights)["model"]
+    network = catalog.model_card(weights).model
     if network != name:
         raise ModelError(
             f"{weights} are the weights of {network}, not {name}: "

@@ -1,14 +1,14 @@
-"""scripts/compare_runs.py: runs side by side, their recipe changes against the first, their
-validation errors at the same iterations, and no test error for a run that has not completed."""
+"""`deepres runs compare` (``deepres.runs.compare_runs``): runs side by side, their recipe
+changes against the first, their validation errors at the same iterations, and no test error
+for a run that has not completed."""
 
 import json
 
-from repo_scripts import load_script
 from runs import tiny_recipe
 
+from deepres.cli import main
+from deepres.runs import compare_runs
 from deepres.train import TrainOptions, train
-
-compare_runs = load_script("scripts/compare_runs.py")
 
 
 def test_runs_side_by_side(tmp_path, capsys):
@@ -20,8 +20,11 @@ def test_runs_side_by_side(tmp_path, capsys):
     summary["status"] = "stopped by SIGTERM"  # as if it had been stopped at its end
     (other / "summary.json").write_text(json.dumps(summary))
 
-    assert compare_runs.main([str(base), str(other), "--every", "4"]) == 0
-    header, rule, first, second = capsys.readouterr().out.splitlines()
+    out = tmp_path / "table.md"
+    assert main(["runs", "compare", str(base), str(other), "--every", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.read_text() == printed == compare_runs([base, other], every=4) + "\n"
+    header, rule, first, second = printed.splitlines()
     assert header == "| run | changes from base | val @ 4 | val @ 8 | last val | test | state |"
     errors = [r["val_error"] for r in map(json.loads, (base / "metrics.jsonl").open())
               if "val_error" in r]  # fmt: skip
@@ -35,5 +38,6 @@ def test_runs_side_by_side(tmp_path, capsys):
 
 
 def test_a_folder_that_is_no_run_is_named(tmp_path, capsys):
-    assert compare_runs.main([str(tmp_path)]) == 2
-    assert f"not run directories (no recipe.yaml): {tmp_path}" in capsys.readouterr().err
+    assert main(["runs", "compare", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"not run directories (no recipe.yaml): {tmp_path}" in err

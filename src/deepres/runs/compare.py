@@ -1,0 +1,57 @@
+"""Runs side by side, as a Markdown table: how each differs from the first in its recipe, its
+validation error along the way, and how it stands (the ablation tables of docs/results.md).
+
+Columns: the run (its folder's name), what its recipe changes from the first run's (data
+included), the validation error at every ``every`` iterations (default: every evaluation of
+the first run), the last validation error, the test error of a completed run only, and its
+state ("completed", "training" while a process holds its lock, else how it last stopped, with
+its iteration). The test error is shown, never used: choose on the validation error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepres.errors import RunDirError
+
+from .rundir import RECIPE, RunDir
+
+
+def compare_runs(paths: list[Path], every: int | None = None) -> str:
+    """The table of the runs at ``paths``, the first the one the others are compared with."""
+    dirs = [RunDir(path) for path in paths]
+    missing = [str(run.path) for run in dirs if not run.exists()]
+    if missing:
+        raise RunDirError(f"not run directories (no {RECIPE}): {', '.join(missing)}")
+    first_recipe = dirs[0].read_recipe()
+    first_evals = sorted(_val_errors(dirs[0].read_metrics()))
+    columns = [i for i in first_evals if every is None or i % every == 0]
+    pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
+    lines = [
+        "| run | changes from " + dirs[0].path.name + " | "
+        + " | ".join(f"val @ {i:,}" for i in columns) + " | last val | test | state |",
+        "|---|---|" + "---:|" * (len(columns) + 2) + "---|",
+    ]  # fmt: skip
+    for run in dirs:
+        metrics = run.read_metrics()
+        errors = _val_errors(metrics)
+        last = errors[max(errors)] if errors else None
+        summary = run.read_summary()
+        done = run.progress_said(metrics, summary)
+        test = summary.test_error if done == "completed" else None
+        cells = [pct(errors.get(i)) for i in columns]
+        lines.append(
+            f"| {run.path.name} | {recipe_changes(run.read_recipe(), first_recipe)} | "
+            + " | ".join(cells) + f" | {pct(last)} | {pct(test)} | {done} |"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def recipe_changes(recipe: dict, first: dict) -> str:
+    """``key value`` for every field of ``recipe`` that differs from ``first``; "-" if none."""
+    changed = [f"{key} {value}" for key, value in recipe.items() if first.get(key) != value]
+    return ", ".join(changed) or "-"
+
+
+def _val_errors(metrics: list[dict]) -> dict[int, float]:
+    return {r["iteration"]: r["val_error"] for r in metrics if "val_error" in r}
