@@ -132,6 +132,31 @@ def test_a_run_directory_is_created_once_and_resumed_only_when_started(tmp_path)
         run.create()
 
 
+def test_what_a_start_stopped_before_its_recipe_left_is_removed(tmp_path):
+    run = RunDir(tmp_path / "run")
+    (run.path / "checkpoints").mkdir(parents=True)  # what a start killed early leaves
+    (run.path / ".lock").write_text("12345\n")
+    run.remove_unstarted(made=False)  # the folder was there before the start: it stays
+    assert run.path.is_dir() and not any(run.path.iterdir())
+    run.create()
+    held = run.lock()  # a process starting in it now
+    try:
+        run.remove_unstarted()
+        assert (run.path / "checkpoints").is_dir() and (run.path / ".lock").exists()
+    finally:
+        held.release()
+    run.remove_unstarted()
+    assert not run.path.exists()
+    (run.path / "checkpoints").mkdir(parents=True)
+    (run.path / "notes.txt").write_text("someone's")
+    run.remove_unstarted()
+    assert [p.name for p in run.path.iterdir()] == ["notes.txt"]
+    run.write_recipe({})  # started: nothing of it goes
+    (run.path / "checkpoints").mkdir()
+    run.remove_unstarted()
+    assert (run.path / "checkpoints").is_dir()
+
+
 def test_metrics_append_and_forget_what_a_resume_recomputes(tmp_path):
     run = RunDir(tmp_path)
     assert run.read_metrics() == []

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from deepres.evaluate.metrics import confusion_matrix, per_class_accuracy, summarize, topk_error
+from deepres.evaluate.metrics import (
+    confusion_matrix,
+    per_class_accuracy,
+    summarize_scores,
+    topk_error,
+)
 
 SCORES = torch.tensor(
     [
@@ -34,7 +39,7 @@ def test_confusion_rows_are_true_classes_and_empty_classes_have_no_accuracy():
 
 
 def test_summary_reports_each_class():
-    summary = summarize(SCORES, LABELS, list("abcdef"))
+    summary = summarize_scores(SCORES, LABELS, list("abcdef"))
     assert summary["top1_error"] == pytest.approx(0.75)
     assert summary["top5_error"] == pytest.approx(0.25)
     assert summary["per_class"][0] == {"class": "a", "images": 1, "accuracy": 1.0}

@@ -29,7 +29,6 @@ ARGS = [
     "4",
     "--eval-every",
     "2",
-    "--quiet",
     "--set",
     "batch_size=16",
     "--depths",

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from deepres.cli import main
-from deepres.evaluate import write_report
-from deepres.evaluate.metrics import summarize
+from deepres.evaluate import write_evaluation
+from deepres.evaluate.metrics import summarize_scores
 
 
 def _usage_error(capsys, argv) -> str:
@@ -46,12 +46,12 @@ def test_eleven_thousand_classes_keep_only_the_non_zero_cells(tmp_path):
     scores = torch.zeros(11, len(classes))
     scores[torch.arange(11), labels] = 1.0
     scores[3, 5] = 2.0  # one wrong answer
-    summary = summarize(scores, labels, classes)
+    summary = summarize_scores(scores, labels, classes)
     assert "confusion" not in summary and summary["confusion_cells"].shape == (11, 3)
     assert summary["per_class"][3000]["accuracy"] == 0.0
     assert summary["top1_error"] == pytest.approx(1 / 11)
     header = {"model": "resnet20", "weights": "w", "data": "d", "split": "test"}
-    record = write_report(tmp_path, header, {"classes": classes, "modes": {"center": summary}})
+    record = write_evaluation(tmp_path, header, {"classes": classes, "modes": {"center": summary}})
     csv = (tmp_path / "confusion-center.csv").read_text().splitlines()
     assert csv[0] == "true,predicted,images" and "c03000,c00005,1" in csv and len(csv) == 12
     assert "confusion_png" not in record["modes"]["center"]

@@ -18,7 +18,7 @@ from deepres.train.distributed import World
 from deepres.train.parts import batch_that_fits, build_training
 from deepres.train.run_records import RunRecords
 from deepres.train.step import train_step
-from deepres.train.summary import summarize
+from deepres.train.summary import summarize_run
 from deepres.train.window import Window
 from deepres.weights import load_checkpoint
 
@@ -85,10 +85,10 @@ def test_summary_figures_come_from_the_metrics_records():
         {"iteration": 10, "train_loss": 1.0, "images": 100, "seconds": 3.0},
         {"iteration": 10, "val_error": 0.3, "test_error": 0.35},
     ]
-    summary = summarize(records, RunStatus.COMPLETED, iterations=10)
+    summary = summarize_run(records, RunStatus.COMPLETED, iterations=10)
     assert (summary.test_error, summary.val_error) == (0.35, 0.3)
     assert summary.train_seconds == 4.0 and summary.images_per_s == 50.0
-    assert summarize([], RunStatus.DIVERGED, iterations=0).images_per_s is None
+    assert summarize_run([], RunStatus.DIVERGED, iterations=0).images_per_s is None
 
 
 @pytest.fixture

@@ -8,21 +8,15 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data import open_source
 from deepres.data.errors import show_path
 from deepres.data.preprocess import MAX_SIDE
-from deepres.data.sources import absolute_source, missing_folder, split_fingerprint
-from deepres.errors import UsageError
-from deepres.evaluate import MODES, evaluate, write_report
+from deepres.evaluate import MODES, evaluate, write_evaluation
+from deepres.evaluate.split import SPLITS, evaluation_data, evaluation_folder
 from deepres.extras import available
-from deepres.runs import RunDir
-from deepres.runs.rundir import data_slug
-from deepres.weights import TrainedModel
 
 from .text import pct
 from .trained_args import add_network_arguments, note, open_network
 
-SPLITS = ("test", "val", "train")
 WHICH_WEIGHTS = ("average", "trained")
 
 
@@ -81,15 +75,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     trained, prep = open_network(args)
-    dataset, source, split = _dataset(args, trained)
+    data = evaluation_data(
+        trained, args.split, args.data, cache_dir=args.cache_dir, download=args.download
+    )
+    if data.note:
+        note(data.note)
     modes = list(dict.fromkeys(args.mode or ["center"]))
     # Made now: a folder that cannot be written is said before the evaluation, not after it.
     trained_weights = args.which_weights == "trained"
-    out = make_folder(args.out or _default_out(Path(args.weights), source, split, trained_weights))
+    default_out = evaluation_folder(Path(args.weights), data.source, data.split, trained_weights)
+    out = make_folder(args.out or default_out)
     results = evaluate(
         trained,
         prep,
-        dataset,
+        data.dataset,
         modes,
         batch_size=args.batch_size,
         device=args.device,
@@ -100,11 +99,11 @@ def run(args: argparse.Namespace) -> int:
     header = {
         "model": trained.model_name,
         "weights": str(trained.path),
-        "data": source,
-        "split": split,
+        "data": data.source,
+        "split": data.split,
         **({"which_weights": "trained"} if trained_weights else {}),
     }
-    record = write_report(out, header, results)
+    record = write_evaluation(out, header, results)
     if not available("plots"):
         note("confusion matrices written as CSV only; for PNGs: pip install 'deepres[plots]'")
     for mode, summary in record["modes"].items():
@@ -115,93 +114,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(record, out)
     return 0
-
-
-def _dataset(args: argparse.Namespace, trained: TrainedModel):
-    """(dataset, source, split): ``--data`` or the training data, with the training run's
-    validation hold-out where that is the source, so that "val" means the same images."""
-    recipe = trained.recipe or {}
-    source = args.data or recipe.get("data")
-    if source is None:
-        raise UsageError(
-            f"{trained.path} does not record its training data; name the data to "
-            "evaluate on with --data"
-        )
-    gone = missing_folder(source) if args.data is None else None
-    if gone is not None:
-        raise UsageError(
-            f"{trained.path} was trained on {gone}, which is not on this machine; "
-            "name the data to evaluate on with --data"
-        )
-    own = absolute_source(source) == absolute_source(recipe.get("data") or "")
-    splits = open_source(
-        source,
-        cache_dir=args.cache_dir,
-        download=args.download,
-        val_size=recipe.get("val_size", 0) if own else 0,
-        seed=recipe.get("seed", 0) if own else 0,
-        image_size=recipe.get("image_size") if own else None,
-        need_train=False,
-    )
-    if splits.flat and not own and args.split in (None, "train"):
-        # Someone's own folder of labelled images: all of it is there to evaluate on.
-        trained_on = recipe.get("data")
-        note(
-            f"evaluating on all {len(splits.train):,} images of {source}: a folder of "
-            "<class>/ folders without train/, val/ or test/"
-            + (f", not {trained_on}, which the network was trained on" if trained_on else "")
-        )
-        return splits.train, source, "all"
-    available = [s for s in SPLITS if getattr(splits, s) is not None]
-    split = args.split or available[0]
-    if split not in available:
-        raise UsageError(f"{source} has no {split} split (it has {', '.join(available)})")
-    if split == "train" and args.split is None:
-        raise UsageError(
-            f"{source} has no test or val split, only training images, whose "
-            "error says little about new images; evaluate on other data with "
-            "--data, or give --split train to measure the training error anyway"
-        )
-    if split == "val" and own and recipe.get("val_size"):
-        _check_held_out(trained, splits.val)
-    if split == "train" or (split == "val" and own and recipe.get("val_size")):
-        note(
-            f"evaluating on the {split} split of {source}"
-            + (
-                ": the images the network was trained on"
-                if split == "train" and own
-                else f": the {recipe['val_size']} training images the run held out"
-                if split == "val"
-                else ""
-            )
-        )
-    return getattr(splits, split), source, split
-
-
-def _check_held_out(trained: TrainedModel, val) -> None:
-    """The images a run held out (val_size) are those it recorded, or --split val is refused:
-    images added to the folder since would move others from training into the split."""
-    run = RunDir.of_checkpoint(trained.path)
-    then = run.held_out_sha256() if run is not None else None
-    if then is not None and split_fingerprint(val) != then:
-        raise UsageError(
-            f"{run.path}: the images its data holds out for validation are not those the run "
-            f"held out (images were added to or removed from {trained.recipe['data']}), so "
-            "some of them were trained on; put the data back as it was, or evaluate on the "
-            "test split"
-        )
-
-
-def _default_out(weights: Path, source: str, split: str, trained_weights: bool) -> Path:
-    """RUN/eval-DATA-SPLIT for a run directory, else eval-CHECKPOINT-DATA-SPLIT beside the
-    file (in the run directory for one of its checkpoints); eval-trained-... for the trained
-    weights of a run with a weight average."""
-    slug, what = data_slug(source), "eval-trained" if trained_weights else "eval"
-    if weights.is_dir():
-        return weights / f"{what}-{slug}-{split}"
-    run = RunDir.of_checkpoint(weights)
-    folder = run.path if run is not None else weights.parent
-    return folder / f"{what}-{weights.stem}-{slug}-{split}"
 
 
 def _print_table(record: dict, out: Path) -> None:

@@ -11,7 +11,7 @@ data, models, weights and engine; never train or cli (see docs/design.md, "Layer
 
 from .evaluation import evaluate
 from .predict import Prediction, collect_files, embed, predict
-from .report import write_report
+from .report import write_evaluation
 from .views import MODES
 
 __all__ = [
@@ -20,6 +20,6 @@ __all__ = [
     "embed",
     "Prediction",
     "collect_files",
-    "write_report",
+    "write_evaluation",
     "MODES",
 ]

@@ -9,7 +9,7 @@ from deepres.data.errors import first_names, show_path
 from deepres.weights import TrainedModel
 
 from .infer import network_for, run_views
-from .metrics import summarize
+from .metrics import summarize_scores
 from .views import ImageViews
 
 
@@ -49,7 +49,7 @@ def evaluate(
             unreadable += [[show_path(views.files[i]), reason] for i, reason in batch.errors]
         if not read:
             raise DataError(f"{dataset.name}: no image could be read")
-        summary = summarize(torch.cat(scores), labels[read], classes)
+        summary = summarize_scores(torch.cat(scores), labels[read], classes)
         summary["unreadable"] = unreadable
         if mode == "multi-scale":
             summary["scales"] = list(views.scales)

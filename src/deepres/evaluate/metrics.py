@@ -38,7 +38,7 @@ def confusion_cells(predicted: torch.Tensor, labels: torch.Tensor, num_classes: 
     return torch.stack([cells // num_classes, cells % num_classes, counts], dim=1).numpy()
 
 
-def summarize(scores: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+def summarize_scores(scores: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
     """Top-1 and top-5 error (top-5 only with more than five classes), per-class accuracy and
     the confusion matrix of one evaluation, JSON-ready apart from the matrix (a numpy array:
     "confusion", dense, or beyond DENSE_UP_TO classes "confusion_cells", its non-zero cells)."""

@@ -15,7 +15,7 @@ from deepres.extras import available
 _LABELLED_UP_TO = 40  # classes; beyond, the plot's axes carry no names
 
 
-def write_report(out: Path, header: dict, results: dict) -> dict:
+def write_evaluation(out: Path, header: dict, results: dict) -> dict:
     """Write ``out``/results.json (``header`` plus what ``evaluate`` returned) and the
     confusion matrices beside it (as CSV, and as PNG where matplotlib, the ``plots`` extra,
     is installed); returns what was written to results.json. All the files are written whole

@@ -1,6 +1,7 @@
 """The paper's experiments as commands: trainings (``deepres.train``) and their report
-(``deepres.analysis``), resumable, with every number measured."""
+(``deepres.experiments.report``), resumable, with every number measured."""
 
-from .cifar10 import PAPER_DEPTHS, PARTS, Cifar10Settings, reproduce_cifar10
+from .cifar10 import reproduce_cifar10
+from .settings import PAPER_DEPTHS, PARTS, Cifar10Settings
 
 __all__ = ["PAPER_DEPTHS", "PARTS", "Cifar10Settings", "reproduce_cifar10"]

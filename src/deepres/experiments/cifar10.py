@@ -4,7 +4,7 @@ Every network trains with the ``cifar-paper`` recipe into ``OUT/runs/MODEL-seedN
 run directory, so that running the same command again skips finished runs and resumes the
 others. ``OUT/experiment.json`` keeps the settings that the runs share (data, split, recipe):
 a later command may add depths or seeds but not change those. Each command then writes the
-report of every finished run in OUT (``deepres.analysis.report``).
+report of every finished run in OUT (``deepres.experiments.report``).
 """
 
 from __future__ import annotations
@@ -12,116 +12,33 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import deepres
-from deepres.analysis.report import write_report
 from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import data_note
 from deepres.device import cpu_name, pick_device
-from deepres.errors import RunDirError, UsageError
-from deepres.models import list_models
+from deepres.errors import RunDirError
 from deepres.runs.environment import changes_during_run, describe_environment, sessions
 from deepres.runs.records import RunRecord
 from deepres.train import Recipe, load_recipe
 
+from .report import (
+    Environment,
+    Invocation,
+    RecipeChange,
+    ReportContext,
+    Schedule,
+    write_cifar10_report,
+)
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
+from .settings import Cifar10Settings, check_settings
 
-PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
 # Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
 PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
-PARTS = ("table6", "figure6", "figure7")
-OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
-
-
-@dataclass
-class Cifar10Settings:
-    out: Path
-    only: str | None = None  # one of PARTS; None: all three
-    depths: tuple[int, ...] = PAPER_DEPTHS
-    seeds: int = 1
-    data: str = "cifar10"
-    val_size: int = 5000  # the paper's 45k/5k split, on which its schedule was chosen
-    iterations: int | None = None  # None: the recipe's own (the paper's 64,000)
-    recipe: str = "cifar-paper"  # or another preset or file, labelled as not the paper's
-    eval_every: int | None = None  # default: the recipe's 2k of 64k, scaled (Recipe.scaled_to)
-    overrides: dict = field(default_factory=dict)  # further recipe changes, all reported
-    parallel: int = 1
-    processes: int = 1  # torchrun processes per run; 2: the paper's two GPUs of 64 images
-    device: str = "auto"
-    cache_dir: Path | None = None
-    download: bool = False
-    quiet: bool = False
-    report_only: bool = False  # write the report of the runs as they stand; train nothing
-
-    def models(self) -> list[str]:
-        """ResNets for every part; plain nets for the figures (the paper has no plain-1202).
-        Depth by depth in the order given, each ResNet before its plain net, so that a long
-        queue finishes whole comparisons first."""
-        plain = self.only != "table6"
-        return [
-            name
-            for d in self.depths
-            for name in (f"resnet{d}", f"plain{d}")
-            if name.startswith("resnet") or (plain and name in list_models())
-        ]
-
-    def recorded(self) -> dict:
-        """What ``OUT/experiment.json`` keeps of these settings (``recorded_settings``)."""
-        keys = ("only", "depths", "seeds", "data", "val_size", "iterations", "recipe")
-        return {
-            **{k: getattr(self, k) for k in keys},
-            "depths": list(self.depths),
-            "eval_every": self.eval_every,
-            "overrides": self.overrides,
-        }
-
-    def command_line(self) -> list[str]:
-        """The command that repeats these settings, every one spelled out."""
-        words = [
-            "deepres",
-            "reproduce",
-            "cifar10",
-            "--depths",
-            *map(str, self.depths),
-            "--seeds",
-            str(self.seeds),
-            "--data",
-            self.data,
-            "--val-size",
-            str(self.val_size),
-            "--recipe",
-            self.recipe,
-        ]
-        words += ["--iterations", str(self.iterations)] if self.iterations else []
-        words += ["--only", self.only] if self.only else []
-        words += ["--eval-every", str(self.eval_every)] if self.eval_every else []
-        words += [w for k, v in self.overrides.items() for w in ("--set", f"{k}={v}")]
-        words += ["--parallel", str(self.parallel), "--processes-per-run", str(self.processes)]
-        words += ["--device", self.device, "--out", str(self.out)]
-        return words
-
-
-def check_settings(s: Cifar10Settings) -> None:
-    if s.only is not None and s.only not in PARTS:
-        raise UsageError(f"--only takes one of {', '.join(PARTS)}, not {s.only!r}")
-    unknown = [d for d in s.depths if f"resnet{d}" not in list_models()]
-    if unknown or not s.depths:
-        raise UsageError(
-            f"--depths: the paper's CIFAR-10 nets have 20, 32, 44, 56, 110 or 1202 "
-            f"layers, not {', '.join(map(str, unknown)) or 'none'}"
-        )
-    for name in ("seeds", "parallel", "processes", "iterations"):
-        if getattr(s, name) is not None and getattr(s, name) < 1:
-            raise UsageError(f"--{name} must be at least 1, got {getattr(s, name)}")
-    taken = sorted(set(s.overrides) & set(OWN_OPTIONS))
-    if taken:
-        raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
 def shared_recipe(s: Cifar10Settings) -> Recipe:
@@ -179,8 +96,8 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     runs = [record for record in records if record is not None]
     context = _context(s, recipe, runs, splits, device)
     listed = {run.name for run in runs}
-    context["not_started"] = [job.name for job in jobs if job.name not in listed]
-    write_report(s.out, runs, context)
+    context.not_started = [job.name for job in jobs if job.name not in listed]
+    write_cifar10_report(s.out, runs, context)
     print(f"report: {s.out / 'report.md'}", flush=True)
     if unfinished:
         print(f"{'not finished' if s.report_only else 'did not complete'}: "
@@ -199,34 +116,6 @@ def _open_data(s: Cifar10Settings, recipe: Recipe):
             "(a folder needs a test/ beside train/)"
         )
     return splits
-
-
-def recorded_settings(out: Path) -> dict:
-    """The settings that ``OUT/experiment.json`` records, as ``Cifar10Settings`` fields, so
-    that ``--report-only --out OUT`` needs nothing else ({} without one). A file written
-    before the settings were recorded gives what its recipe says, and the depths of the runs
-    in OUT."""
-    path = out / "experiment.json"
-    if not path.exists():
-        return {}
-    try:
-        written = json.loads(path.read_text())
-        if "settings" in written:
-            settings = dict(written["settings"])
-            settings["depths"] = tuple(settings["depths"])
-            return settings
-        recipe = written["recipe"]
-        depths = {
-            int(re.sub(r"\D", "", p.name.split("-")[0])) for p in (out / "runs").glob("*-seed*")
-        }
-        settings = {"data": recipe["data"], "val_size": recipe["val_size"]}
-        if recipe["iterations"] != load_recipe("cifar-paper").iterations:
-            settings["iterations"] = recipe["iterations"]
-        return {**settings, **({"depths": tuple(sorted(depths))} if depths else {})}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise RunDirError(
-            f"{path}: unreadable ({err}); give the settings on the command line"
-        ) from None
 
 
 def _claim(out: Path, recipe: Recipe, settings: dict, *, create: bool = True) -> None:
@@ -265,41 +154,44 @@ def _log_invocation(s: Cifar10Settings, started: float, started_text: str, statu
         f.write(json.dumps(record) + "\n")
 
 
-def _context(s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device) -> dict:
+def _context(
+    s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device
+) -> ReportContext:
     paper, own = load_recipe("cifar-paper"), load_recipe(s.recipe)
     ignored = ("model", "seed", "data")
     changes = [
-        {"key": k, "paper": v, "used": getattr(recipe, k)}
+        RecipeChange(key=k, paper=v, used=getattr(recipe, k))
         for k, v in paper.to_dict().items()
         if k not in ignored and getattr(recipe, k) != v
     ]
     invocations = [
-        json.loads(line)
+        Invocation(**json.loads(line))
         for line in (s.out / "invocations.jsonl").read_text().splitlines()
         if line.strip()
     ]
-    return {
-        "schedule": {
-            "iterations": recipe.iterations,
-            "milestones": recipe.milestones,
-            "paper_iterations": paper.iterations,
-            "paper_milestones": paper.milestones,
-            "recipe": s.recipe,
-            "paper_recipe": s.recipe == "cifar-paper",
-            "recipe_iterations": own.iterations,
-            "shortened": recipe.iterations < own.iterations,
-        },
-        "recipe": {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
-        "recipe_changes": changes,
-        "only": s.only,
-        "data": {**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
-        "environment": _environment(runs, device, recipe.batch_size),
-        "invocations": invocations,
-        "paper_test_error": PAPER_TEST_ERROR,
-    }
+    schedule = Schedule(
+        iterations=recipe.iterations,
+        milestones=recipe.milestones,
+        paper_iterations=paper.iterations,
+        paper_milestones=paper.milestones,
+        recipe=s.recipe,
+        paper_recipe=s.recipe == "cifar-paper",
+        recipe_iterations=own.iterations,
+        shortened=recipe.iterations < own.iterations,
+    )
+    return ReportContext(
+        schedule=schedule,
+        recipe={k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")},
+        recipe_changes=changes,
+        only=s.only,
+        data={**splits.summary(), "note": data_note(s.data, splits.train.files or [])},
+        environment=_environment(runs, device, recipe.batch_size),
+        invocations=invocations,
+        paper_test_error=PAPER_TEST_ERROR,
+    )
 
 
-def _environment(runs: list[RunRecord], device, batch_size: int) -> dict:
+def _environment(runs: list[RunRecord], device, batch_size: int) -> Environment:
     here = describe_environment(device)
     devices = {
         f"{r.meta['device']} ({r.meta['device_name']}, {_processes(r, batch_size)}{r.meta['cpu_threads']} "
@@ -308,17 +200,15 @@ def _environment(runs: list[RunRecord], device, batch_size: int) -> dict:
         + ")"
         for r in runs
     }
-    return {
-        "git_commits": sorted(
-            {s["git_commit"] or "unknown" for r in runs for s in sessions(r.meta)}
-        ),
-        "report_git_commit": here["git_commit"],
-        "deepres_version": deepres.__version__,
-        "torch_version": here["torch_version"],
-        "python_version": here["python_version"],
-        "devices": sorted(devices),
-        "host": f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
-    }
+    return Environment(
+        git_commits=sorted({s["git_commit"] or "unknown" for r in runs for s in sessions(r.meta)}),
+        report_git_commit=here["git_commit"],
+        deepres_version=deepres.__version__,
+        torch_version=here["torch_version"],
+        python_version=here["python_version"],
+        devices=sorted(devices),
+        host=f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+    )
 
 
 def _processes(run: RunRecord, batch_size: int) -> str:

@@ -23,11 +23,15 @@ from deepres.weights import load_checkpoint
 
 def ensure_response_std(run_path: Path, device: torch.device, cache_dir: Path | None) -> None:
     """Fig. 7's numbers for a completed run: the std of every 3x3 layer's response over the
-    whole test set, of the final model (last.pt) in eval mode. Computed once per checkpoint."""
+    whole test set, of the final model (last.pt) in eval mode. Computed once per checkpoint. A
+    run restored from its records alone (no checkpoints) keeps the response_std.json it has;
+    without either, it has none, and the report says that Figure 7 leaves it out."""
     run = RunDir(run_path)
+    if not run.last.exists():  # restored from its records: nothing to measure again
+        return
     state = CheckpointState.from_dict(load_checkpoint(run.last, map_location=device))
-    target = run_path / RESPONSES
-    if target.exists() and json.loads(target.read_text())["iteration"] == state.iteration:
+    measured = run.read_json(RESPONSES) if (run_path / RESPONSES).exists() else None
+    if measured is not None and measured["iteration"] == state.iteration:
         return
     recipe = Recipe(**run.read_recipe())
     # The run's own split and seed, so that the images are normalised as in training.

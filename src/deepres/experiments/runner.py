@@ -1,13 +1,16 @@
 """Run a set of trainings to completion, each in its own run directory, resuming where it stopped.
 
 A run whose summary says it completed (or diverged: running it again would diverge again) is
-left alone; one that has started is continued with ``--resume`` semantics; the rest start
-fresh. With ``parallel=1`` the trainings run one after another in this process; with more,
-that many ``deepres train`` processes run side by side (several small CIFAR nets fill one GPU
-better than one does), each with its log in ``jobs/NAME.log``. With ``processes=N`` each
-training is N ``torchrun`` processes sharing its batch, each batch norm over its own share: the
-paper's two GPUs of 64 images each are ``processes=2`` (on 2 CPU cores, one thread each, as
-fast as one process with two threads).
+left alone; one that has started is continued with ``--resume``; the rest start fresh. Every
+training is a ``deepres train`` process of its own (a crash ends that training alone), its
+output in ``jobs/NAME.log``; ``parallel=K`` runs K of them side by side (several small CIFAR
+nets fill one GPU better than one does), and with one at a time its output is shown here too
+unless quiet. With ``processes=N`` each training is N ``torchrun`` processes sharing its batch,
+each batch norm over its own share: the paper's two GPUs of 64 images each are ``processes=2``
+(on 2 CPU cores, one thread each, as fast as one process with two threads).
+
+A SIGINT (Ctrl-C) or SIGTERM to this process is passed on, once, to every training, which saves
+a checkpoint and stops; ``run_jobs`` then raises ``RunsStopped``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +29,7 @@ import yaml
 from deepres.atomic import write_text_atomic
 from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunSummary
-from deepres.runs.rundir import LOCK
-from deepres.train import Recipe, TrainOptions, train
+from deepres.train import Recipe
 
 
 class RunsStopped(Exception):
@@ -62,20 +64,20 @@ class Job:
         summary = self.summary()
         if summary is not None and summary.finished:
             return "done"
-        if RunDir(self.path).exists():
+        run = RunDir(self.path)
+        if run.exists():
             return "resume"
-        lock = self.path / LOCK  # left by a start that stopped before writing its recipe
-        if self.path.exists() and any(p.is_file() and p != lock for p in self.path.rglob("*")):
+        run.remove_unstarted()  # what a start that stopped before its recipe left
+        if run.in_use():
+            raise RunDirError(
+                f"{self.path} is in use: a process is starting a training in it; wait for it "
+                "to end (or stop it), then run the same command again"
+            )
+        if self.path.exists():
             raise RunDirError(
                 f"{self.path} holds files but is not a deepres run directory; "
                 "move it out of the way"
             )
-        if self.path.exists():  # a start that stopped before writing anything
-            if lock.exists():
-                RunDir(self.path).lock().release()  # refused while a live process holds it
-                lock.unlink()
-            for folder in sorted(self.path.rglob("*"), reverse=True) + [self.path]:
-                folder.rmdir()
         return "fresh"
 
 
@@ -85,13 +87,35 @@ class Launch:
 
     device: str
     cache_dir: Path | None
-    quiet: bool
-    jobs_dir: Path  # recipes and logs of the job processes
+    quiet: bool  # the trainings' output in their logs only, even one at a time
+    jobs_dir: Path  # recipes and logs of the trainings
     processes: int = 1  # torchrun processes per training (its batch shared among them)
 
 
+@dataclass
+class _Training:
+    """A job's training process, and how much of its log has been shown here."""
+
+    job: Job
+    proc: subprocess.Popen
+    log: Path
+    shown: int | None  # bytes of the log shown so far; None: not shown (quiet, or parallel)
+
+    def show_output(self) -> None:
+        """Print the whole lines that the log has gained since last time."""
+        if self.shown is None:
+            return
+        with open(self.log, "rb") as f:
+            f.seek(self.shown)
+            lines = f.read().rpartition(b"\n")[0]
+        if lines:
+            self.shown += len(lines) + 1
+            print(lines.decode(errors="replace"), file=sys.stderr, flush=True)
+
+
 def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
-    """Train every job that is not done yet; ``Job.status()`` then says how each ended."""
+    """Train every job that is not done yet, ``parallel`` at a time; ``Job.status()`` then
+    says how each ended."""
     todo = []
     for job in jobs:
         state = job.state()
@@ -99,54 +123,31 @@ def run_jobs(jobs: list[Job], launch: Launch, parallel: int) -> None:
             _say(f"{job.name}: finished earlier, skipped")
         else:
             todo.append((job, state == "resume"))
-    if parallel == 1 and launch.processes == 1:
-        _run_here(todo, launch)
-    else:
-        _run_processes(todo, launch, parallel)
-
-
-def _run_here(todo: list[tuple[Job, bool]], launch: Launch) -> None:
-    for i, (job, resume) in enumerate(todo, 1):
-        _say(f"[{i}/{len(todo)}] {job.name}: {'resuming' if resume else 'training'}")
-        try:
-            summary = train(
-                job.recipe,
-                TrainOptions(
-                    out=job.path,
-                    resume=resume,
-                    device=launch.device,
-                    quiet=launch.quiet,
-                    cache_dir=launch.cache_dir,
-                ),
-            )
-        except KeyboardInterrupt:  # outside the training loop, which handles its own
-            raise RunsStopped("interrupted") from None
-        _say(f"{job.name}: {_outcome(summary)}")
-        if summary.stopped:
-            raise RunsStopped(summary.status_said)
-
-
-def _run_processes(todo: list[tuple[Job, bool]], launch: Launch, parallel: int) -> None:
     launch.jobs_dir.mkdir(parents=True, exist_ok=True)
     env = _child_environment(launch, parallel)
-    waiting, running = list(todo), {}
-    with _signals_as_interrupts():
+    waiting, running = list(enumerate(todo, 1)), []
+    show = parallel == 1 and not launch.quiet  # side by side, their lines would mix
+    with _stop_signals():
         try:
             while waiting or running:
                 while waiting and len(running) < parallel:
-                    job, resume = waiting.pop(0)
-                    running[job.name] = (job, _start(job, resume, launch, env))
-                for name, (job, proc) in list(running.items()):
-                    if proc.poll() is not None:
-                        del running[name]
-                        _report_exit(job, proc.returncode, launch)
+                    number, (job, resume) = waiting.pop(0)
+                    doing = "resuming" if resume else "training"
+                    _say(f"[{number}/{len(todo)}] {job.name}: {doing} (log: {_log(job, launch)})")
+                    running.append(_start(job, resume, launch, env, show))
+                for training in list(running):
+                    ended = training.proc.poll() is not None
+                    training.show_output()  # after the poll: an ended one has written all
+                    if ended:
+                        running.remove(training)
+                        _report_exit(training)
                 time.sleep(0.2)
-        except KeyboardInterrupt:
-            _stop_all([proc for _, proc in running.values()], launch)
-            raise RunsStopped("interrupted") from None
+        except _Stop as stop:
+            _stop_all(running, launch, stop.signum)
+            raise RunsStopped(f"stopped by {signal.Signals(stop.signum).name}") from None
 
 
-def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Popen:
+def _start(job: Job, resume: bool, launch: Launch, env: dict, show: bool) -> _Training:
     command = [sys.executable, "-m", "deepres", "train", "--quiet", "--device", launch.device]
     if launch.processes > 1:
         torchrun = ["-m", "torch.distributed.run", "--standalone"]
@@ -159,36 +160,39 @@ def _start(job: Job, resume: bool, launch: Launch, env: dict) -> subprocess.Pope
         recipe_file = launch.jobs_dir / f"{job.name}.yaml"
         write_text_atomic(recipe_file, yaml.safe_dump(job.recipe.to_dict(), sort_keys=False))
         command += ["--recipe", str(recipe_file), "--out", str(job.path)]
-    _say(
-        f"{job.name}: {'resuming' if resume else 'training'} in a process of its own "
-        f"(log: {_log(job, launch)})"
-    )
-    # Its own process group: a Ctrl-C reaches this process alone, which then stops every
-    # training with SIGTERM (one signal each: a second would kill it before it saves).
-    with open(_log(job, launch), "a") as log:
-        return subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    log = _log(job, launch)
+    before = log.stat().st_size if log.exists() else 0  # earlier sessions' output
+    # Its own process group: a Ctrl-C reaches this process alone, which passes it on to every
+    # training once (a second would kill it before it saves).
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+    return _Training(job, proc, log, before if show else None)
 
 
-def _report_exit(job: Job, code: int, launch: Launch) -> None:
-    if job.state() == "done":
-        _say(f"{job.name}: {_outcome(job.summary())}")
+def _report_exit(training: _Training) -> None:
+    job, summary = training.job, training.job.summary()
+    if summary is not None and summary.finished:
+        _say(f"{job.name}: {_outcome(summary)}")
         return
-    tail = _log(job, launch).read_text(errors="replace").strip().splitlines()[-5:]
+    tail = training.log.read_text(errors="replace").strip().splitlines()[-5:]
     _say(
-        f"{job.name}: failed (exit code {code}); the end of {_log(job, launch)}:\n  "
-        + "\n  ".join(tail)
+        f"{job.name}: failed (exit code {training.proc.returncode}); the end of "
+        f"{training.log}:\n  " + "\n  ".join(tail)
     )
 
 
-def _stop_all(procs: list[subprocess.Popen], launch: Launch) -> None:
+def _stop_all(running: list[_Training], launch: Launch, signum: int) -> None:
     _say("stopping: every training saves a checkpoint; run the same command to go on")
-    for proc in procs:
-        for pid in _trainers(proc.pid) if launch.processes > 1 else [proc.pid]:
-            os.kill(pid, signal.SIGTERM)
-    for proc in procs:
-        proc.wait()
+    for training in running:
+        pid = training.proc.pid
+        for trainer in _trainers(pid) if launch.processes > 1 else [pid]:
+            with suppress(ProcessLookupError):  # ended meanwhile
+                os.kill(trainer, signum)
+    for training in running:
+        training.proc.wait()
+        training.show_output()
 
 
 def _trainers(torchrun_pid: int) -> list[int]:
@@ -211,22 +215,32 @@ def _child_environment(launch: Launch, parallel: int) -> dict:
     return env
 
 
+class _Stop(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 @contextmanager
-def _signals_as_interrupts():
-    """SIGTERM to this process stops the trainings as Ctrl-C does."""
+def _stop_signals():
+    """SIGINT and SIGTERM to this process raise ``_Stop``, once: a second acts as usual."""
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def stop(signum, frame):
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        raise _Stop(signum)
 
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        yield
-        return
+        for s in previous:
+            signal.signal(s, stop)
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = {}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _log(job: Job, launch: Launch) -> Path:

@@ -82,18 +82,21 @@ class RunDir:
         (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         return made
 
-    def remove_unstarted(self, made: bool) -> None:
-        """Undo ``create`` for a run that failed before it started (no recipe written), so
-        that the same command can simply be run again: its empty folders go (the run's own
-        one only if ``made``); a folder that someone else has put files in stays."""
-        if self.exists():
+    def remove_unstarted(self, made: bool = True) -> None:
+        """Clear what a start that stopped before writing its recipe left behind (a failed
+        start, or one killed outright), so that the same command can simply be run again: its
+        lock file and empty folders go, the run's own folder too when ``made`` (one that was
+        there before stays). A run that has started is left alone, and so is a folder that
+        someone has put files in or where a live process holds the lock (it is starting)."""
+        if self.exists() or not self.path.is_dir() or self.in_use():
             return
-        (self.path / LOCK).unlink(missing_ok=True)  # this process's, released by now
-        for folder in (self.path / CHECKPOINTS, self.path)[: 2 if made else 1]:
+        (self.path / LOCK).unlink(missing_ok=True)
+        folders = sorted((p for p in self.path.rglob("*") if p.is_dir()), reverse=True)
+        for folder in folders + ([self.path] if made else []):  # the deepest first
             try:
                 folder.rmdir()
-            except OSError:  # not empty, or already gone
-                return
+            except OSError:  # not empty
+                pass
 
     def lock(self) -> RunLock:
         """Hold this run's lock while training in it: a second process is refused with one

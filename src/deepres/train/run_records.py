@@ -21,7 +21,7 @@ from deepres.runs.records import Best
 
 from .distributed import World
 from .recipe import Recipe
-from .summary import summarize
+from .summary import summarize_run
 
 
 class RunRecords:
@@ -125,7 +125,7 @@ class RunRecords:
         if status is not RunStatus.COMPLETED:  # a completed run drew them at its last evaluation
             self.draw_curves()
         self.record_bad_files(bad_files)
-        summary = summarize(
+        summary = summarize_run(
             self.run.read_metrics(),
             status,
             reason=reason,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from deepres.runs import RunStatus, RunSummary
 
 
-def summarize(records: list[dict], status: RunStatus, **known) -> RunSummary:
+def summarize_run(records: list[dict], status: RunStatus, **known) -> RunSummary:
     """The summary of a run whose metrics are ``records``: the errors of its last evaluation,
     its training time and speed (evaluation time left out), and the ``known`` fields."""
     train_records = [r for r in records if "train_loss" in r]

@@ -1,15 +1,14 @@
 """The CIFAR-10 reproduction report: Table 6, Fig. 6 and Fig. 7 of the paper, measured.
 
-``write_report(out, runs, context)`` writes into ``out``:
+``write_cifar10_report(out, runs, context)`` writes into ``out``:
 
-    results.json   every number: each run's errors, curves and response stds, the table
+    results.json   every number: each run's errors, curves and response stds, the table,
+                   and the context
     report.md      the table next to the paper's numbers, the figures, and how it was made
     figure6.png    training curves, plain nets left, residual nets right
     figure7.png    std of each 3x3 layer's response, original and sorted order
 
-A run is a ``deepres.runs.records.RunRecord``. ``context`` says how they were made:
-``schedule``, ``recipe_changes``, ``data``, ``environment``, ``invocations`` and
-``paper_test_error`` (the paper's Table 6, test error in % by depth of the residual nets).
+A run is a ``deepres.runs.records.RunRecord``; the ``ReportContext`` says how they were made.
 """
 
 from __future__ import annotations
@@ -19,12 +18,89 @@ import re
 import shlex
 import statistics
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from deepres.analysis.figures import plot_response_stds, plot_training_curves
 from deepres.atomic import write_text_atomic
 from deepres.runs.records import RunRecord
 
-from .figures import plot_response_stds, plot_training_curves
+
+@dataclass(kw_only=True)
+class Schedule:
+    """The runs' length and learning-rate drops, and the paper's."""
+
+    iterations: int
+    milestones: list[int]
+    paper_iterations: int
+    paper_milestones: list[int]
+    recipe: str = "cifar-paper"  # the preset or file the runs' recipe came from
+    paper_recipe: bool = True  # that recipe is the paper's
+    recipe_iterations: int | None = None  # the recipe's own length
+    shortened: bool = False  # shorter than the recipe's own length
+
+    def recipe_label(self) -> str:
+        """ "" for the paper's recipe; else the words that go into every heading and figure."""
+        return "" if self.paper_recipe else f"recipe {self.recipe}, NOT the paper's"
+
+    def label(self) -> str:
+        if self.recipe_label():
+            shortened = "SHORTENED to " * self.shortened
+            return f"{self.recipe_label()}: {shortened}{self.iterations:,} iterations"
+        if not self.shortened:
+            return f"the paper's schedule: {self.iterations:,} iterations"
+        return (
+            f"SHORTENED schedule: {self.iterations:,} of the paper's "
+            f"{self.paper_iterations:,} iterations"
+        )
+
+
+@dataclass(kw_only=True)
+class RecipeChange:
+    """A field of the recipe that differs from the paper's."""
+
+    key: str
+    paper: Any
+    used: Any
+
+
+@dataclass(kw_only=True)
+class Environment:
+    """The code and the machines that made the runs, and the code that wrote the report."""
+
+    git_commits: list[str]  # that trained the runs
+    report_git_commit: str | None
+    deepres_version: str
+    torch_version: str
+    python_version: str
+    devices: list[str]  # one line per device arrangement the runs trained on
+    host: str  # the machine that wrote the report
+
+
+@dataclass(kw_only=True)
+class Invocation:
+    """One command that trained in OUT: a line of OUT/invocations.jsonl."""
+
+    command: list[str]
+    started: str
+    seconds: float
+    status: str
+
+
+@dataclass(kw_only=True)
+class ReportContext:
+    """How the runs were made: what the report says besides their numbers."""
+
+    schedule: Schedule
+    recipe: dict = field(default_factory=dict)  # the shared recipe, as recipe.yaml holds it
+    recipe_changes: list[RecipeChange] = field(default_factory=list)
+    only: str | None = None  # the part asked for (None: all three): why a figure is missing
+    data: dict  # the data's ``summary()`` and a "note" on where its images come from
+    environment: Environment
+    invocations: list[Invocation]
+    paper_test_error: dict[int, float]  # Table 6: test error in % by depth of the ResNets
+    not_started: list[str] = field(default_factory=list)  # runs of the experiment, by name
 
 
 def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> list[dict]:
@@ -57,91 +133,74 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
     return rows
 
 
-def write_report(out: Path, runs: list[RunRecord], context: dict) -> dict:
+def write_cifar10_report(out: Path, runs: list[RunRecord], context: ReportContext) -> dict:
+    """Write the report's files into ``out``; returns what results.json holds."""
     out.mkdir(parents=True, exist_ok=True)
     # Figures show finished runs only: a run still going is a row of the runs table.
     first_seeds = _first_seed_per_model([r for r in runs if r.status == "completed"])
-    subtitle = schedule_label(context["schedule"]) + "; one seed per net (the lowest)"
+    subtitle = context.schedule.label() + "; one seed per net (the lowest)"
     if first_seeds:
         plot_training_curves(first_seeds, out / "figure6.png", subtitle)
     with_responses = [r for r in first_seeds if r.response_std]
     if with_responses:
         plot_response_stds(with_responses, out / "figure7.png", subtitle)
+    table = table_rows(runs, context.paper_test_error)
     results = {
         "experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
-        **context,
-        "table6": table_rows(runs, context["paper_test_error"]),
+        **asdict(context),
+        "table6": table,
         "runs": [r.to_dict() for r in runs],
         "written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
     write_text_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
-    write_text_atomic(out / "report.md", render_markdown(results, figure7=bool(with_responses)))
+    markdown = render_markdown(context, table, runs, figure7=bool(with_responses))
+    write_text_atomic(out / "report.md", markdown)
     return results
 
 
-def recipe_label(schedule: dict) -> str:
-    """ "" for the paper's recipe; else the words that go into every heading and figure."""
-    return (
-        ""
-        if schedule.get("paper_recipe", True)
-        else f"recipe {schedule['recipe']}, NOT the paper's"
-    )
-
-
-def schedule_label(schedule: dict) -> str:
-    if recipe_label(schedule):
-        shortened = "SHORTENED to " * schedule["shortened"]
-        return f"{recipe_label(schedule)}: {shortened}{schedule['iterations']:,} iterations"
-    if not schedule["shortened"]:
-        return f"the paper's schedule: {schedule['iterations']:,} iterations"
-    return (
-        f"SHORTENED schedule: {schedule['iterations']:,} of the paper's "
-        f"{schedule['paper_iterations']:,} iterations"
-    )
-
-
-def render_markdown(results: dict, figure7: bool) -> str:
-    """report.md from the contents of results.json."""
-    runs = [RunRecord.from_dict(r) for r in results["runs"]]
+def render_markdown(
+    context: ReportContext, table: list[dict], runs: list[RunRecord], figure7: bool
+) -> str:
+    """report.md: ``table`` is ``table_rows``'; ``figure7``: whether figure7.png was drawn."""
     parts = [
         "# CIFAR-10: Table 6, Figure 6 and Figure 7 of He et al. (2015), measured\n",
-        _banner(results["schedule"]),
+        _banner(context.schedule),
         _table6(
-            results["table6"],
-            results["data"]["sizes"].get("test", 0),
-            flip=results.get("recipe", {}).get("eval_flip", False),
+            table,
+            context.data["sizes"].get("test", 0),
+            flip=context.recipe.get("eval_flip", False),
         ),
-        _trends(results["table6"]),
+        _trends(table),
         _figure6(any(r.status == "completed" for r in runs)),
-        _figure7(runs, figure7, results.get("only")),
-        _runs(runs, results.get("not_started", [])),
-        _provenance(results, runs),
+        _figure7(runs, figure7, context.only),
+        _runs(runs, context.not_started),
+        _provenance(context, runs),
     ]
     text = "\n".join(part for part in parts if part)
-    label = recipe_label(results["schedule"])
+    label = context.schedule.recipe_label()
     # Another recipe's numbers must never pass for the paper's: every heading says whose.
     return re.sub(r"^(#{1,2} .*)$", rf"\1 ({label})", text, flags=re.M) if label else text
 
 
-def _banner(schedule: dict) -> str:
-    if recipe_label(schedule):
+def _banner(schedule: Schedule) -> str:
+    if schedule.recipe_label():
         return (
-            f"> **Recipe {schedule['recipe']}: not the paper's.** The paper's networks, "
-            f"unchanged, trained for {schedule['iterations']:,} iterations (the paper: "
-            f"{schedule['paper_iterations']:,}) with the recipe's own schedule and the "
+            f"> **Recipe {schedule.recipe}: not the paper's.** The paper's networks, "
+            f"unchanged, trained for {schedule.iterations:,} iterations (the paper: "
+            f"{schedule.paper_iterations:,}) with the recipe's own schedule and the "
             "changes listed under 'How these numbers were made'. The paper's column is "
             "there for comparison; these runs do not reproduce its recipe.\n"
         )
-    if not schedule["shortened"]:
+    if not schedule.shortened:
         return (
-            f"Schedule: the paper's, {schedule['iterations']:,} iterations, learning rate "
-            f"divided by 10 at {_iterations(schedule['milestones'])}.\n"
+            f"Schedule: the paper's, {schedule.iterations:,} iterations, learning rate "
+            f"divided by 10 at {_iterations(schedule.milestones)}.\n"
         )
     return (
         f"> **Shortened schedule: not the paper's runs.** Every run here trained for "
-        f"{schedule['iterations']:,} iterations, the learning rate divided by 10 at "
-        f"{_iterations(schedule['milestones'])}, against the paper's "
-        f"{schedule['paper_iterations']:,} (at {_iterations(schedule['paper_milestones'])}). "
+        f"{schedule.iterations:,} iterations, the learning rate divided by 10 at "
+        f"{_iterations(schedule.milestones)}, against the paper's "
+        f"{schedule.paper_iterations:,} (at {_iterations(schedule.paper_milestones)}). "
         f"These errors show the report's format and the trends at this length only; "
         f"they cannot be compared with the paper's numbers.\n"
     )
@@ -218,16 +277,26 @@ def _figure6(drawn: bool) -> str:
 
 def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
     """``only``: the part the report was asked for (None: all three), which says why a
-    missing figure is missing."""
+    missing figure is missing. A completed run without its layer responses (one restored from
+    its records without checkpoints) is named."""
+    asked = only not in ("table6", "figure6")
+    unmeasured = [r.name for r in runs if r.status == "completed" and not r.response_std]
+    left_out = (
+        "Not in Figure 7, for want of their layer responses (response_std.json, measured "
+        f"from the run's checkpoints/last.pt): {', '.join(unmeasured)}.\n"
+        if asked and unmeasured
+        else ""
+    )
     if not drawn:
-        why = (
-            f"`--only {only}` leaves them out"
-            if only in ("table6", "figure6")
-            else "they are computed for completed runs, and none has completed yet"
-        )
+        if not asked:
+            why = f"`--only {only}` leaves them out"
+        elif unmeasured:
+            why = "none of the completed runs has them"
+        else:
+            why = "they are computed for completed runs, and none has completed yet"
         return (
             f"## Figure 7: layer responses\n\nNo layer responses were computed for these "
-            f"runs ({why}).\n"
+            f"runs ({why}).\n" + (f"\n{left_out}" if left_out else "")
         )
     lines = [
         "## Figure 7: layer responses\n",
@@ -246,7 +315,7 @@ def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
                 f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
                 f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + (f"\n{left_out}" if left_out else "")
 
 
 def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
@@ -274,36 +343,35 @@ def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _provenance(results: dict, runs: list[RunRecord]) -> str:
-    env, data = results["environment"], results["data"]
+def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
+    env, data = context.environment, context.data
     lines = [
         "## How these numbers were made\n",
         "Commands (each continues the runs in this folder where they stopped):\n",
     ]
-    for call in results["invocations"]:
+    for call in context.invocations:
         lines.append(
-            f"- `{shlex.join(call['command'])}` started {call['started']}, "
-            f"took {duration(call['seconds'])}"
+            f"- `{shlex.join(call.command)}` started {call.started}, took {duration(call.seconds)}"
         )
     lines += [
         "",
-        f"- Code version: runs trained by git commit {', '.join(env['git_commits'])}; "
-        f"report written by {env['report_git_commit'] or 'unknown'} "
-        f"(deepres {env['deepres_version']}, torch {env['torch_version']}, "
-        f"Python {env['python_version']})",
-        f"- Hardware: {'; '.join(env['devices'])}; {env['host']}",
+        f"- Code version: runs trained by git commit {', '.join(env.git_commits)}; "
+        f"report written by {env.report_git_commit or 'unknown'} "
+        f"(deepres {env.deepres_version}, torch {env.torch_version}, "
+        f"Python {env.python_version})",
+        f"- Hardware: {'; '.join(env.devices)}; {env.host}",
         f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training "
         f"summed over {len(runs)} runs",
         f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
-        "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(results["recipe_changes"]),
+        "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(context.recipe_changes),
     ]
     return "\n".join(lines) + "\n"
 
 
-def _changes(changes: list[dict]) -> str:
+def _changes(changes: list[RecipeChange]) -> str:
     if not changes:
         return "nothing."
-    return "; ".join(f"`{c['key']}` {c['paper']} -> {c['used']}" for c in changes) + "."
+    return "; ".join(f"`{c.key}` {c.paper} -> {c.used}" for c in changes) + "."
 
 
 def _sizes(sizes: dict) -> str:
