@@ -6,6 +6,7 @@ archive and normalised by the mean image stored in the file. The test error must
 the model card gives: this checks deepres's models, data path and evaluation against code that
 shares none of them."""
 
+import functools
 import io
 import json
 import tarfile
@@ -36,21 +37,20 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], np.ndarray]:
     return state, np.asarray(preprocessing["mean_image"], dtype=np.float32)
 
 
-def batch_norm(state: dict, prefix: str, x: torch.Tensor) -> torch.Tensor:
-    mean, var = state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"]
-    weight, bias = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
-    return (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + 1e-5) * weight[
-        :, None, None
-    ] + bias[:, None, None]
+def conv_bn(state: dict, conv: str, bn: str, x: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """A 3x3 convolution and the batch norm after it, in eval mode: the norm folded into the
+    convolution's weights and bias (the same function, in about half the time)."""
+    scale = state[f"{bn}.weight"] / torch.sqrt(state[f"{bn}.running_var"] + 1e-5)
+    weight = state[f"{conv}.weight"] * scale[:, None, None, None]
+    bias = state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
+    return F.conv2d(x, weight, bias, stride=stride, padding=1)
 
 
 def block(state: dict, prefix: str, x: torch.Tensor, residual: bool) -> torch.Tensor:
     weight = state[f"{prefix}.conv1.weight"]
     stride = 1 if weight.shape[0] == weight.shape[1] else 2  # a stage's first block halves
-    out = F.relu(batch_norm(state, f"{prefix}.bn1", F.conv2d(x, weight, stride=stride, padding=1)))
-    out = batch_norm(
-        state, f"{prefix}.bn2", F.conv2d(out, state[f"{prefix}.conv2.weight"], padding=1)
-    )
+    out = F.relu(conv_bn(state, f"{prefix}.conv1", f"{prefix}.bn1", x, stride))
+    out = conv_bn(state, f"{prefix}.conv2", f"{prefix}.bn2", out)
     if residual:
         shortcut = x[:, :, ::stride, ::stride]  # option A: subsample, then zero channels
         extra = out.shape[1] - shortcut.shape[1]
@@ -61,7 +61,7 @@ def block(state: dict, prefix: str, x: torch.Tensor, residual: bool) -> torch.Te
 
 
 def logits(state: dict, x: torch.Tensor, residual: bool) -> torch.Tensor:
-    x = F.relu(batch_norm(state, "bn1", F.conv2d(x, state["conv1.weight"], padding=1)))
+    x = F.relu(conv_bn(state, "conv1", "bn1", x))
     blocks = sorted(
         {
             ".".join(key.split(".")[:2])
@@ -75,6 +75,7 @@ def logits(state: dict, x: torch.Tensor, residual: bool) -> torch.Tensor:
     return F.linear(x.mean(dim=(2, 3)), state["fc.weight"], state["fc.bias"])
 
 
+@functools.cache
 def read_test_images(archive: Path):
     """(N x 32 x 32 x 3 uint8 pixels, N labels) of every test image in the archive."""
     pixels, labels = [], []
@@ -97,6 +98,7 @@ def test_shipped_network_has_its_cards_test_error_without_deepres(name):
     state, mean_image = read_weights(SHIPPED / card["file"])
     pixels, labels = read_test_images(archive)
     x = torch.from_numpy(pixels.transpose(0, 3, 1, 2) / np.float32(255) - mean_image).float()
+    x = x.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPUs
     with torch.no_grad():
         predicted = torch.cat(
             [
