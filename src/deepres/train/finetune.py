@@ -13,26 +13,36 @@ learnt, which training leaves untouched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from torch import nn
 
 from deepres.errors import CheckpointError, RecipeError
-from deepres.weights import read_weights
+from deepres.weights import WeightFile, read_weights
 from deepres.weights.fit import load_strictly, strip_wrappers
 from deepres.weights.trained import model_of, weights_path
 
 
-def model_of_weights(path: str) -> dict:
-    """Recipe fields (model and model_args) of the network whose weights ``path`` holds."""
-    name, model_args = model_of(read_weights(weights_path(path)))
-    return {"model": name, "model_args": model_args}
+@dataclass(frozen=True)
+class StartingWeights:
+    """What planning a run from trained weights needs to know of them, read from the file
+    once (each read checks the file whole)."""
+
+    fields: dict  # the recipe fields of their network: model and model_args
+    image_size: int | None  # the side of the images they were trained at, if recorded
 
 
-def image_size_of_weights(path: str) -> int | None:
-    """The side of the images the network in ``path`` was trained at (its view), if the file
-    records it (deepres's files do; torchvision's do not)."""
-    record = read_weights(weights_path(path)).info.get("preprocessing")
+def starting_weights(path: str) -> StartingWeights:
+    """The network whose weights ``path`` holds, and the image side it saw (its view), if the
+    file records it (deepres's files do; torchvision's do not)."""
+    file = read_weights(weights_path(path))
+    name, model_args = model_of(file)
+    return StartingWeights({"model": name, "model_args": model_args}, _image_size(file))
+
+
+def _image_size(file: WeightFile) -> int | None:
+    record = file.info.get("preprocessing")
     crop = record.get("crop") if isinstance(record, dict) else None
     return crop if isinstance(crop, int) else None
 
@@ -43,15 +53,17 @@ def start_from_weights(
     """Apply the recipe's ``init_from`` (when ``load``: a resumed run has its own weights) and
     ``freeze`` to a freshly built ``model``."""
     if recipe.init_from and load:
-        _load_init(model, recipe.init_from, recipe.model, classes, say)
-        _note_image_size(recipe, say)
+        file = _load_init(model, recipe.init_from, recipe.model, classes, say)
+        _note_image_size(recipe, _image_size(file), say)
     if recipe.freeze:
         freeze(model, recipe.freeze, say)
 
 
 def _load_init(
     model: nn.Module, path: str, model_name: str, classes: list[str], say: Callable[[str], None]
-) -> None:
+) -> WeightFile:
+    """Load the weights ``path`` holds into ``model`` (a new classifier where the classes
+    differ); the file read, for what else it records."""
     file = read_weights(weights_path(path))
     if file.note:
         say(f"init-from {file.path}: {file.note}")
@@ -75,11 +87,11 @@ def _load_init(
         )
     load_strictly(model, state, file.path, model_name)
     say(f"init-from {file.path}: loaded {len(state)} tensors into {model_name}")
+    return file
 
 
-def _note_image_size(recipe, say: Callable[[str], None]) -> None:
+def _note_image_size(recipe, trained_at: int | None, say: Callable[[str], None]) -> None:
     """Features learnt at one size carry over less well at another: say so at start-up."""
-    trained_at = image_size_of_weights(recipe.init_from)
     if trained_at is None or trained_at == recipe.image_size:
         return
     say(

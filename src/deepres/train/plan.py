@@ -39,7 +39,7 @@ from deepres.runs import RunDir
 from deepres.runs.rundir import RECIPE, data_slug
 
 from .distributed import launched_by_torchrun, restarted_by_torchrun
-from .finetune import image_size_of_weights, model_of_weights
+from .finetune import starting_weights
 from .recipe import Recipe, load_recipe, load_run_recipe, parse_overrides, preset_names
 
 DEFAULT_RECIPE = "quick"
@@ -183,11 +183,12 @@ def _resumed_recipe(request: RunRequest, fields: dict) -> Recipe:
 def _new_recipe(request: RunRequest, fields: dict) -> Recipe:
     """The named recipe with the request's named fields; ``fields`` come with the length."""
     named = _named_fields(request)
-    if request.init_from and request.model is None:
-        named = {**model_of_weights(request.init_from), **named}
+    weights = starting_weights(request.init_from) if request.init_from else None
+    if weights and request.model is None:
+        named = {**weights.fields, **named}
     recipe = load_recipe(_recipe_name(request)).replace(**named)
-    if request.init_from and request.recipe is None and request.image_size is None:
-        recipe = _at_the_weights_size(recipe)
+    if weights and request.recipe is None and request.image_size is None:
+        recipe = _at_the_weights_size(recipe, weights.image_size)
     return recipe
 
 
@@ -212,11 +213,10 @@ def _batch_chosen(request: RunRequest, fields: dict) -> bool:
     return "batch_size" in fields or from_file
 
 
-def _at_the_weights_size(recipe: Recipe) -> Recipe:
+def _at_the_weights_size(recipe: Recipe, size: int | None) -> Recipe:
     """Fine-tuning on a folder: its images at the size the weights were trained at (the
     built-in data sets have one size of their own)."""
     folder = folder_of(recipe.data)
-    size = image_size_of_weights(recipe.init_from)
     if folder is None or recipe.data.startswith("imagenet:") or size is None:
         return recipe
     return recipe.replace(image_size=size)
