@@ -93,6 +93,12 @@ def shipped_digits(tmp_path_factory, digits_run):
 
 
 @pytest.fixture(scope="session")
+def cifar_png_3000():
+    """3,000 training and 1,000 test images of the original CIFAR-10 (300 and 100 per class)."""
+    return unpacked("png", {"train": 300, "test": 100})
+
+
+@pytest.fixture(scope="session")
 def cifar_png_test():
     """All 10,000 test images of the original CIFAR-10, lossless: test/<class>/NNNN.png."""
     return unpacked("png", {"test": 1000})

@@ -184,18 +184,19 @@ def test_the_calibration_methods_are_the_quantizers():
 
 
 def test_a_shipped_network_quantizes_within_the_bound_on_real_cifar10(
-    cifar_jpeg_3000, tmp_path, capsys
+    cifar_png_3000, tmp_path, capsys
 ):
-    """ResNet-20 of the shipped weights on 1,000 test JPEGs (calibrated on 256 of the 3,000
-    training ones): refused above the default 0.3-point bound, so a pass is within it."""
+    """ResNet-20 of the shipped weights on 1,000 test images of the original CIFAR-10, its
+    training data (calibrated on 256 of the 3,000 training ones): refused above the default
+    0.3-point bound, so a pass is within it."""
     output = tmp_path / "r20-int8.onnx"
-    code = _int8("resnet20-cifar10", cifar_jpeg_3000, output, "--cache-dir", str(tmp_path / "c"))
+    code = _int8("resnet20-cifar10", cifar_png_3000, output, "--cache-dir", str(tmp_path / "c"))
     printed = capsys.readouterr()
     assert code == 0, printed.err
     check = json.loads((tmp_path / "r20-int8.onnx.json").read_text())["check"]
     assert check["tested_on"]["images"] == 1000
     assert check["int8_top1_error"] - check["float_top1_error"] <= 0.003
-    assert check["float_top1_error"] < 0.2  # a trained network, not one collapsed to chance
+    assert check["float_top1_error"] < 0.15  # a trained network, not one collapsed to chance
 
 
 def test_an_export_that_changed_after_its_description_is_refused(int8_export, tmp_path, capsys):
