@@ -15,6 +15,10 @@ The calls most people need:
     >>> trained = deepres.load_model("resnet20-cifar10")
     >>> trained.predict("cat.png", top_k=3)
 
+The guides: README.md and the pages under docs/ (training, data, networks, using a trained
+network, serving, reproducing the paper, distributed, guarantees, benchmarks, design,
+development).
+
 The layers below (``deepres.data``, ``deepres.train``, ``deepres.evaluate``, ...) hold the rest.
 """
 

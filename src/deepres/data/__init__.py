@@ -9,6 +9,8 @@ Below are the names a user's script needs (``DataError`` is ``deepres.errors.Dat
 deepres's own modules import the rest from the module that defines it (``deepres.data.decode``,
 ``.augment``, ``.stream``, ...). Imports nothing from deepres.models, train or cli (see
 docs/design.md, "Layers").
+
+The guide: docs/data.md.
 """
 
 from deepres.errors import DataError

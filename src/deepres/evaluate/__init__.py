@@ -7,6 +7,8 @@ multi-scale), metrics and reports, prediction and penultimate-layer features for
 Below are the names a user's script needs; deepres's own modules import the rest from the
 module that defines it (``deepres.evaluate.metrics``, ``.infer``, ``.views``, ...). Imports
 data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
+
+The guide: docs/using.md (evaluate, predict and embed).
 """
 
 from .evaluation import evaluate

@@ -5,6 +5,8 @@ JSON.
 FORMATS and METHODS are the values ``export_model`` and ``export_int8`` take; deepres's own
 modules import the rest from ``deepres.export.export``, ``.formats`` and ``.int8``. Imports
 data, models, weights and engine; never train or cli (see docs/design.md, "Layers").
+
+The guide: docs/using.md (export, INT8).
 """
 
 from .export import ExportError, ExportResult, export_model

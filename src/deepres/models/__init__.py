@@ -7,6 +7,8 @@
 ``deepres.create_model`` builds through ``build_network`` and adds trained weights; the
 families themselves (any 6n+2 CIFAR depth) are ``deepres.models.resnet``'s ``cifar_resnet``
 and ``imagenet_resnet``, the blocks ``deepres.models.blocks``.
+
+The guide: docs/networks.md.
 """
 
 from .registry import ModelInfo, build_network, list_models, model_info

@@ -4,6 +4,8 @@ and a web page, on Starlette and uvicorn (the ``serve`` extra).
 Imports data, models, weights, engine and evaluate; never train, export or cli (see
 docs/design.md, "Layers"). The names below are imported on first use, so that ``Limits``
 (deepres.serve.limits) is at hand where starlette is not installed.
+
+The guide: docs/serving.md.
 """
 
 _PUBLIC = {

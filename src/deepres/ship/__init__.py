@@ -24,6 +24,8 @@ of its data and written with a model card, as deepres ships its own (`deepres sh
 ``DEEPRES_WEIGHTS_DIR=FOLDER`` then makes deepres use the weights shipped into FOLDER by name
 (``create_model("resnet20", weights="mydata")``, `deepres predict resnet20-mydata ...`).
 Imports evaluate (to measure the weights) and what it stands on; never train or cli.
+
+The guide: docs/using.md (package a network you trained) and docs/development.md.
 """
 
 from .card import DATA_SETS

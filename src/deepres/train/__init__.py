@@ -1,4 +1,7 @@
-"""Training: recipes as data, the schedule, the step, the loop, checkpoints."""
+"""Training: recipes as data, the schedule, the step, the loop, checkpoints.
+
+The guide: docs/training.md (recipes, run directories, resuming) and docs/distributed.md.
+"""
 
 from .loop import TrainingDiverged, train
 from .plan import RunPlan, RunRequest, TrainOptions, plan_run

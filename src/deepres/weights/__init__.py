@@ -7,6 +7,8 @@ Below are the names a user's script needs (``create_model`` and ``load_model`` a
 from the module that defines it. Sits below train, evaluate and export, which all read
 checkpoints, and above models. Nothing here runs code from a file: PyTorch files are read
 with ``weights_only``.
+
+The guide: docs/using.md (trained weights, weight files, fine-tuning).
 """
 
 from deepres.catalog import ModelCard
