@@ -309,3 +309,7 @@ def test_report_only_takes_the_settings_of_out_and_lists_every_run(
     report = (out / "report.md").read_text()
     assert "`--only" not in report and "none has completed yet" in report
     assert "| plain20-seed0 | not started | 0 |" in report
+    # The report of a queue whose first command still trains: no command has ended yet.
+    (out / "invocations.jsonl").unlink()
+    assert main(["reproduce", "cifar10", "--report-only", "--out", str(out), *cache]) == 0
+    assert "- none has ended yet" in (out / "report.md").read_text()

@@ -164,9 +164,10 @@ def _context(
         for k, v in paper.to_dict().items()
         if k not in ignored and getattr(recipe, k) != v
     ]
+    log = s.out / "invocations.jsonl"  # none yet while the first command still trains
     invocations = [
         Invocation(**json.loads(line))
-        for line in (s.out / "invocations.jsonl").read_text().splitlines()
+        for line in (log.read_text().splitlines() if log.exists() else [])
         if line.strip()
     ]
     schedule = Schedule(

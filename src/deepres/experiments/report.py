@@ -353,6 +353,8 @@ def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
         lines.append(
             f"- `{shlex.join(call.command)}` started {call.started}, took {duration(call.seconds)}"
         )
+    if not context.invocations:
+        lines.append("- none has ended yet: the first command that trains here is still running")
     lines += [
         "",
         f"- Code version: runs trained by git commit {', '.join(env.git_commits)}; "
