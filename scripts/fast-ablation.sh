@@ -39,6 +39,8 @@ RUNS=(
   "decay-bn 8000 --set decay_norm_and_bias=true"
   "batch256 4000 --batch-size 256 --lr 0.4"
   "ema 8000 --set ema_decay=0.998 --set ema_every=1"
+  "wd-1e-3 8000 --set weight_decay=0.001"
+  "smoothing-0.2 8000 --set label_smoothing=0.2"
 )
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
