@@ -88,9 +88,11 @@ queue() {
 }
 cd "$CODE"
 export -f queue
-setsid nohup bash -c "$(declare -p RUNS OUT ZOO CODE AMP); $(declare -f queue); queue" >> "$LOG" 2>&1 &
-echo $! > "$PIDFILE"
 # Its session shares the CPU with the queue's two training processes (each in a session of
 # its own at autogroup nice -5): at the same nice it gets a third of the CPU, the queue two.
-echo -5 > "/proc/$!/autogroup" 2>/dev/null || true
+# (Set from inside the new session: from here it could land on this shell's.)
+PRIORITY='echo -5 > /proc/self/autogroup 2>/dev/null || true'
+setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP); $(declare -f queue); queue" \
+  >> "$LOG" 2>&1 &
+echo $! > "$PIDFILE"
 echo "ablation started (pid $!); log: $LOG"
