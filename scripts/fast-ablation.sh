@@ -8,6 +8,7 @@
 #   bash scripts/fast-ablation.sh          # start or resume in the background
 #   bash scripts/fast-ablation.sh status   # the runs as a table (deepres's compare_runs)
 #   bash scripts/fast-ablation.sh stop     # SIGTERM: the training saves a checkpoint first
+#   bash scripts/fast-ablation.sh records  # copy the finished runs' records into docs/runs/
 #
 # Everything lives outside the repository, in $FAST (default ~/deepres-fast): a checkout of
 # the fixed commit below with its own .venv, the runs (ablation-8k/NAME) and the log. The
@@ -53,8 +54,17 @@ case "${1:-start}" in
   stop)
     if running; then pkill -TERM -P "$(cat "$PIDFILE")" || true; echo "sent SIGTERM"; fi
     exit 0 ;;
+  records)
+    # What a finished run leaves to read (never its checkpoints), kept with the project.
+    for summary in "$OUT"/*/summary.json; do
+      grep -q '"status": "completed"' "$summary" || continue
+      run=$(dirname "$summary"); keep=$REPO/docs/runs/experiments/png-ablation-8k-$(basename "$run")
+      mkdir -p "$keep" && cp "$run"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$keep"/
+      echo "$keep"
+    done
+    exit 0 ;;
   start) ;;
-  *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records]" >&2; exit 2 ;;
 esac
 
 if running; then echo "ablation already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
