@@ -9,6 +9,7 @@
 #   bash scripts/fast-ablation.sh status   # the runs as a table (deepres's compare_runs)
 #   bash scripts/fast-ablation.sh stop     # SIGTERM: the training saves a checkpoint first
 #   bash scripts/fast-ablation.sh records  # copy the finished runs' records into docs/runs/
+#   bash scripts/fast-ablation.sh save     # at each stop: commit the runs' state (state/fast-ablation.*)
 #
 # Everything lives outside the repository, in $FAST (default ~/deepres-fast): a checkout of
 # the fixed commit below with its own .venv, the runs (ablation-8k/NAME) and the log. The
@@ -22,6 +23,7 @@ CODE=$FAST/code-${FAST_COMMIT:0:12}
 OUT=$FAST/ablation-8k
 LOG=$FAST/ablation.log
 PIDFILE=$FAST/ablation.pid
+KEPT=$REPO/docs/runs/experiments/png-ablation-8k-
 
 # name, iterations, then what it changes from the preset (the baseline changes nothing).
 # --iterations scales the preset's schedule: its rise stays 20% of the run. Flip-averaged
@@ -30,18 +32,18 @@ RUNS=(
   "baseline 8000"
   "paper 8000 --recipe cifar-paper"
   "seed1 8000 --seed 1"
+  "smoothing-0.2 8000 --set label_smoothing=0.2"
+  "lr-0.4 8000 --lr 0.4"
+  "ema 8000 --set ema_decay=0.998 --set ema_every=1"
   "cosine 8000 --set schedule=cosine"
   "lr-0.1 8000 --lr 0.1"
-  "lr-0.4 8000 --lr 0.4"
   "rise-5pc 8000 --set lr_rise=400"
   "no-smoothing 8000 --set label_smoothing=0"
   "no-nesterov 8000 --set nesterov=false"
   "wd-paper 8000 --set weight_decay=0.0001"
   "decay-bn 8000 --set decay_norm_and_bias=true"
   "batch256 4000 --batch-size 256 --lr 0.4"
-  "ema 8000 --set ema_decay=0.998 --set ema_every=1"
   "wd-1e-3 8000 --set weight_decay=0.001"
-  "smoothing-0.2 8000 --set label_smoothing=0.2"
 )
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -58,18 +60,31 @@ case "${1:-start}" in
     # What a finished run leaves to read (never its checkpoints), kept with the project.
     for summary in "$OUT"/*/summary.json; do
       grep -q '"status": "completed"' "$summary" || continue
-      run=$(dirname "$summary"); keep=$REPO/docs/runs/experiments/png-ablation-8k-$(basename "$run")
+      run=$(dirname "$summary"); keep=$KEPT$(basename "$run")
       mkdir -p "$keep" && cp "$run"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$keep"/
       echo "$keep"
     done
     exit 0 ;;
+  save)
+    # The runs' records and last checkpoints, for the next machine to go on from.
+    paths=$(cd "$FAST" && find "$(basename "$OUT")" -path '*/tensorboard' -prune -o -type f \
+      ! -name .lock ! -name best.pt -print)
+    # shellcheck disable=SC2086
+    bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" $paths
+    exit 0 ;;
   start) ;;
-  *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;
 esac
 
 if running; then echo "ablation already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
 [[ -d $ZOO/cifar10-png/test ]] || { echo "start scripts/model-zoo.sh first: it unpacks the data into $ZOO" >&2; exit 2; }
+# A new machine: the state saved last, then the finished runs' records kept in docs/runs/.
+[[ -d $OUT ]] || bash "$REPO/scripts/carry-state.sh" restore fast-ablation "$FAST"
 mkdir -p "$FAST" "$OUT"
+for keep in "$KEPT"*; do
+  run=$OUT/${keep#"$KEPT"}
+  [[ -e $run ]] || { cp -r "$keep" "$run" && echo "restored the records of $run"; }
+done
 [[ -d $CODE ]] || git -C "$REPO" worktree add --detach "$CODE" "$FAST_COMMIT"
 bash "$CODE/scripts/setup.sh"
 AMP=()

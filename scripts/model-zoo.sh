@@ -7,6 +7,7 @@
 #   bash scripts/model-zoo.sh          # start or resume the queue in the background
 #   bash scripts/model-zoo.sh status   # what is running, the last lines of its log
 #   bash scripts/model-zoo.sh stop     # SIGTERM: every training saves a checkpoint first
+#   bash scripts/model-zoo.sh save     # at each stop: commit the queue's state (state/zoo.*)
 #
 # Everything lives outside the repository, in $ZOO (default ~/deepres-zoo): a checkout of the
 # fixed commit below with its own .venv (so that the day's edits never change a running
@@ -25,6 +26,16 @@ PIDFILE=$ZOO/queue.pid
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
+# What a new machine needs to go on where this one stopped: the experiment's settings and
+# every run's records and last checkpoint (a finished run's holds the weights to ship).
+save_state() {
+  local paths
+  paths=$(cd "$ZOO" && find reproduce-png -path '*/tensorboard' -prune -o -type f \
+    ! -name .lock ! -name best.pt ! -path 'reproduce-png/jobs/*.log' -print)
+  # shellcheck disable=SC2086
+  bash "$REPO/scripts/carry-state.sh" save zoo "$ZOO" "$(bash "$0" status)" $paths
+}
+
 case "${1:-start}" in
   status)
     if running; then echo "queue running (pid $(cat "$PIDFILE"), code $CODE)"; else echo "queue not running"; fi
@@ -41,13 +52,14 @@ for run in sorted(pathlib.Path(sys.argv[1]).glob("*/metrics.jsonl"), key=lambda 
     seen = f"test error {100 * test[-1]['test_error']:.2f}% at {test[-1]['iteration']:,}" if test else "no evaluation yet"
     print(f"{run.parent.name:16} {state:20} iteration {last:>6,}  {seen}")
 PY
-    tail -n 3 "$LOG" 2>/dev/null || true
+    tail -n 3 "$LOG" 2>/dev/null | cut -c1-160 || true
     exit 0 ;;
   stop)
     if running; then kill -TERM "$(cat "$PIDFILE")"; echo "sent SIGTERM; it checkpoints and exits"; fi
     exit 0 ;;
+  save) save_state; exit 0 ;;
   start) ;;
-  *) echo "usage: bash scripts/model-zoo.sh [start|status|stop]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/model-zoo.sh [start|status|stop|save]" >&2; exit 2 ;;
 esac
 
 if running; then echo "queue already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
@@ -59,9 +71,11 @@ bash "$CODE/scripts/setup.sh"
 if [[ ! -d $ZOO/cifar10-png/test ]]; then
   for split in train test; do tar -xzf "$SHARED_DATA/cifar10-png-$split.tar.gz" -C "$ZOO"; done
 fi
-# A new machine starts without the runs: put back the records of those that finished here
+# A new machine starts without the runs: first the state saved last (the runs in progress go
+# on from their last saved checkpoint), then the records of those that finished here
 # before (committed in docs/runs/, their summary naming their place in $OUT), so that the
 # queue skips them and the report still has them.
+if [[ ! -d $OUT ]]; then bash "$REPO/scripts/carry-state.sh" restore zoo "$ZOO"; fi
 for summary in "$REPO"/docs/runs/*/summary.json; do
   run=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$summary")
   if [[ $run == "$OUT/runs/"* && ! -e $run ]]; then
@@ -72,6 +86,18 @@ done
 # bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
+# The runs of one --out share their settings (experiment.json), precision included, but the
+# machine under the queue changes between sessions: a run goes on in the precision it started
+# in (its own recipe.yaml), and the next run starts in this machine's.
+if [[ -f $OUT/experiment.json ]]; then
+  python3 - "$OUT/experiment.json" "${AMP[1]:-amp=auto}" <<'PY'
+import json, pathlib, sys
+path, amp = pathlib.Path(sys.argv[1]), sys.argv[2].removeprefix("amp=")
+settings = json.loads(path.read_text())
+settings["recipe"]["amp"] = amp
+path.write_text(json.dumps(settings, indent=1) + "\n")
+PY
+fi
 
 # One training at a time as two torchrun processes of one thread each, 64 images apiece: the
 # paper's two GPUs, each batch norm over 64 images. Measured on the 2-core Intel Xeon (AMX):

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A long run's state, carried from one machine to the next in this repository: the machine is
+# replaced between working sessions and its disk goes with it, but main's commits stay. `save`
+# packs the named files (paths under ROOT) into state/NAME.tar.gz, writes state/NAME.md (what
+# the state is: NOTE) and commits those two files alone, so that a run many sessions long
+# loses at most the iterations since the last save. `restore` unpacks them under ROOT on a new
+# machine; it never overwrites a file. Save at each stop, not more often: every save adds its
+# checkpoints (megabytes) to the repository's history.
+#
+#   bash scripts/carry-state.sh save NAME ROOT NOTE PATH...   # PATH relative to ROOT
+#   bash scripts/carry-state.sh restore NAME ROOT
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+
+case "${1:-}" in
+  save)
+    name=$2 root=$3 note=$4; shift 4
+    archive=$REPO/state/$name.tar.gz
+    mkdir -p "$REPO/state"
+    # Into a temporary file first: a checkpoint replaced while tar reads it fails this save,
+    # never the one committed before.
+    tar -czf "$archive.partial" -C "$root" "$@"
+    mv "$archive.partial" "$archive"
+    printf '# State of %s, saved %s\n\nUnpacked into %s by the script that saved it, on a new machine.\n\n```\n%s\n```\n' \
+      "$name" "$(date -u '+%F %T UTC')" "$root" "$note" > "$REPO/state/$name.md"
+    git -C "$REPO" add "state/$name.tar.gz" "state/$name.md"
+    git -C "$REPO" commit -q -m "State of $name at this stop ($(du -h "$archive" | cut -f1))" \
+      -- "state/$name.tar.gz" "state/$name.md"
+    echo "saved $(du -h "$archive" | cut -f1) of state in state/$name.tar.gz and committed it" ;;
+  restore)
+    name=$2 root=$3
+    archive=$REPO/state/$name.tar.gz
+    if [[ ! -f $archive ]]; then echo "no saved state ($archive)"; exit 0; fi
+    mkdir -p "$root"
+    tar -xzf "$archive" -C "$root" --skip-old-files
+    echo "restored the state saved in $archive into $root" ;;
+  *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT" >&2
+     exit 2 ;;
+esac
