@@ -52,7 +52,7 @@ for run in sorted(pathlib.Path(sys.argv[1]).glob("*/metrics.jsonl"), key=lambda 
     seen = f"test error {100 * test[-1]['test_error']:.2f}% at {test[-1]['iteration']:,}" if test else "no evaluation yet"
     print(f"{run.parent.name:16} {state:20} iteration {last:>6,}  {seen}")
 PY
-    tail -n 3 "$LOG" 2>/dev/null | cut -c1-160 || true
+    grep -v decoding "$LOG" 2>/dev/null | tail -n 3 || true
     exit 0 ;;
   stop)
     if running; then kill -TERM "$(cat "$PIDFILE")"; echo "sent SIGTERM; it checkpoints and exits"; fi
