@@ -1,8 +1,8 @@
-"""The training loop: a run's parts (``build_training``), then iterate.
+"""The training loop: a run's parts (``build_training``), its start (``start_run``), then
+iterate.
 
-Everything a resumed run needs is in the checkpoint (model, optimiser, schedule, data position,
-RNG states, the partial log window), so a run stopped at any point and resumed ends with the
-same weights as one that never stopped.
+Everything a resumed run needs is in the checkpoint (``run_state``), so a run stopped at any
+point and resumed ends with the same weights as one that never stopped.
 
 Under torchrun, every process runs this loop on its share of each global batch, the model
 wrapped in DistributedDataParallel. Whatever decides the course of the run (the log window's
@@ -20,23 +20,20 @@ from typing import Callable
 import torch
 
 from deepres.atomic import WriteError
-from deepres.data import BatchLoader, Preprocessing
-from deepres.errors import DeepresError, RunDirError
-from deepres.extras import available
-from deepres.runs import CheckpointState, RunStatus, RunSummary
+from deepres.data import BatchLoader
+from deepres.errors import RunDirError
+from deepres.runs import RunStatus, RunSummary
 from deepres.runs.plots import plot_run_curves
 from deepres.runs.records import Best, Sums, WindowTotals
-from deepres.runs.rundir import RECIPE
 
-from .banner import Setup, banner
 from .parts import TrainingParts, build_training
 from .plan import TrainOptions
 from .progress import Progress
-from .recipe import Recipe, load_run_recipe
-from .relength import length_changes
+from .recipe import Recipe
 from .run_records import RunRecords
-from .same_data import check_same_data
+from .run_state import network_state, resumable_state
 from .signals import catch_stop_signals
+from .start import start_run
 from .step import evaluation_sums, train_step
 from .window import Window
 
@@ -76,130 +73,10 @@ class Trainer:
         self.stop_signal: int | None = None
         self.stopping = False
 
-    # -- state ---------------------------------------------------------------------------------
-    def network_state(self) -> CheckpointState:
-        """The network and what describes it: all that best.pt holds."""
-        parts = self.parts
-        return CheckpointState(
-            iteration=self.iteration,
-            model=parts.network.state_dict(),
-            model_name=parts.recipe.model,
-            recipe=parts.recipe.to_dict(),
-            classes=list(parts.splits.classes),
-            preprocessing=Preprocessing.of_loader(parts.train_loader).to_dict(),
-        )
-
-    def state_dict(self, window_totals: WindowTotals) -> CheckpointState:
-        parts = self.parts
-        state = self.network_state()
-        state.optimizer = parts.optimizer.state_dict()
-        state.schedule = parts.schedule.state_dict()
-        state.data = parts.train_loader.state_dict()
-        state.window, state.best = window_totals, self.best
-        state.rng = {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        }
-        if parts.average:
-            state.trained_weights = parts.model.state_dict()
-            state.average_updates = parts.average.updates
-        return state
-
-    def load_state_dict(self, state: CheckpointState) -> None:
-        parts = self.parts
-        self.iteration = state.iteration
-        if parts.average:
-            parts.average.load_state_dict({"model": state.model, "updates": state.average_updates})
-        parts.model.load_state_dict(
-            state.model if state.trained_weights is None else state.trained_weights
-        )
-        parts.optimizer.load_state_dict(state.optimizer)
-        parts.schedule.load_state_dict(state.schedule)
-        # Every process is where rank 0 was, each in its own share of the data.
-        parts.train_loader.load_state_dict({**state.data, "rank": parts.world.rank})
-        # The saved window holds every process's sums: one process restores them, or the next
-        # totals() would count them once per process.
-        self.window_start = state.window if parts.world.is_main else None
-        self.best = state.best
-        torch.set_rng_state(state.rng["torch"])
-        if state.rng["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state.rng["cuda"])
-
     def start(self) -> None:
-        """Fresh run: write what describes it. Resumed run: load the last checkpoint (every
-        process reads it, so the run directory must be on a file system they all see)."""
-        parts, run = self.parts, self.parts.run
-        last = parts.checkpoints.load_last(parts.device) if parts.options.resume else None
-        changes = {}
-        if last is not None:
-            # Checked before anything is written: a refused length or changed data leaves the
-            # run as it was.
-            check_same_data(run, list(last.classes or []), parts.splits)
-            changes = length_changes(
-                load_run_recipe(run.path / RECIPE),
-                parts.recipe,
-                last.schedule,
-                last.iteration,
-                run.path,
-            )
-            self._load_last(last)
-            self.records.forget_metrics_after(self.iteration)
-        elif parts.options.resume:
-            # Killed before its first checkpoint: nothing to go on from, so the run starts
-            # again, its metrics emptied so that none is written twice.
-            self.records.forget_metrics_after(0)
-            self._say(
-                f"note: {run.path} has no checkpoint yet ({run.last}): "
-                "starting the run again from iteration 0"
-            )
-        if parts.world.is_main:
-            self._say("\n".join(banner(self._setup(resumed=last is not None))))
-            for extra, what in (("plots", "curves.png"), ("tensorboard", "TensorBoard events")):
-                if not available(extra):
-                    self._say(f"note: no {what} for this run: pip install 'deepres[{extra}]'")
-        if last is None:
-            self.records.describe(parts.splits, parts.device, parts.options.recipe_name)
-        else:
-            self.records.record_resume(self.iteration, changes, parts.device)
-        parts.world.barrier()
-
-    def _load_last(self, last: CheckpointState) -> None:
-        """``load_state_dict``, with a checkpoint of another network (a foreign last.pt, an
-        edited ``model:``) said in one line."""
-        mismatch, run, model = None, self.parts.run, self.parts.recipe.model
-        if last.model_name != model:
-            mismatch = f"it holds a {last.model_name}, the recipe says {model}"
-        else:
-            try:
-                self.load_state_dict(last)
-            except DeepresError:
-                raise
-            except (RuntimeError, KeyError, ValueError) as err:
-                mismatch = " ".join(str(err).split())[:200]
-        if mismatch is not None:
-            raise RunDirError(
-                f"--resume {run.path}: {run.last} is not a checkpoint of this run's "
-                f"network ({mismatch}); put back its own last.pt and recipe.yaml, or start a "
-                "new run (another --out)"
-            )
-
-    def _setup(self, resumed: bool) -> Setup:
-        parts = self.parts
-        name = parts.options.recipe_name
-        if resumed and name is None:
-            name = parts.run.read_meta().get("recipe_name")
-        return Setup(
-            recipe=parts.recipe,
-            recipe_name=name,
-            parameters=sum(p.numel() for p in parts.model.parameters()),
-            splits=parts.splits,
-            device=parts.device,
-            world_size=parts.world.world_size,
-            amp_dtype=parts.amp_dtype,
-            channels_last=parts.memory_format == torch.channels_last,
-            run_dir=str(parts.run.path),
-            resumed_at=self.iteration if resumed else None,
-        )
+        """Write what describes a fresh run, or load a resumed run's last checkpoint."""
+        at = start_run(self.parts, self.records)
+        self.iteration, self.best, self.window_start = at.iteration, at.best, at.window_start
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> RunSummary:
@@ -419,7 +296,7 @@ class Trainer:
         self.parts.schedule.observe_val_error(val_error)
         if self.best.improved_by(val_error):
             self.best = Best(val_error, self.iteration)
-            self.parts.checkpoints.save_best(self.network_state())
+            self.parts.checkpoints.save_best(network_state(self.parts, self.iteration))
 
     def _checkpoint(self, window: Window) -> None:
         totals = window.totals()
@@ -429,7 +306,9 @@ class Trainer:
                 f"non-finite weights or loss at iteration {self.iteration:,}; "
                 f"{self.parts.checkpoints.kept()}"
             )
-        self.parts.checkpoints.save_last(self.state_dict(totals))
+        self.parts.checkpoints.save_last(
+            resumable_state(self.parts, self.iteration, self.best, totals)
+        )
         self.records.record_bad_files(self.parts.bad_files())
 
     def _finish(self, status: RunStatus, reason: str | None) -> RunSummary:
