@@ -16,6 +16,14 @@ from deepres.cli import main
 from deepres.ship import ShipTo
 from deepres.weights import ModelCard
 
+# Under pytest-xdist (the README's `-n 2`), each worker gets one of the two cores: one thread
+# in it and in the processes its tests start, or the workers' threads fight over the cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SLICE_CACHE = Path(os.environ.get("DEEPRES_TEST_CACHE", "~/.cache/deepres-tests")).expanduser()
 
