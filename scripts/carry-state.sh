@@ -19,6 +19,7 @@ case "${1:-}" in
     mkdir -p "$REPO/state"
     # Into a temporary file first: a checkpoint replaced while tar reads it fails this save,
     # never the one committed before.
+    trap 'rm -f "$archive.partial"' EXIT
     tar -czf "$archive.partial" -C "$root" "$@"
     mv "$archive.partial" "$archive"
     printf '# State of %s, saved %s\n\nUnpacked into %s by the script that saved it, on a new machine.\n\n```\n%s\n```\n' \
