@@ -106,6 +106,10 @@ cd "$CODE"
 echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}, 2 processes per run" >> "$LOG"
 # A higher priority than the day's tests and builds (root only; otherwise it runs at the
 # normal priority).
+# The day's test runs pause the queue (SIGSTOP) for longer than gloo's 10 minutes: a collective
+# that waited through the pause then timed out and plain20 failed at 8,100 (2026-12-07). A
+# peer that dies is seen at once (its connection closes), so a day's timeout costs nothing.
+export DEEPRES_DIST_TIMEOUT=${DEEPRES_DIST_TIMEOUT:-86400}
 setsid nohup nice -n -10 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-png" \
   --val-size 0 --eval-every 1000 --depths 20 56 32 44 110 "${AMP[@]}" \
   --processes-per-run 2 --out "$OUT" --cache-dir "$ZOO/cache" --quiet >> "$LOG" 2>&1 &
