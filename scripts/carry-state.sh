@@ -9,6 +9,7 @@
 #
 #   bash scripts/carry-state.sh save NAME ROOT NOTE PATH...   # PATH relative to ROOT
 #   bash scripts/carry-state.sh restore NAME ROOT
+#   bash scripts/carry-state.sh run-files ROOT DIR   # what a run folder tree needs, for save
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -35,6 +36,13 @@ case "${1:-}" in
     mkdir -p "$root"
     tar -xzf "$archive" -C "$root" --skip-old-files
     echo "restored the state saved in $archive into $root" ;;
-  *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT" >&2
+  run-files)
+    # Under ROOT/DIR, what a new machine needs to go on: the records and last.pt of every run,
+    # not best.pt (the run's own best, rebuilt from nothing a resume needs), TensorBoard
+    # events, logs or a run's lock.
+    root=$2 dir=$3
+    (cd "$root" && find "$dir" -path '*/tensorboard' -prune -o -type f \
+      ! -name .lock ! -name best.pt ! -name '*.log' -print) ;;
+  *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT | run-files ROOT DIR" >&2
      exit 2 ;;
 esac

@@ -67,10 +67,9 @@ case "${1:-start}" in
     exit 0 ;;
   save)
     # The runs' records and last checkpoints, for the next machine to go on from.
-    paths=$(cd "$FAST" && find "$(basename "$OUT")" -path '*/tensorboard' -prune -o -type f \
-      ! -name .lock ! -name best.pt -print)
-    # shellcheck disable=SC2086
-    bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" $paths
+    # shellcheck disable=SC2046
+    bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" \
+      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")")
     exit 0 ;;
   start) ;;
   *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;

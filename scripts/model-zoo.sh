@@ -29,11 +29,9 @@ running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 # What a new machine needs to go on where this one stopped: the experiment's settings and
 # every run's records and last checkpoint (a finished run's holds the weights to ship).
 save_state() {
-  local paths
-  paths=$(cd "$ZOO" && find reproduce-png -path '*/tensorboard' -prune -o -type f \
-    ! -name .lock ! -name best.pt ! -path 'reproduce-png/jobs/*.log' -print)
-  # shellcheck disable=SC2086
-  bash "$REPO/scripts/carry-state.sh" save zoo "$ZOO" "$(bash "$0" status)" $paths
+  # shellcheck disable=SC2046
+  bash "$REPO/scripts/carry-state.sh" save zoo "$ZOO" "$(bash "$0" status)" \
+    $(bash "$REPO/scripts/carry-state.sh" run-files "$ZOO" "$(basename "$OUT")")
 }
 
 case "${1:-start}" in
