@@ -56,7 +56,7 @@ def test_summary_reads_and_writes_the_same_keys(tmp_path):
         ("stopped by a signal", RunStatus.STOPPED, "a signal"),
         (
             "stopped: cannot write out/run/summary.json",
-            RunStatus.CANNOT_WRITE,
+            RunStatus.FAULT,
             "cannot write out/run/summary.json",
         ),
     ],

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from deepres.data import BatchLoader, open_source
+from deepres.train.distributed import peer_lost
 from deepres.weights import load_checkpoint
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
@@ -93,38 +95,31 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def _train_command(out: Path, iterations: int) -> list[str]:
+    """deepres train on digits in two processes, a checkpoint every 5 iterations."""
+    settings = ["batch_size=64", "log_every=5", "checkpoint_every=5", "eval_every=30"]
+    return [
+        *TORCHRUN,
+        *("-m", "deepres", "train", "--data", "digits", "--device", "cpu", "--quiet"),
+        *("--out", str(out), "--iterations", str(iterations)),
+        *(arg for setting in settings for arg in ("--set", setting)),
+    ]
+
+
+def _wait_for_checkpoint(proc: subprocess.Popen, last: Path, iteration: int) -> None:
+    deadline = time.time() + 180
+    while not (last.exists() and load_checkpoint(last)["iteration"] >= iteration):
+        assert time.time() < deadline and proc.poll() is None, "no checkpoint came"
+        time.sleep(0.05)
+
+
 def test_killed_worker_restarts_and_the_run_completes(tmp_path):
     out = tmp_path / "run"
-    cmd = [
-        *TORCHRUN,
-        "--max-restarts=1",
-        "-m",
-        "deepres",
-        "train",
-        "--data",
-        "digits",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        str(out),
-        "--iterations",
-        "60",
-        "--set",
-        "batch_size=64",
-        "--set",
-        "log_every=5",
-        "--set",
-        "checkpoint_every=5",
-        "--set",
-        "eval_every=30",
-    ]
+    cmd = [*_train_command(out, 60)]
+    cmd.insert(len(TORCHRUN), "--max-restarts=1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        last, deadline = out / "checkpoints" / "last.pt", time.time() + 180
-        while not (last.exists() and load_checkpoint(last)["iteration"] >= 10):
-            assert time.time() < deadline and proc.poll() is None, "no checkpoint came"
-            time.sleep(0.05)
+        _wait_for_checkpoint(proc, out / "checkpoints" / "last.pt", 10)
         workers = _children(proc.pid)
         assert len(workers) == 2
         os.kill(workers[-1], 9)
@@ -141,3 +136,55 @@ def test_killed_worker_restarts_and_the_run_completes(tmp_path):
         if "train_loss" in json.loads(l)
     ]
     assert iterations == list(range(5, 61, 5))  # every log point once, none lost or repeated
+
+
+def test_a_worker_paused_past_the_timeout_stops_the_run_in_one_line(tmp_path):
+    """A collective that waits longer than DEEPRES_DIST_TIMEOUT for a paused (or dead) process
+    fails: the training says so in one line, with the checkpoint kept and how to resume, and
+    no traceback of deepres's."""
+    out = tmp_path / "run"
+    env = {**os.environ, "DEEPRES_DIST_TIMEOUT": "2", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        _train_command(out, 2000),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for_checkpoint(proc, out / "checkpoints" / "last.pt", 10)
+        rank1 = _children(proc.pid)[-1]
+        os.kill(rank1, signal.SIGSTOP)
+        time.sleep(6)
+        os.kill(rank1, signal.SIGCONT)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0
+    said = [line for line in output.splitlines() if line.startswith("deepres train: error:")]
+    assert said, output[-3000:]
+    assert "another process of this training stopped answering" in said[0]
+    assert f"--resume {out}" in said[0] and "last good checkpoint, of iteration" in said[0]
+    assert "bug in deepres" not in output and "src/deepres" not in output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"].startswith("stopped: another process of this training")
+
+
+@pytest.mark.parametrize(
+    "message, said",
+    [
+        (
+            "[/x/gloo/transport/tcp/unbound_buffer.cc:78] Timed out waiting 2000ms for recv "
+            "operation to complete",
+            "Timed out waiting 2000ms for recv operation to complete",
+        ),
+        ("Application timeout caused pair closure", "Application timeout caused pair closure"),
+        (
+            "[/x/pair.cc:534] Connection closed by peer [127.0.0.1]:3457\nmore lines",
+            "Connection closed by peer [127.0.0.1]:3457",
+        ),
+        ("mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)", None),  # a bug, not a peer
+    ],
+)
+def test_what_a_lost_peer_says(message, said):
+    assert peer_lost(RuntimeError(message)) == said

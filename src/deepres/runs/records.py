@@ -165,7 +165,9 @@ class RunStatus(str, Enum):
     REACHED_TARGET = "reached target"  # the recipe's stop_at_val_error was met
     DIVERGED = "diverged"
     STOPPED = "stopped by"  # a signal; the reason is its name, or "a signal" (another rank's)
-    CANNOT_WRITE = "stopped:"  # a file of the run could not be written; the reason is the error
+    # A fault stopped the run: a file of it could not be written, or another process of a
+    # torchrun training stopped answering; the reason is the error.
+    FAULT = "stopped:"
 
     def __str__(self) -> str:
         return self.value
@@ -208,7 +210,7 @@ class RunSummary:
     run_dir: str | None = None
     world_size: int = 1
     rank: int = 0
-    # What stopped a STOPPED or CANNOT_WRITE run; summary.json holds it in "status".
+    # What stopped a STOPPED or FAULT run; summary.json holds it in "status".
     reason: str | None = None
 
     @property
@@ -219,7 +221,7 @@ class RunSummary:
     @property
     def stopped(self) -> bool:
         """Stopped before its end (by a signal, or a file it could not write): resumable."""
-        return self.status in (RunStatus.STOPPED, RunStatus.CANNOT_WRITE)
+        return self.status in (RunStatus.STOPPED, RunStatus.FAULT)
 
     @property
     def status_said(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from dataclasses import dataclass
 
 import torch
@@ -87,6 +88,23 @@ def join(device_name: str) -> tuple[World, torch.device]:
             timeout=timeout,
         )
     return World(rank, world_size, local_rank, owns_group), device
+
+
+# What gloo's and NCCL's errors say when a peer is gone. gloo raises plain RuntimeErrors:
+# "[.../gloo/transport/tcp/pair.cc:534] Connection closed by peer ...", "[.../unbound_buffer.cc
+# :78] Timed out waiting 2000ms for recv operation to complete", and, from DDP's backward,
+# "Application timeout caused pair closure".
+_PEER_GONE = re.compile(r"gloo|NCCL|pair closure|[Cc]onnection (closed|reset)|Timed out waiting")
+
+
+def peer_lost(err: BaseException) -> str | None:
+    """What a collective's error says, in one line, when another process stopped answering
+    (it died, or was paused past the timeout); None for any other error."""
+    text = str(err).strip()
+    if not (isinstance(err, dist.DistError) or _PEER_GONE.search(text)):
+        return None
+    first = text.splitlines()[0] if text else type(err).__name__
+    return re.sub(r"^\[[^\]]*\]\s*", "", first)  # the C++ source location is noise here
 
 
 def leave(world: World) -> None:

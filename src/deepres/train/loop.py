@@ -26,6 +26,7 @@ from deepres.runs import RunStatus, RunSummary
 from deepres.runs.plots import plot_run_curves
 from deepres.runs.records import Best, Sums, WindowTotals
 
+from .distributed import peer_lost
 from .parts import TrainingParts, build_training
 from .plan import TrainOptions
 from .progress import Progress
@@ -119,14 +120,20 @@ class Trainer:
             status = RunStatus.DIVERGED
             self._say(f"error: {err}")
         except WriteError as err:
-            self._say_how_it_ended(err)
-            raise self._cannot_write(err) from None
+            raise self._stopped_by_fault(str(err), "once that is fixed, continue") from None
+        except RuntimeError as err:
+            fault = self._peer_fault(err)
+            if fault is None:
+                raise
+            raise fault from None
         finally:
             progress.close()
         try:
             summary = self._finish(status, reason)
         except WriteError as err:
-            raise self._cannot_write(err) from None
+            raise RunDirError(
+                f"{err}; {self._how_to_go_on('once that is fixed, continue')}"
+            ) from None
         # Each process waits here for the others with the GIL released, so gloo's threads can
         # free the last collective's tensors (which takes the GIL) now. Left to interpreter
         # shutdown, a thread that asks for the GIL is ended and the process aborts
@@ -151,20 +158,29 @@ class Trainer:
             f"{self.iteration:,} (stop_at_val_error {self.parts.recipe.stop_at_val_error:g})"
         )
 
-    def _cannot_write(self, err: WriteError) -> RunDirError:
-        """A file of the run could not be written (a full disk, say): the run stops where it
-        is and can be resumed once that is fixed. The error, in one line, says all that."""
-        return RunDirError(
-            f"{err}; {self.parts.checkpoints.kept()}: once that is fixed, continue "
-            f"with --resume {self.parts.run.path}"
-        )
-
-    def _say_how_it_ended(self, err: WriteError) -> None:
-        """Write summary.json for a run stopped by ``err``, if it can still be written."""
+    def _stopped_by_fault(self, fault: str, then: str) -> RunDirError:
+        """A fault stopped the run where it is (a full disk, a process of a torchrun training
+        gone): summary.json says so if it still can be written, and the error, in one line,
+        says what is kept and how to go on."""
         try:
-            self._finish(RunStatus.CANNOT_WRITE, str(err))
+            self._finish(RunStatus.FAULT, fault)
         except WriteError:
             pass  # the summary's own disk is full too: the error line says it all
+        return RunDirError(f"{fault}; {self._how_to_go_on(then)}")
+
+    def _peer_fault(self, err: RuntimeError) -> RunDirError | None:
+        """The error to stop with when a collective failed because another process of a
+        torchrun training stopped answering (it died, or was paused past the timeout); None
+        for any other error."""
+        lost = peer_lost(err) if self.parts.world.distributed else None
+        if lost is None:
+            return None
+        return self._stopped_by_fault(
+            f"another process of this training stopped answering ({lost})", "continue"
+        )
+
+    def _how_to_go_on(self, then: str) -> str:
+        return f"{self.parts.checkpoints.kept()}: {then} with --resume {self.parts.run.path}"
 
     def _step(
         self, batch: tuple[torch.Tensor, torch.Tensor], window: Window, progress: Progress
