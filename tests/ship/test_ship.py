@@ -251,3 +251,23 @@ def test_shipping_needs_a_run_a_name_and_data(tmp_path, capsys):
     assert "RUN_DIR, --name and --data are needed" in capsys.readouterr().err
     assert main(["ship", str(tmp_path), "--name", "x", "--data", "digits", "--out", "o"]) == 2
     assert f"{tmp_path}: not a finished deepres run (no " in capsys.readouterr().err
+
+
+def test_the_records_list_the_test_images_the_network_gets_wrong(color_run, color_folder, tmp_path):
+    """test-errors.txt, beside the run's records: the images that the card's test error
+    counts, by name, for a check that shares no code with deepres (weights/
+    test_shipped_independently.py). Two test images put under another class must be there."""
+    data = tmp_path / "data"
+    shutil.copytree(color_folder, data)
+    classes = sorted(p.name for p in (data / "test").iterdir())
+    moved = sorted((data / "test" / classes[0]).iterdir())[:2]
+    for image in moved:
+        image.rename(data / "test" / classes[1] / f"moved-{image.name}")
+    to = ShipTo.checkout(tmp_path / "repo")
+    args = [color_run, "resnet20-colors", data, "--dtype", "float32", "--repo", to.root]
+    assert _ship(*args, "--cache-dir", tmp_path / "cache") == 0
+    card = _card(to, "resnet20-colors")
+    wrong = (to.root / card.results / shipping.TEST_ERRORS).read_text().splitlines()
+    assert len(wrong) == round(card.test_error * card.test_images) >= 2
+    assert {f"{classes[1]}/moved-{image.name}" for image in moved} <= set(wrong)
+    assert wrong == sorted(wrong)

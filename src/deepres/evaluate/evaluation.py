@@ -24,13 +24,15 @@ def evaluate(
     workers: int = 0,
     scales: list[int] | None = None,
     engine: str = "torch",
+    list_wrong: bool = False,
 ) -> dict:
     """Top-1/top-5 error, per-class accuracy and confusion matrix of each mode (see ``views``):
     ``{"classes": names, "modes": {mode: figures}}``.
 
     ``dataset``: an ArrayDataset or StreamDataset of ``deepres.data.open_source``; its labels
     are matched to the network's classes by name. Files that turn out unreadable are left out
-    of the figures and listed under "unreadable".
+    of the figures and listed under "unreadable". ``list_wrong``: each mode's figures also
+    list, under "wrong", the dataset indices of the images whose top-1 class is wrong.
     """
     labels, classes = labels_for_network(dataset, trained)
     network = network_for(
@@ -49,7 +51,11 @@ def evaluate(
             unreadable += [[show_path(views.files[i]), reason] for i, reason in batch.errors]
         if not read:
             raise DataError(f"{dataset.name}: no image could be read")
-        summary = summarize_scores(torch.cat(scores), labels[read], classes)
+        scores = torch.cat(scores)
+        summary = summarize_scores(scores, labels[read], classes)
+        if list_wrong:
+            missed = (scores.argmax(dim=1) != labels[read]).nonzero().flatten().tolist()
+            summary["wrong"] = [read[i] for i in missed]
         summary["unreadable"] = unreadable
         if mode == "multi-scale":
             summary["scales"] = list(views.scales)

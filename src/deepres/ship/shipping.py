@@ -27,6 +27,9 @@ DTYPES = {"float16": torch.float16, "float32": torch.float32}
 RUN_RECORDS = (METRICS, RECIPE, SUMMARY, META)  # copied beside the card; never a checkpoint
 # Copied too where the run has them: the reproduction's Figure 7 from the records alone.
 RUN_RECORDS_IF_THERE = (RESPONSES,)
+# Written beside them: the test images the shipped network gets wrong, which lets a check
+# that shares no code with deepres test the card's figure image by image on a sample.
+TEST_ERRORS = "test-errors.txt"
 # Where deepres's own weights go in a checkout of its repository (``ShipTo.checkout``).
 CHECKOUT_WEIGHTS = Path("src/deepres") / catalog.SHIPPED_WEIGHTS.relative_to(catalog.PACKAGE)
 CHECKOUT_RECORDS = Path("docs/runs")
@@ -99,6 +102,7 @@ def ship(
             stated_hardware=hardware,
         )
         weights = stored.read_bytes()
+        wrong = test_errors_text(stored, test)
     folder = make_folder(to.folder)
     write_together(
         [
@@ -107,7 +111,8 @@ def ship(
             (folder / f"{name}.md", _writer(card_markdown(card))),
         ]
     )
-    _copy_records(finished.path, make_folder(to.root / to.records / name))
+    records = make_folder(to.root / to.records / name)
+    _copy_records(finished.path, records, {TEST_ERRORS: wrong} if wrong else {})
     return card
 
 
@@ -209,9 +214,24 @@ def measured_errors(weights: Path, test, modes: list[str]) -> dict[str, float]:
     return {mode: results[mode]["top1_error"] for mode in modes}
 
 
-def _copy_records(run: Path, folder: Path) -> None:
+def test_errors_text(weights: Path, test) -> str | None:
+    """TEST_ERRORS's text: the test images that ``weights`` (as shipped, computed in float32)
+    classify wrongly from the centre view, as the card's test_error counts them: a line each
+    (CLASS/FILE, sorted); None for data without files."""
+    if test.files is None:
+        return None
+    trained = load_model(weights)
+    prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
+    wrong = evaluate(trained, prep, test, ["center"], list_wrong=True)["modes"]["center"]["wrong"]
+    names = sorted(f"{Path(test.files[i]).parent.name}/{Path(test.files[i]).name}" for i in wrong)
+    return "".join(f"{name}\n" for name in names)
+
+
+def _copy_records(run: Path, folder: Path, written: dict[str, str]) -> None:
+    """The run's records into ``folder``, with the files ``written`` (name: text)."""
     there = [r for r in RUN_RECORDS_IF_THERE if (run / r).is_file()]
-    write_together([(folder / r, _writer((run / r).read_bytes())) for r in (*RUN_RECORDS, *there)])
+    copied = [(folder / r, _writer((run / r).read_bytes())) for r in (*RUN_RECORDS, *there)]
+    write_together(copied + [(folder / name, _writer(text)) for name, text in written.items()])
 
 
 def _writer(content: str | bytes):
