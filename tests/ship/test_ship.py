@@ -67,6 +67,9 @@ def test_ship_writes_weights_card_and_the_runs_records(shipped_digits, digits_ru
     text = (to.folder / "resnet20-digits.md").read_text()
     assert text.startswith("---\nlibrary_name: deepres\n") and "\n# resnet20-digits\n" in text
     assert "stated when shipped: a test machine, 2 cores" in text
+    batch, train = card.recipe["batch_size"], card.data.images["train"]
+    images = f"| iterations | 30 of batch {batch}: {30 * batch:,} images, "
+    assert f"{images}{30 * batch / train:.1f} epochs of the {train:,} training images" in text
     assert card.results == "docs/runs/resnet20-digits"
     results = to.root / card.results
     assert sorted(p.name for p in results.iterdir()) == sorted(shipping.RUN_RECORDS)

@@ -76,7 +76,7 @@ def card_markdown(card: ModelCard) -> str:
             f"{pct(card.test_error_during_training)} |",
             f"| best validation error | {pct(card.best_val_error)} "
             f"(iteration {card.best_val_iteration}) |",
-            f"| iterations | {card.iterations:,} (the final network is shipped) |",
+            f"| iterations | {_iterations_words(card)} (the final network is shipped) |",
             f"| recipe | see `recipe` in {card.name}.json; lr {card.recipe.get('lr')}, "
             f"batch {card.recipe.get('batch_size')}, {_schedule_words(card.recipe)} |",
             f"| precision in training | {card.precision} |",
@@ -96,6 +96,17 @@ def card_markdown(card: ModelCard) -> str:
             "",
         ]
     )
+
+
+def _iterations_words(card: ModelCard) -> str:
+    """The iterations, and the images (and epochs) they trained on: the measure of compute
+    that compares recipes of different batch sizes."""
+    batch, train = card.recipe.get("batch_size"), card.data.images.get("train")
+    if not batch:
+        return f"{card.iterations:,}"
+    images = card.iterations * batch
+    epochs = f", {images / train:.1f} epochs of the {train:,} training images" if train else ""
+    return f"{card.iterations:,} of batch {batch}: {images:,} images{epochs}"
 
 
 def _schedule_words(recipe: dict) -> str:
