@@ -9,8 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepres.catalog import SHIPPED_WEIGHTS, ModelCard
+from deepres.catalog import SHIPPED_WEIGHTS, ModelCard, list_weights
 from deepres.data import open_source
+from deepres.errors import DeepresError
 from deepres.ship.shipping import TEST_ERRORS, test_errors_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,8 +23,15 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="the folder of the card's data set")
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args()
+    if args.name not in list_weights():
+        parser.error(f"{args.name}: not shipped with deepres ({', '.join(list_weights())})")
     card = ModelCard.read(SHIPPED_WEIGHTS / f"{args.name}.json")
-    test = open_source(args.data, cache_dir=args.cache_dir).test
+    try:
+        test = open_source(args.data, cache_dir=args.cache_dir).test
+    except DeepresError as err:
+        parser.error(str(err))
+    if test is None or test.files is None:
+        parser.error(f"{args.data}: no test split of image files (the card's is {card.data.set})")
     text = test_errors_text(SHIPPED_WEIGHTS / card.file, test)
     wrong = len(text.splitlines())
     expected = round(card.test_error * card.test_images)
