@@ -220,7 +220,8 @@ class RunSummary:
 
     @property
     def stopped(self) -> bool:
-        """Stopped before its end (by a signal, or a file it could not write): resumable."""
+        """Stopped before its end (by a signal, or a fault: a file it could not write, a
+        process of its torchrun training gone): resumable."""
         return self.status in (RunStatus.STOPPED, RunStatus.FAULT)
 
     @property
