@@ -143,7 +143,9 @@ def test_a_worker_paused_past_the_timeout_stops_the_run_in_one_line(tmp_path):
     fails: the training says so in one line, with the checkpoint kept and how to resume, and
     no traceback of deepres's."""
     out = tmp_path / "run"
-    env = {**os.environ, "DEEPRES_DIST_TIMEOUT": "2", "PYTHONUNBUFFERED": "1"}
+    # The timeout also bounds how long the first process waits for the second to join: 8 s
+    # leaves room for a start slowed by a loaded machine, the 20-second pause is well past it.
+    env = {**os.environ, "DEEPRES_DIST_TIMEOUT": "8", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         _train_command(out, 2000),
         stdout=subprocess.PIPE,
@@ -155,7 +157,7 @@ def test_a_worker_paused_past_the_timeout_stops_the_run_in_one_line(tmp_path):
         _wait_for_checkpoint(proc, out / "checkpoints" / "last.pt", 10)
         rank1 = _children(proc.pid)[-1]
         os.kill(rank1, signal.SIGSTOP)
-        time.sleep(6)
+        time.sleep(20)
         os.kill(rank1, signal.SIGCONT)
         output, _ = proc.communicate(timeout=120)
     finally:
