@@ -4,9 +4,12 @@ that the report quotes and OUT/experiment.json are all made from them."""
 import json
 from pathlib import Path
 
+import pytest
+
 from deepres.cli import build_parser, main
 from deepres.cli.reproduce_cmd import settings_from
 from deepres.experiments import Cifar10Settings
+from deepres.experiments.cifar10 import shared_recipe
 
 
 def _parsed(words):
@@ -64,3 +67,25 @@ def test_a_bad_setting_names_its_flag(tmp_path, capsys):
     out = str(tmp_path / "out")
     assert main(["reproduce", "cifar10", "--processes-per-run", "0", "--out", out]) == 2
     assert "--processes-per-run must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("iterations", [None, 4000])
+def test_an_experiment_recorded_before_its_settings_gives_back_its_recipe(tmp_path, iterations):
+    """An OUT/experiment.json of the model-zoo queue's commit holds the recipe alone: the
+    settings read back from it (--eval-every and --set included) must make that recipe, so
+    that `--report-only --out OUT` needs nothing else."""
+    started = Cifar10Settings(
+        depths=(20,),
+        data="/data/cifar10-png",
+        val_size=0,
+        iterations=iterations,
+        eval_every=1000,
+        overrides={"amp": "bf16", "label_smoothing": 0.1},
+    )
+    recipe = shared_recipe(started).to_dict()
+    (tmp_path / "experiment.json").write_text(json.dumps({"recipe": recipe}))
+    (tmp_path / "runs" / "resnet20-seed0").mkdir(parents=True)
+    settings = _parsed(["reproduce", "cifar10", "--report-only", "--out", str(tmp_path)])
+    assert shared_recipe(settings).to_dict() == recipe
+    assert settings.overrides == {"amp": "bf16", "label_smoothing": 0.1}
+    assert settings.depths == (20,)

@@ -231,11 +231,15 @@ def check_settings(s: Cifar10Settings) -> None:
         raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
+# The recipe fields that Recipe.scaled_to derives from the length of the run.
+_SCALED_WITH_ITERATIONS = ("iterations", "milestones", "lr_rise", "checkpoint_every", "log_every")
+
+
 def recorded_settings(out: Path) -> dict:
     """The settings that ``OUT/experiment.json`` records, as ``Cifar10Settings`` fields, so
     that ``--report-only --out OUT`` needs nothing else ({} without one). A file written
-    before the settings were recorded gives what its recipe says, and the depths of the runs
-    in OUT."""
+    before the settings were recorded gives what its recipe says (its --eval-every and --set
+    changes too), and the depths of the runs in OUT."""
     path = out / "experiment.json"
     if not path.exists():
         return {}
@@ -249,9 +253,15 @@ def recorded_settings(out: Path) -> dict:
         depths = {
             int(re.sub(r"\D", "", p.name.split("-")[0])) for p in (out / "runs").glob("*-seed*")
         }
-        settings = {"data": recipe["data"], "val_size": recipe["val_size"]}
-        if recipe["iterations"] != load_recipe("cifar-paper").iterations:
+        settings = {k: recipe[k] for k in ("data", "val_size", "eval_every")}
+        paper = load_recipe("cifar-paper").to_dict()
+        if recipe["iterations"] != paper["iterations"]:
             settings["iterations"] = recipe["iterations"]
+        # What --set changed: the fields that differ from the paper's recipe, other than
+        # those the settings above give or the length of the run scales.
+        given = (*settings, *_SCALED_WITH_ITERATIONS)
+        changed = {k: v for k, v in recipe.items() if k not in given and paper.get(k, v) != v}
+        settings.update({"overrides": changed} if changed else {})
         return {**settings, **({"depths": tuple(sorted(depths))} if depths else {})}
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RunDirError(
