@@ -115,7 +115,7 @@ def _wait_for_checkpoint(proc: subprocess.Popen, last: Path, iteration: int) -> 
 
 def test_killed_worker_restarts_and_the_run_completes(tmp_path):
     out = tmp_path / "run"
-    cmd = [*_train_command(out, 60)]
+    cmd = _train_command(out, 60)
     cmd.insert(len(TORCHRUN), "--max-restarts=1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
