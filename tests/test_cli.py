@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from deepres.catalog import SHIPPED_WEIGHTS, ModelCard
 from deepres.cli import main, run_command
 from deepres.data import DataError
 from deepres.errors import (
@@ -51,6 +52,10 @@ def test_models_table_lists_every_network(capsys):
     ]
     assert rows["resnet20"][4:8] == ["A", "269,722", "40.6M", "32x32"]
     assert rows["plain34"][4] == "none"
+    # Each shipped network's figure names the data set it was measured on.
+    card = ModelCard.read(SHIPPED_WEIGHTS / "resnet20-cifar10.json")
+    said = f"cifar10 {100 * card.test_error:.2f}% test error on {card.data.set}"
+    assert card.data.set and said in " ".join(rows["resnet20"])
 
 
 def test_models_pattern_and_json(capsys):

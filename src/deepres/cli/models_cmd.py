@@ -75,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shipped_weights() -> dict[str, list[dict]]:
-    """network name -> [{"name", "weights", "test_error", "test_error_center_flip"}] of the
-    weights shipped for it (the last None unless the recipe validated with flips);
-    "weights" is what ``create_model(network, weights=...)`` takes (cifar10, cifar10-fast)."""
+    """network name -> [{"name", "weights", "test_error", "test_error_center_flip",
+    "data_set"}] of the weights shipped for it ("test_error_center_flip" None unless the
+    recipe validated with flips; "data_set" the named data set they learned from and were
+    tested on, such as cifar10-png, or None); "weights" is what ``create_model(network,
+    weights=...)`` takes (cifar10, cifar10-fast)."""
     by_model: dict[str, list[dict]] = {}
     for card in model_cards():
         by_model.setdefault(card.model, []).append(
@@ -86,20 +88,25 @@ def _shipped_weights() -> dict[str, list[dict]]:
                 "weights": card.weights,
                 "test_error": card.test_error,
                 "test_error_center_flip": card.test_error_center_flip,
+                "data_set": card.data.set,
             }
         )
     return by_model
 
 
 def _weights_cell(weights: list[dict]) -> str:
-    """e.g. "cifar10 8.61% test error", with the flip-averaged figure of weights whose recipe
-    validated so (cifar-fast), or "-" when none are shipped."""
+    """e.g. "cifar10 8.15% test error on cifar10-png", with the flip-averaged figure of
+    weights whose recipe validated so (cifar-fast), or "-" when none are shipped. The data
+    set is named because the same name, cifar10, has covered the original images and their
+    JPEG copy, whose errors are not comparable."""
     return ", ".join(map(_weights_text, weights)) or "-"
 
 
 def _weights_text(shipped: dict) -> str:
     """One entry of ``_shipped_weights``, as the table shows it."""
     text = f"{shipped['weights']} {100 * shipped['test_error']:.2f}% test error"
+    if shipped["data_set"]:
+        text += f" on {shipped['data_set']}"
     flip = shipped["test_error_center_flip"]
     return text if flip is None else f"{text} ({100 * flip:.2f}% with flip)"
 
