@@ -68,10 +68,14 @@ case "${1:-start}" in
     done
     exit 0 ;;
   save)
-    # The runs' records and last checkpoints, for the next machine to go on from.
+    # The runs' records, and the last checkpoints of those not finished, for the next machine
+    # to go on from (a finished run's records are kept in docs/runs/, its weights not needed).
+    finished=$(grep -l '"status": "completed"' "$OUT"/*/summary.json 2>/dev/null \
+      | xargs -r -n1 dirname | xargs -r -n1 basename | paste -sd'|')
     # shellcheck disable=SC2046
     bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" \
-      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")")
+      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")" \
+        | grep -vE "/(${finished:-^})/checkpoints/")
     exit 0 ;;
   start) ;;
   *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;
