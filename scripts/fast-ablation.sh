@@ -49,6 +49,12 @@ RUNS=(
 )
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# The name of each run that has completed, a line each.
+finished_runs() {
+  for summary in "$OUT"/*/summary.json; do
+    if grep -qs '"status": "completed"' "$summary"; then basename "$(dirname "$summary")"; fi
+  done
+}
 
 case "${1:-start}" in
   status)
@@ -60,22 +66,18 @@ case "${1:-start}" in
     exit 0 ;;
   records)
     # What a finished run leaves to read (never its checkpoints), kept with the project.
-    for summary in "$OUT"/*/summary.json; do
-      grep -q '"status": "completed"' "$summary" || continue
-      run=$(dirname "$summary"); keep=$KEPT$(basename "$run")
-      mkdir -p "$keep" && cp "$run"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$keep"/
-      echo "$keep"
+    for name in $(finished_runs); do
+      mkdir -p "$KEPT$name" && cp "$OUT/$name"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$KEPT$name"/
+      echo "$KEPT$name"
     done
     exit 0 ;;
   save)
     # The runs' records, and the last checkpoints of those not finished, for the next machine
     # to go on from (a finished run's records are kept in docs/runs/, its weights not needed).
-    finished=$(grep -l '"status": "completed"' "$OUT"/*/summary.json 2>/dev/null \
-      | xargs -r -n1 dirname | xargs -r -n1 basename | paste -sd'|')
     # shellcheck disable=SC2046
     bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" \
       $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")" \
-        | grep -vE "/(${finished:-^})/checkpoints/")
+        | grep -vF -f <(finished_runs | sed "s|.*|$(basename "$OUT")/&/checkpoints/|"))
     exit 0 ;;
   start) ;;
   *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;

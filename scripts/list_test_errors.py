@@ -12,7 +12,7 @@ from pathlib import Path
 from deepres.catalog import SHIPPED_WEIGHTS, ModelCard, list_weights
 from deepres.data import open_source
 from deepres.errors import DeepresError
-from deepres.ship.shipping import TEST_ERRORS, test_errors_text
+from deepres.ship.shipping import TEST_ERRORS, measured, test_errors_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,18 +32,18 @@ def main() -> int:
         parser.error(str(err))
     if test is None or test.files is None:
         parser.error(f"{args.data}: no test split of image files (the card's is {card.data.set})")
-    text = test_errors_text(SHIPPED_WEIGHTS / card.file, test)
-    wrong = len(text.splitlines())
+    wrong = measured(SHIPPED_WEIGHTS / card.file, test, ["center"])["center"]["wrong"]
+    text = test_errors_text(test, wrong)
     expected = round(card.test_error * card.test_images)
-    if len(test) != card.test_images or wrong != expected:
+    if len(test) != card.test_images or len(wrong) != expected:
         print(
-            f"{args.name}: {wrong} of {len(test)} test images wrong in {args.data}, the card "
+            f"{args.name}: {len(wrong)} of {len(test)} test images wrong in {args.data}, the card "
             f"says {expected} of {card.test_images}: is it the card's data set?",
             file=sys.stderr,
         )
         return 1
     (REPO / card.results / TEST_ERRORS).write_text(text)
-    print(f"{REPO / card.results / TEST_ERRORS}: {wrong} images")
+    print(f"{REPO / card.results / TEST_ERRORS}: {len(wrong)} images")
     return 0
 
 

@@ -231,10 +231,6 @@ def check_settings(s: Cifar10Settings) -> None:
         raise UsageError(f"--set {', '.join(taken)}: use the command's own options instead")
 
 
-# The recipe fields that Recipe.scaled_to derives from the length of the run.
-_SCALED_WITH_ITERATIONS = ("iterations", "milestones", "lr_rise", "checkpoint_every", "log_every")
-
-
 def recorded_settings(out: Path) -> dict:
     """The settings that ``OUT/experiment.json`` records, as ``Cifar10Settings`` fields, so
     that ``--report-only --out OUT`` needs nothing else ({} without one). A file written
@@ -254,13 +250,14 @@ def recorded_settings(out: Path) -> dict:
             int(re.sub(r"\D", "", p.name.split("-")[0])) for p in (out / "runs").glob("*-seed*")
         }
         settings = {k: recipe[k] for k in ("data", "val_size", "eval_every")}
-        paper = load_recipe("cifar-paper").to_dict()
-        if recipe["iterations"] != paper["iterations"]:
+        paper = load_recipe("cifar-paper")
+        if recipe["iterations"] != paper.iterations:
             settings["iterations"] = recipe["iterations"]
-        # What --set changed: the fields that differ from the paper's recipe, other than
-        # those the settings above give or the length of the run scales.
-        given = (*settings, *_SCALED_WITH_ITERATIONS)
-        changed = {k: v for k, v in recipe.items() if k not in given and paper.get(k, v) != v}
+        # What --set changed: the fields that differ from the paper's recipe as these settings
+        # make it (on these data, scaled to this length).
+        made = paper.replace(data=recipe["data"], val_size=recipe["val_size"])
+        made = made.scaled_to(recipe["iterations"], eval_every=recipe["eval_every"]).to_dict()
+        changed = {k: v for k, v in recipe.items() if made.get(k, v) != v}
         settings.update({"overrides": changed} if changed else {})
         return {**settings, **({"depths": tuple(sorted(depths))} if depths else {})}
     except (OSError, ValueError, KeyError, TypeError) as err:

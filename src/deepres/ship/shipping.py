@@ -88,7 +88,7 @@ def ship(
     modes = ["center", "center-flip"] if finished.recipe.get("eval_flip") else ["center"]
     with tempfile.TemporaryDirectory() as scratch:
         stored = Path(scratch) / f"{name}.safetensors"
-        measured = _store_and_measure(finished.final, stored, dtype, test, modes)
+        measured, wrong = _store_and_measure(finished.final, stored, dtype, test, modes)
         note = None
         if data_set is None and Path(data).expanduser().is_dir():  # how its images are stored
             note = data_note(data, splits.train.files or [])
@@ -102,7 +102,7 @@ def ship(
             stated_hardware=hardware,
         )
         weights = stored.read_bytes()
-        wrong = test_errors_text(stored, test)
+    wrong = test_errors_text(test, wrong)
     folder = make_folder(to.folder)
     write_together(
         [
@@ -192,37 +192,44 @@ def write_weights(checkpoint: Path, path: Path, dtype: str) -> None:
     save_weights(path, state, file.info)
 
 
-def _store_and_measure(final: Path, stored: Path, dtype: str, test, modes: list[str]) -> Measured:
+def _store_and_measure(
+    final: Path, stored: Path, dtype: str, test, modes: list[str]
+) -> tuple[Measured, list[int]]:
     """Write the final weights to ``stored`` as ``dtype``; their test errors, once they are
-    found to be those of the weights in float32."""
+    found to be those of the weights in float32, and the test images (indices) that they
+    get wrong from the centre view."""
     float32 = measured_errors(final, test, modes)
     write_weights(final, stored, dtype)
-    errors = measured_errors(stored, test, modes)
+    figures = measured(stored, test, modes)
+    errors = {mode: figures[mode]["top1_error"] for mode in modes}
     if errors != float32:
         raise Refused(
             f"stored as {dtype}, the weights' test errors are {_percentages(errors)}, "
             f"in float32 {_percentages(float32)}: ship them with --dtype float32"
         )
-    return Measured(storage=dtype, errors=errors, float32=float32, test_images=len(test))
+    stored_errors = Measured(storage=dtype, errors=errors, float32=float32, test_images=len(test))
+    return stored_errors, figures["center"]["wrong"]
+
+
+def measured(weights: Path, test, modes: list[str]) -> dict[str, dict]:
+    """``evaluate``'s figures for each evaluation mode, computed in float32 on the CPU, with
+    the indices of the test images that each mode gets wrong ("wrong")."""
+    trained = load_model(weights)
+    prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
+    return evaluate(trained, prep, test, modes, list_wrong=True)["modes"]
 
 
 def measured_errors(weights: Path, test, modes: list[str]) -> dict[str, float]:
     """Top-1 test error of each evaluation mode, computed in float32 on the CPU."""
-    trained = load_model(weights)
-    prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
-    results = evaluate(trained, prep, test, modes)["modes"]
-    return {mode: results[mode]["top1_error"] for mode in modes}
+    return {mode: figures["top1_error"] for mode, figures in measured(weights, test, modes).items()}
 
 
-def test_errors_text(weights: Path, test) -> str | None:
-    """TEST_ERRORS's text: the test images that ``weights`` (as shipped, computed in float32)
-    classify wrongly from the centre view, as the card's test_error counts them: a line each
-    (CLASS/FILE, sorted); None for data without files."""
+def test_errors_text(test, wrong: list[int]) -> str | None:
+    """TEST_ERRORS's text: the test images ``wrong`` (indices of ``test``, those that the
+    weights as shipped get wrong from the centre view, as the card's test_error counts them),
+    a line each (CLASS/FILE, sorted); None for data without files."""
     if test.files is None:
         return None
-    trained = load_model(weights)
-    prep = Preprocessing.from_record(trained.preprocessing, str(weights), trained.input_size)
-    wrong = evaluate(trained, prep, test, ["center"], list_wrong=True)["modes"]["center"]["wrong"]
     names = sorted(f"{Path(test.files[i]).parent.name}/{Path(test.files[i]).name}" for i in wrong)
     return "".join(f"{name}\n" for name in names)
 
