@@ -28,7 +28,9 @@ KEPT=$REPO/docs/runs/experiments/png-ablation-8k-
 # name, iterations, then what it changes from the preset (the baseline changes nothing).
 # --iterations scales the preset's schedule: its rise stays 20% of the run. Flip-averaged
 # evaluation needs no run of its own: `deepres eval` scores the baseline with and without.
-# smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone.
+# smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone, and
+# cosine-smoothing-0.2-lr-0.4 all three; they run before the rest of the one-change runs
+# because the recipe to choose needs them first.
 RUNS=(
   "baseline 8000"
   "paper 8000 --recipe cifar-paper"
@@ -38,6 +40,7 @@ RUNS=(
   "ema 8000 --set ema_decay=0.998 --set ema_every=1"
   "cosine 8000 --set schedule=cosine"
   "smoothing-0.2-lr-0.4 8000 --set label_smoothing=0.2 --lr 0.4"
+  "cosine-smoothing-0.2-lr-0.4 8000 --set schedule=cosine --set label_smoothing=0.2 --lr 0.4"
   "lr-0.1 8000 --lr 0.1"
   "rise-5pc 8000 --set lr_rise=400"
   "no-smoothing 8000 --set label_smoothing=0"
