@@ -12,7 +12,12 @@ from pathlib import Path
 from deepres.runs.plots import new_figure, save_png
 from deepres.runs.records import RunRecord
 
-FAMILIES = ((False, "plain"), (True, "ResNet"))
+DEEPEST = 110  # Fig. 6's right panel: ResNet-110 and ResNet-1202
+FIGURE6_PANELS = (
+    ("plain", lambda run: not run.residual),
+    ("ResNet", lambda run: run.residual),
+    (f"ResNet, {DEEPEST} layers and more", lambda run: run.residual and run.depth >= DEEPEST),
+)
 
 
 def depth_colours(runs: list[RunRecord]) -> dict[int, str]:
@@ -21,20 +26,19 @@ def depth_colours(runs: list[RunRecord]) -> dict[int, str]:
 
 
 def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> None:
-    """Fig. 6: training error dashed, test error solid, against iterations; plain nets left,
-    residual nets right."""
+    """Fig. 6 in the paper's three panels: plain nets, residual nets, and the residual nets
+    of 110 layers or more on their own (there the paper set ResNet-110 beside ResNet-1202);
+    training error dashed, test error solid, against iterations."""
     colours = depth_colours(runs)
-    figure = new_figure(figsize=(11, 4.2))
-    axes = figure.subplots(1, 2, sharey=True)
-    for ax, (residual, family) in zip(axes, FAMILIES):
-        for run in _by_depth(runs, residual):
+    figure = new_figure(figsize=(15, 4.2))
+    axes = figure.subplots(1, 3, sharey=True)
+    for ax, (title, shown) in zip(axes, FIGURE6_PANELS):
+        for run in sorted(filter(shown, runs), key=lambda r: r.depth):
             colour = colours[run.depth]
             train, test = run.curves["train_error"], run.curves["test_error"]
             ax.plot(*_percent(train), "--", color=colour, linewidth=0.8)
-            ax.plot(
-                *_percent(test), "-", color=colour, linewidth=1.8, label=f"{family}-{run.depth}"
-            )
-        _finish_axes(ax, family, "iterations", "error (%)")
+            ax.plot(*_percent(test), "-", color=colour, linewidth=1.8, label=_name(run))
+        _finish_axes(ax, title, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
     save_png(figure, path)
@@ -48,17 +52,16 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
     colours = depth_colours(runs)
     figure = new_figure(figsize=(8, 7))
     top, bottom = figure.subplots(2, 1)
-    for residual, family in FAMILIES:
-        for run in _by_depth(runs, residual):
-            stds = [layer["std"] for layer in run.response_std]
-            style = dict(
-                color=colours[run.depth],
-                linestyle="-" if residual else "--",
-                linewidth=1.2,
-                label=f"{family}-{run.depth}",
-            )
-            top.plot(range(1, len(stds) + 1), stds, **style)
-            bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
+    for run in sorted(runs, key=lambda r: (r.residual, r.depth)):
+        stds = [layer["std"] for layer in run.response_std]
+        style = dict(
+            color=colours[run.depth],
+            linestyle="-" if run.residual else "--",
+            linewidth=1.2,
+            label=_name(run),
+        )
+        top.plot(range(1, len(stds) + 1), stds, **style)
+        bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
     for ax, title in ((top, "original order"), (bottom, "sorted by magnitude")):
         _finish_axes(ax, title, "layer index" + " (sorted)" * (ax is bottom), "std")
         ax.set_ylim(bottom=0)
@@ -71,8 +74,8 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
     save_png(figure, path)
 
 
-def _by_depth(runs: list[RunRecord], residual: bool) -> list[RunRecord]:
-    return sorted((r for r in runs if r.residual == residual), key=lambda r: r.depth)
+def _name(run: RunRecord) -> str:
+    return f"{'ResNet' if run.residual else 'plain'}-{run.depth}"
 
 
 def _percent(points: list[list[float]]) -> tuple[list[float], list[float]]:

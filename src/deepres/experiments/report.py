@@ -271,7 +271,8 @@ def _figure6(drawn: bool) -> str:
         "## Figure 6: training curves\n\n![Figure 6](figure6.png)\n\n"
         "Dashed: training error, the mean over the batches since the previous log point, "
         "with augmentation, as the network trained on them. Solid: test error of the model "
-        "in eval mode. Plain nets left, residual nets right, as in the paper.\n"
+        "in eval mode. As in the paper: plain nets left, residual nets in the middle, and "
+        "the residual nets of 110 layers or more on their own on the right.\n"
     )
 
 
