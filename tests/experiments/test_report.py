@@ -149,12 +149,15 @@ def test_the_report_writes_every_file(tmp_path):
 LAYERS = [{"layer": f"layer{i}", "std": 1.0 / (i + 1)} for i in range(19)]
 
 
-def _restored(path, model):
+def _restored(path, model, amp="auto", processes=1):
     run = RunDir(path)
     path.mkdir(parents=True)
-    run.write_recipe(load_recipe("cifar-paper").replace(model=model, iterations=4).to_dict())
+    recipe = load_recipe("cifar-paper").replace(model=model, iterations=4, amp=amp)
+    run.write_recipe(recipe.to_dict())
     meta = {"git_commit": "abc123", "torch_version": "2.x", "device": "cpu"}
-    run.write_json("meta.json", {**meta, "device_name": "cpu", "cpu_threads": 1, "world_size": 1})
+    run.write_json(
+        "meta.json", {**meta, "device_name": "cpu", "cpu_threads": 1, "world_size": processes}
+    )
     run.log_metrics(
         {"iteration": 4, "train_loss": 1.0, "train_error": 0.5, "images": 512, "seconds": 2.0}
     )
@@ -195,3 +198,18 @@ def test_restored_runs_keep_their_responses_or_are_left_out_of_figure7(tmp_path)
         "checkpoints/last.pt): plain20-seed0." in report
         and alone["runs"][0]["status"] == "completed"
     )
+
+
+def test_the_runs_table_says_what_each_run_computed_in(tmp_path):
+    """Runs of one experiment may differ: the queue's plain20 kept float32 from a machine
+    without native bf16 while the others trained in bf16."""
+    bf16 = _restored(tmp_path / "runs" / "resnet20-seed0", "resnet20", "bf16", processes=2)
+    float32 = _restored(tmp_path / "runs" / "plain20-seed0", "plain20")
+    runs = [run_record(bf16.path), run_record(float32.path)]
+    assert [run.precision for run in runs] == ["bf16 autocast", "float32"]
+    write_cifar10_report(tmp_path, runs, _context())
+    rows = [
+        line for line in (tmp_path / "report.md").read_text().splitlines() if "-seed0 |" in line
+    ]
+    assert rows[0].startswith("| plain20-seed0 |") and rows[0].endswith("| float32, 1 process |")
+    assert rows[1].endswith("| bf16 autocast, 2 processes |")

@@ -37,7 +37,13 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
             colour = colours[run.depth]
             train, test = run.curves["train_error"], run.curves["test_error"]
             ax.plot(*_percent(train), "--", color=colour, linewidth=0.8)
-            ax.plot(*_percent(test), "-", color=colour, linewidth=1.8, label=_name(run))
+            ax.plot(
+                *_percent(test),
+                "-",
+                color=colour,
+                linewidth=1.8,
+                label=net_name(run.residual, run.depth),
+            )
         _finish_axes(ax, title, "iterations", "error (%)")
     axes[0].set_ylim(0, _error_axis_top(runs))
     figure.suptitle(f"CIFAR-10 training (dashed) and test (solid) error\n{subtitle}", fontsize=10)
@@ -58,7 +64,7 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
             color=colours[run.depth],
             linestyle="-" if run.residual else "--",
             linewidth=1.2,
-            label=_name(run),
+            label=net_name(run.residual, run.depth),
         )
         top.plot(range(1, len(stds) + 1), stds, **style)
         bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
@@ -74,8 +80,9 @@ def plot_response_stds(runs: list[RunRecord], path: Path, subtitle: str) -> None
     save_png(figure, path)
 
 
-def _name(run: RunRecord) -> str:
-    return f"{'ResNet' if run.residual else 'plain'}-{run.depth}"
+def net_name(residual: bool, depth: int) -> str:
+    """As the paper names its CIFAR-10 nets: ResNet-20, plain-56."""
+    return f"{'ResNet' if residual else 'plain'}-{depth}"
 
 
 def _percent(points: list[list[float]]) -> tuple[list[float], list[float]]:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepres.analysis.figures import plot_response_stds, plot_training_curves
+from deepres.analysis.figures import net_name, plot_response_stds, plot_training_curves
 from deepres.atomic import write_text_atomic
 from deepres.runs.records import RunRecord
 
@@ -223,7 +223,7 @@ def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
             else f"{row['mean'] - row['paper']:+.2f}"
         )
         lines.append(
-            f"| {_display_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
+            f"| {net_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
             f"{len(row['seeds'])} | {measured} | {paper} | {gap} |"
         )
     lines.append(
@@ -313,19 +313,21 @@ def _figure7(runs: list[RunRecord], drawn: bool, only: str | None) -> str:
         if run.response_std:
             stds = [layer["std"] for layer in run.response_std]
             lines.append(
-                f"| {_display_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
+                f"| {net_name(run.residual, run.depth)} | {run.seed} | {len(stds)} | "
                 f"{statistics.fmean(stds):.3f} | {max(stds):.3f} |"
             )
     return "\n".join(lines) + "\n" + (f"\n{left_out}" if left_out else "")
 
 
 def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
-    """The runs table: every run of the experiment, ``not_started`` ones (names) too."""
+    """The runs table: every run of the experiment, ``not_started`` ones (names) too, with
+    what each computed in and how many processes shared its batch (each normalising its own
+    share), since runs of one experiment may differ in both."""
     lines = [
         "## Runs\n",
         "| run | status | iterations | test error (%) | "
-        "best val error (%) at iteration | training time | images/s |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "best val error (%) at iteration | training time | images/s | computed in |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for run in sorted(runs, key=lambda r: r.name):
         finished = run.status == "completed"  # no error of an unfinished run is a result
@@ -338,10 +340,16 @@ def _runs(runs: list[RunRecord], not_started: list[str]) -> str:
         speed = "-" if not run.images_per_s else f"{run.images_per_s:,.0f}"
         lines.append(
             f"| {run.name} | {run.status} | {run.iterations:,} | {test} | "
-            f"{best} | {duration(run.train_seconds)} | {speed} |"
+            f"{best} | {duration(run.train_seconds)} | {speed} | {_computed_in(run)} |"
         )
-    lines += [f"| {name} | not started | 0 | - | - | - | - |" for name in sorted(not_started)]
+    lines += [f"| {name} | not started | 0 | - | - | - | - | - |" for name in sorted(not_started)]
     return "\n".join(lines) + "\n"
+
+
+def _computed_in(run: RunRecord) -> str:
+    processes = run.meta.get("world_size") or 1
+    where = f"{processes} processes" if processes > 1 else "1 process"
+    return f"{run.precision or 'not recorded'}, {where}"
 
 
 def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
@@ -383,10 +391,6 @@ def _sizes(sizes: dict) -> str:
 
 def _iterations(values: list[int]) -> str:
     return " and ".join(f"{v:,}" for v in values)
-
-
-def _display_name(residual: bool, depth: int) -> str:
-    return f"{'ResNet' if residual else 'plain'}-{depth}"
 
 
 def _first_seed_per_model(runs: list[RunRecord]) -> list[RunRecord]:

@@ -13,7 +13,7 @@ from deepres.analysis.responses import response_stds
 from deepres.data import BatchLoader, open_source
 from deepres.models import model_info
 from deepres.runs import CheckpointState, RunDir
-from deepres.runs.environment import SESSION_KEYS
+from deepres.runs.environment import SESSION_KEYS, trained_in
 from deepres.runs.records import RunRecord
 from deepres.runs.rundir import RESPONSES, trained_so_far
 from deepres.train import Recipe
@@ -94,6 +94,7 @@ def run_record(run_path: Path) -> RunRecord | None:
         curves=training_curves(metrics),
         response_std=(json.loads(responses.read_text())["layers"] if responses.exists() else None),
         meta={key: meta.get(key) for key in (*SESSION_KEYS, "resumes")},
+        precision=trained_in(recipe.amp, str(meta.get("device", ""))),
     )
 
 

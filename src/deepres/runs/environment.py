@@ -40,6 +40,13 @@ _SAID = {
 }
 
 
+def trained_in(amp: str, device: str) -> str:
+    """What a run computed in, by its recipe's ``amp`` and the device in its meta.json: "bf16
+    autocast" or "float32" ("auto" is bf16 on CUDA only, as deepres.train.precision decides)."""
+    bf16 = amp == "bf16" or (amp == "auto" and device.startswith("cuda"))
+    return "bf16 autocast" if bf16 else "float32"
+
+
 def sessions(meta: dict) -> list[dict]:
     """The run's sessions of training in order: the first (meta.json), then each resume."""
     return [meta, *(meta.get("resumes") or [])]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deepres.catalog import CardData, Hardware, ModelCard, sha256_of
 from deepres.runs import RunSummary
-from deepres.runs.environment import changes_during_run
+from deepres.runs.environment import changes_during_run, trained_in
 
 # The data sets of ../shared/data that deepres's own networks are trained on: a card names one
 # and says where it comes from, never a folder of the machine that trained the network.
@@ -97,7 +97,7 @@ def card_of_run(
         test_images=measured.test_images,
         best_val_error=summary.best_val_error,
         best_val_iteration=summary.best_iteration,
-        precision=precision(run.recipe, meta),
+        precision=trained_in(run.recipe.get("amp", "auto"), str(meta.get("device", ""))),
         storage=measured.storage,
         hardware=Hardware(
             device=meta.get("device"),
@@ -115,10 +115,3 @@ def card_of_run(
         sha256=sha256_of(weights),
         results=results,
     )
-
-
-def precision(recipe: dict, meta: dict) -> str:
-    """What training computed in: the recipe's amp, where "auto" is bf16 on CUDA only."""
-    amp = recipe.get("amp", "auto")
-    bf16 = amp == "bf16" or (amp == "auto" and str(meta.get("device", "")).startswith("cuda"))
-    return "bf16 autocast" if bf16 else "float32"
