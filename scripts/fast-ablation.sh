@@ -30,7 +30,8 @@ KEPT=$REPO/docs/runs/experiments/png-ablation-8k-
 # evaluation needs no run of its own: `deepres eval` scores the baseline with and without.
 # smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone, and
 # cosine-smoothing-0.2-lr-0.4 all three; they run before the rest of the one-change runs
-# because the recipe to choose needs them first.
+# because the recipe to choose needs them first. lr-0.1 and wd-1e-3 only widen the ranges
+# of peak lr and weight decay, so they come last.
 RUNS=(
   "baseline 8000"
   "paper 8000 --recipe cifar-paper"
@@ -41,13 +42,13 @@ RUNS=(
   "cosine 8000 --set schedule=cosine"
   "smoothing-0.2-lr-0.4 8000 --set label_smoothing=0.2 --lr 0.4"
   "cosine-smoothing-0.2-lr-0.4 8000 --set schedule=cosine --set label_smoothing=0.2 --lr 0.4"
-  "lr-0.1 8000 --lr 0.1"
   "rise-5pc 8000 --set lr_rise=400"
   "no-smoothing 8000 --set label_smoothing=0"
   "no-nesterov 8000 --set nesterov=false"
   "wd-paper 8000 --set weight_decay=0.0001"
   "decay-bn 8000 --set decay_norm_and_bias=true"
   "batch256 4000 --batch-size 256 --lr 0.4"
+  "lr-0.1 8000 --lr 0.1"
   "wd-1e-3 8000 --set weight_decay=0.001"
 )
 
