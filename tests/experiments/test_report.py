@@ -26,7 +26,7 @@ from deepres.train import load_recipe
 PAPER = {20: 8.75, 56: 6.97}
 
 
-def _run(model, seed, test_error, status="completed", iterations=100):
+def _run(model, seed, test_error, status="completed", iterations=100, train_error=0.5):
     residual, depth = model.startswith("resnet"), int(model.lstrip("resnetplain"))
     return RunRecord(
         name=f"{model}-seed{seed}",
@@ -43,7 +43,12 @@ def _run(model, seed, test_error, status="completed", iterations=100):
         train_seconds=65.0,
         images_per_s=900.0,
         curves={
-            "train_error": [[10, 0.9], [100, 0.5]],
+            "train_error": [
+                [10, 0.9],
+                [94, 0.1],
+                [95, train_error + 0.01],
+                [100, train_error - 0.01],
+            ],
             "val_error": [[100, 0.45]],
             "test_error": [[50, 0.6], [100, test_error]],
         },
@@ -93,7 +98,7 @@ RUNS = [
     _run("resnet20", 2, 0.11),
     _run("resnet56", 0, 0.09),
     _run("plain20", 0, 0.13),
-    _run("plain56", 0, 0.16),
+    _run("plain56", 0, 0.16, train_error=0.6),
     _run("resnet56", 1, None, status="diverged"),
 ]
 
@@ -125,6 +130,10 @@ def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
         "in depth: yes." in text
     )
     assert "Residual nets, test error by depth (20: 11.00%, 56: 9.00%): falls" in text
+    assert (  # the mean of the points in the last 5% of the iterations: 95 and 100
+        "Plain nets, training error at the end by depth (20: 50.00%, 56: 60.00%): rises with "
+        "every step in depth: yes." in text
+    )
     assert "resnet56-seed1 (diverged)" in text and "JPEG note." in text
     assert "10,000 CIFAR-10 test images" in text and "abc123" in text
     full = render_markdown(_context(64000), table_rows(RUNS, PAPER), RUNS, figure7=False)

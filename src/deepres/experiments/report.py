@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepres.analysis.curves import END_OF_RUN, final_training_error
 from deepres.analysis.figures import net_name, plot_response_stds, plot_training_curves
 from deepres.atomic import write_text_atomic
 from deepres.runs.records import RunRecord
@@ -116,6 +117,8 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
         )
         done = [r for r in group if r.status == "completed"]
         errors = [100 * r.test_error for r in done]
+        training = [final_training_error(r.curves["train_error"]) for r in done]
+        training = [100 * error for error in training if error is not None]
         rows.append(
             {
                 "model": group[0].model,
@@ -126,6 +129,7 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
                 "test_errors": errors,
                 "mean": statistics.fmean(errors) if errors else None,
                 "std": statistics.stdev(errors) if len(errors) > 1 else None,
+                "final_training_error": statistics.fmean(training) if training else None,
                 "paper": paper_test_error.get(depth) if residual else None,
                 "not_completed": [f"{r.name} ({r.status})" for r in group if r not in done],
             }
@@ -244,13 +248,19 @@ def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
 
 
 def _trends(rows: list[dict]) -> str:
-    """The paper's claim, as measured: plain nets degrade with depth, residual nets improve."""
+    """The paper's claims, as measured: plain nets degrade with depth, in test error and (the
+    degradation problem proper) in training error; residual nets improve."""
+    claims = (
+        (False, "Plain", "test error", "mean", "rises"),
+        (False, "Plain", "training error at the end", "final_training_error", "rises"),
+        (True, "Residual", "test error", "mean", "falls"),
+    )
     lines = []
-    for residual, family, direction in ((False, "Plain", "rises"), (True, "Residual", "falls")):
+    for residual, family, measure, key, direction in claims:
         points = [
-            (row["depth"], row["mean"])
+            (row["depth"], row[key])
             for row in rows
-            if row["residual"] == residual and row["mean"] is not None
+            if row["residual"] == residual and row.get(key) is not None
         ]
         if len(points) < 2:
             continue
@@ -258,8 +268,13 @@ def _trends(rows: list[dict]) -> str:
         holds = all(s > 0 for s in steps) if direction == "rises" else all(s < 0 for s in steps)
         by_depth = ", ".join(f"{depth}: {error:.2f}%" for depth, error in points)
         lines.append(
-            f"- {family} nets, test error by depth ({by_depth}): "
+            f"- {family} nets, {measure} by depth ({by_depth}): "
             f"{direction} with every step in depth: {'yes' if holds else 'no'}."
+        )
+    if any("training error" in line for line in lines):
+        lines.append(
+            f"\nThe training error at the end: the mean of the training error's log points in "
+            f"the last {END_OF_RUN:.0%} of the iterations, on the augmented batches."
         )
     return "\n".join(lines) + "\n" if lines else ""
 
