@@ -116,6 +116,15 @@ def test_the_card_says_what_changed_when_the_run_was_resumed(shipped_digits):
     assert row in card_markdown(resumed).splitlines()
 
 
+def test_a_run_without_a_validation_split_says_so_in_the_card(shipped_digits):
+    _, card = shipped_digits
+    row = f"| best validation error | {100 * card.best_val_error:.2f}% (iteration 10) |"
+    assert row in card_markdown(card).splitlines()
+    on_every_image = dataclasses.replace(card, best_val_error=None, best_val_iteration=None)
+    row = "| best validation error | none: no validation split, every training image trained on |"
+    assert row in card_markdown(on_every_image).splitlines()
+
+
 def test_the_same_name_is_shipped_again_only_to_replace_it(shipped_digits, digits_run, capsys):
     to, _ = shipped_digits
     assert _ship(digits_run, "resnet20-digits", "digits", "--repo", to.root) == 2

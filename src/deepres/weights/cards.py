@@ -43,7 +43,6 @@ _ERRORS = {
 
 def card_markdown(card: ModelCard) -> str:
     """NAME.md: the front matter for model hubs, then the card for people."""
-    pct = lambda x: "-" if x is None else f"{100 * x:.2f}%"  # noqa: E731
     data, hw = card.data, card.hardware
     sizes = ", ".join(f"{n:,} {split}" for split, n in data.images.items())
     seconds = card.training_seconds
@@ -62,20 +61,19 @@ def card_markdown(card: ModelCard) -> str:
             "| | |",
             "|---|---|",
             f"| test error (centre view, {card.test_images:,} images, weights as shipped) | "
-            f"{pct(card.test_error)} |",
-            f"| test error in float32 | {pct(card.test_error_float32)} |",
+            f"{_percent_words(card.test_error)} |",
+            f"| test error in float32 | {_percent_words(card.test_error_float32)} |",
             *(
                 [
                     "| test error, centre view and its mirror image (`--mode center-flip`, as "
-                    f"the recipe validates) | {pct(card.test_error_center_flip)} |"
+                    f"the recipe validates) | {_percent_words(card.test_error_center_flip)} |"
                 ]
                 if card.test_error_center_flip is not None
                 else []
             ),
             f"| test error reported by training (its own view and precision) | "
-            f"{pct(card.test_error_during_training)} |",
-            f"| best validation error | {pct(card.best_val_error)} "
-            f"(iteration {card.best_val_iteration}) |",
+            f"{_percent_words(card.test_error_during_training)} |",
+            f"| best validation error | {_best_val_words(card)} |",
             f"| iterations | {_iterations_words(card)} (the final network is shipped) |",
             f"| recipe | see `recipe` in {card.name}.json; lr {card.recipe.get('lr')}, "
             f"batch {card.recipe.get('batch_size')}, {_schedule_words(card.recipe)} |",
@@ -96,6 +94,16 @@ def card_markdown(card: ModelCard) -> str:
             "",
         ]
     )
+
+
+def _percent_words(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def _best_val_words(card: ModelCard) -> str:
+    if card.best_val_error is None:
+        return "none: no validation split, every training image trained on"
+    return f"{_percent_words(card.best_val_error)} (iteration {card.best_val_iteration})"
 
 
 def _iterations_words(card: ModelCard) -> str:
