@@ -31,7 +31,7 @@ def plot_training_curves(runs: list[RunRecord], path: Path, subtitle: str) -> No
     training error dashed, test error solid, against iterations."""
     colours = depth_colours(runs)
     figure = new_figure(figsize=(15, 4.2))
-    axes = figure.subplots(1, 3, sharey=True)
+    axes = figure.subplots(1, 3, sharex=True, sharey=True)
     for ax, (title, shown) in zip(axes, FIGURE6_PANELS):
         for run in sorted(filter(shown, runs), key=lambda r: r.depth):
             colour = colours[run.depth]
