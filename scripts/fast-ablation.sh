@@ -31,7 +31,8 @@ KEPT=$REPO/docs/runs/experiments/png-ablation-8k-
 # smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone, and
 # cosine-smoothing-0.2-lr-0.4 all three; they run before the rest of the one-change runs
 # because the recipe to choose needs them first. lr-0.1 and wd-1e-3 only widen the ranges
-# of peak lr and weight decay, so they come last.
+# of peak lr and weight decay, so they come last. batch64 trains on the same images in twice
+# the steps, with the lr halved (batch norm over 64 images, as in the paper's runs).
 RUNS=(
   "baseline 8000"
   "paper 8000 --recipe cifar-paper"
@@ -42,6 +43,7 @@ RUNS=(
   "cosine 8000 --set schedule=cosine"
   "smoothing-0.2-lr-0.4 8000 --set label_smoothing=0.2 --lr 0.4"
   "cosine-smoothing-0.2-lr-0.4 8000 --set schedule=cosine --set label_smoothing=0.2 --lr 0.4"
+  "batch64 16000 --batch-size 64 --lr 0.1"
   "rise-5pc 8000 --set lr_rise=400"
   "no-smoothing 8000 --set label_smoothing=0"
   "no-nesterov 8000 --set nesterov=false"
