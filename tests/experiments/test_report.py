@@ -217,8 +217,10 @@ def test_the_runs_table_says_what_each_run_computed_in(tmp_path):
     runs = [run_record(bf16.path), run_record(float32.path)]
     assert [run.precision for run in runs] == ["bf16 autocast", "float32"]
     write_cifar10_report(tmp_path, runs, _context())
-    rows = [
-        line for line in (tmp_path / "report.md").read_text().splitlines() if "-seed0 |" in line
-    ]
+    report = (tmp_path / "report.md").read_text()
+    rows = [line for line in report.splitlines() if "-seed0 |" in line]
     assert rows[0].startswith("| plain20-seed0 |") and rows[0].endswith("| float32, 1 process |")
     assert rows[1].endswith("| bf16 autocast, 2 processes |")
+    assert "did not all compute in the same precision: see the runs table." in report
+    write_cifar10_report(tmp_path / "one", runs[:1], _context())
+    assert "same precision" not in (tmp_path / "one" / "report.md").read_text()

@@ -391,6 +391,9 @@ def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
         f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
         "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(context.recipe_changes),
     ]
+    if len({run.precision for run in runs}) > 1:
+        # A run keeps the precision it started in when the machine under it changes.
+        lines[-1] += " The runs did not all compute in the same precision: see the runs table."
     return "\n".join(lines) + "\n"
 
 
