@@ -23,7 +23,7 @@ from pathlib import Path
 import onnxruntime
 import torch
 
-from deepres.device import INT8_DOT_FLAGS, cpu_flags, cpu_name
+from deepres.device import INT8_DOT_FLAGS, cpu_description, cpu_flags
 from deepres.export.formats import write_onnx
 from deepres.export.int8 import quantize
 from deepres.models import build_network
@@ -87,7 +87,7 @@ def main() -> None:
         f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
         f"{args.threads} threads, {args.rounds} rounds of {args.seconds:g} s per engine"
     )
-    print(f"CPU: {cpu_name()}; int8 flags: {int8_flags()}")
+    print(f"CPU: {cpu_description()}; int8 flags: {int8_flags()}")
     with tempfile.TemporaryDirectory() as folder:
         for name, side, batch in CASES:
             torch.manual_seed(0)

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from common import CACHE, cifar10_root
 
-from deepres.device import cpu_name
+from deepres.device import cpu_description
 from deepres.runs import RunDir
 from deepres.runs.rundir import RECIPE, trained_so_far
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
@@ -127,7 +127,7 @@ def report(folder: Path, target: float) -> dict:
 def print_table(results: dict[str, dict], target: float) -> None:
     print(
         f"\nResNet-20 to {100 * target:g}% validation error on this machine: "
-        f"{cpu_name()}, "
+        f"{cpu_description()}, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}"
     )
     print(f"{'recipe':<12} {'iteration':>9} {'epochs':>6} {'images':>11} {'train s':>8} "

@@ -2,7 +2,8 @@
 
     pick_device("auto")   the torch.device a command's ``--device`` names (auto: a CUDA GPU if
                           there is one, else the CPU), or one line that says what to give
-    cpu_name()            the CPU's model name, as a run's meta.json records it
+    cpu_description()     the CPU's model name, family, model and speed-setting flags, as a
+                          run's meta.json records it
     cpu_flags()           its feature flags; NATIVE_BF16_FLAGS and INT8_DOT_FLAGS are those
                           that make bf16 training and INT8 inference fast
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 # x86 flags of fast int8 dot products (VNNI, AMX); Arm's is "asimddp".
 INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+# The x86 flags a run records beside the CPU's name: vector width, then the two above.
+SPEED_FLAGS = ("avx2", "avx512f", *NATIVE_BF16_FLAGS, *INT8_DOT_FLAGS)
 
 _RUNS_ON = ("cpu", "cuda", "mps")  # meta holds no numbers; other types have no kernels here
 
@@ -48,9 +51,21 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
-def cpu_name() -> str:
-    """The CPU's model name ("Intel(R) Xeon(R) Processor"), else what the platform says."""
-    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+def cpu_description(cpuinfo: str | None = None) -> str:
+    """The CPU as a run records it, from /proc/cpuinfo (or the text given): its model name,
+    then its family and model numbers and the instruction sets deepres's speed depends on,
+    "AMD EPYC (family 26, model 2; avx2 avx512f avx512_bf16 avx512_vnni avx_vnni)". A virtual
+    machine may name two generations of CPU alike ("AMD EPYC"); the numbers tell them apart.
+    Without /proc/cpuinfo, what the platform says."""
+    name = cpuinfo_field("model name", cpuinfo) or platform.processor() or platform.machine()
+    family, model = cpuinfo_field("cpu family", cpuinfo), cpuinfo_field("model", cpuinfo)
+    flags = cpu_flags(cpuinfo)
+    details = []
+    if family is not None and model is not None:
+        details.append(f"family {family}, model {model}")
+    if flags is not None:
+        details.append(" ".join(f for f in SPEED_FLAGS if f in flags) or "no AVX2")
+    return f"{name} ({'; '.join(details)})" if details else name
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:

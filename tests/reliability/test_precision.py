@@ -4,12 +4,10 @@ injected, so the decision is tested whatever machine runs the test."""
 
 from __future__ import annotations
 
-import platform
-
 import pytest
 import torch
 
-from deepres.device import cpu_flags, cpuinfo_field
+from deepres.device import cpu_description, cpu_flags, cpuinfo_field
 from deepres.runs.environment import describe_environment
 from deepres.train import Recipe, parse_overrides
 from deepres.train.precision import autocast_dtype
@@ -61,10 +59,25 @@ def test_amp_on_is_still_refused_with_the_choices():
         Recipe().replace(**parse_overrides(["amp=on"]))
 
 
+ZEN5 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni avx_vnni
+"""
+
+
 def test_a_runs_meta_names_the_cpu_it_trained_on():
-    """meta.json (and so a model card) names the CPU model, not just "x86_64"."""
-    text = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx\n"
-    assert cpuinfo_field("model name", text) == "Intel(R) Xeon(R) Processor"
+    """meta.json (and so a model card) names the CPU model, not just "x86_64", and its family,
+    model and flags: two machines under one queue were both "AMD EPYC", one with AVX2 alone."""
+    assert cpuinfo_field("model name", ZEN5) == "AMD EPYC"
     assert cpuinfo_field("model name", "processor\t: 0\n") is None
-    expected = cpuinfo_field("model name") or platform.processor() or platform.machine()
-    assert describe_environment(CPU)["device_name"] == expected
+    assert cpu_description(ZEN5) == (
+        "AMD EPYC (family 26, model 2; avx2 avx512f avx512_bf16 avx512_vnni avx_vnni)"
+    )
+    zen3 = ZEN5.replace("26", "25").replace("model\t\t: 2", "model\t\t: 1")
+    zen3 = zen3.replace(" avx512f avx512_bf16 avx512_vnni avx_vnni", "")
+    assert cpu_description(zen3) == "AMD EPYC (family 25, model 1; avx2)"
+    assert cpu_description("model name\t: Some CPU\n") == "Some CPU"
+    assert describe_environment(CPU)["device_name"] == cpu_description()

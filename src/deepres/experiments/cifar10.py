@@ -19,7 +19,7 @@ import deepres
 from deepres.atomic import write_text_atomic
 from deepres.data import DataError, open_source
 from deepres.data.jpeg_settings import data_note
-from deepres.device import cpu_name, pick_device
+from deepres.device import cpu_description, pick_device
 from deepres.errors import RunDirError
 from deepres.runs.environment import changes_during_run, describe_environment, sessions
 from deepres.runs.records import RunRecord
@@ -208,7 +208,7 @@ def _environment(runs: list[RunRecord], device, batch_size: int) -> Environment:
         torch_version=here["torch_version"],
         python_version=here["python_version"],
         devices=sorted(devices),
-        host=f"{cpu_name()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+        host=f"{cpu_description()}, {os.cpu_count()} CPU cores, {platform.platform()}",
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 import deepres
-from deepres.device import cpu_name
+from deepres.device import cpu_description
 
 
 def describe_environment(device: torch.device) -> dict:
@@ -21,7 +21,9 @@ def describe_environment(device: torch.device) -> dict:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else cpu_description(),
         "cpu_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
