@@ -255,7 +255,7 @@ def _trends(rows: list[dict]) -> str:
         (False, "Plain", "training error at the end", "final_training_error", "rises"),
         (True, "Residual", "test error", "mean", "falls"),
     )
-    lines = []
+    lines, keys_stated = [], set()
     for residual, family, measure, key, direction in claims:
         points = [
             (row["depth"], row[key])
@@ -271,7 +271,8 @@ def _trends(rows: list[dict]) -> str:
             f"- {family} nets, {measure} by depth ({by_depth}): "
             f"{direction} with every step in depth: {'yes' if holds else 'no'}."
         )
-    if any("training error" in line for line in lines):
+        keys_stated.add(key)
+    if "final_training_error" in keys_stated:
         lines.append(
             f"\nThe training error at the end: the mean of the training error's log points in "
             f"the last {END_OF_RUN:.0%} of the iterations, on the augmented batches."
