@@ -1,9 +1,9 @@
 """How long the paper's schedule would take a network here, before committing days to it.
 
 Times a few of deepres's training steps (its `train_step`, channels_last, bf16 autocast or
-float32) of --model at --batch images per process, on random 32x32 images, after --warmup
-steps, and extrapolates to --iterations. --processes N such processes step side by side, one
-thread each, as `reproduce --processes-per-run N` trains (each with its --batch share, sharing
+float32) of --model at --batch images per process, on random images of its native size
+(32x32 for the CIFAR nets), after --warmup steps, and extrapolates to --iterations.
+--processes N such processes step side by side, of --threads threads each (default one), as `reproduce --processes-per-run N` trains (each with its --batch share, sharing
 the cores and the memory bus); the estimate is the iterations times the slowest process's
 median step. It leaves out the processes' gradient exchange, the data pipeline and the
 evaluations. Prints the step time, images/s of the N processes, peak memory per process
@@ -23,7 +23,7 @@ import time
 import torch
 
 from deepres.device import cpu_description
-from deepres.models import build_network
+from deepres.models import build_network, list_models, model_info
 from deepres.train.step import train_step
 
 
@@ -37,7 +37,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--amp", choices=("bf16", "off"), default="bf16")
     parser.add_argument("--iterations", type=int, default=64_000, help="the schedule's length")
     parser.add_argument("--processes", type=int, default=2, help="processes of the run")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.model not in list_models():
+        parser.error(f"--model {args.model}: not a network of deepres; `deepres models` lists them")
+    if min(args.batch, args.steps, args.threads, args.iterations, args.processes) < 1:
+        parser.error("--batch, --steps, --threads, --iterations and --processes: at least 1 each")
+    return args
 
 
 def step_seconds(args: argparse.Namespace, start_together) -> tuple[list[float], float]:
@@ -46,9 +51,10 @@ def step_seconds(args: argparse.Namespace, start_together) -> tuple[list[float],
     so that the timed steps overlap."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = build_network(args.model, num_classes=10).to(memory_format=torch.channels_last)
+    model = build_network(args.model).to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    images = torch.randn(args.batch, 3, 32, 32).to(memory_format=torch.channels_last)
+    side = model_info(args.model).input_size  # 32 for the CIFAR nets, 224 for ImageNet's
+    images = torch.randn(args.batch, 3, side, side).to(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (args.batch,))
     amp_dtype = torch.bfloat16 if args.amp == "bf16" else None
     for _ in range(args.warmup):
