@@ -37,12 +37,18 @@ case "${1:-}" in
     tar -xzf "$archive" -C "$root" --skip-old-files
     echo "restored the state saved in $archive into $root" ;;
   run-files)
-    # Under ROOT/DIR, what a new machine needs to go on: the records and last.pt of every run,
-    # not best.pt (the run's own best, rebuilt from nothing a resume needs), TensorBoard
-    # events, logs or a run's lock.
+    # Under ROOT/DIR, what a new machine needs to go on: the records of every run and the
+    # last.pt of every run not completed; not a completed run's checkpoints (its records say
+    # all it is, its layer responses included), best.pt (the run's own best, rebuilt from
+    # nothing a resume needs), TensorBoard events, logs or a run's lock.
     root=$2 dir=$3
-    (cd "$root" && find "$dir" -path '*/tensorboard' -prune -o -type f \
-      ! -name .lock ! -name best.pt ! -name '*.log' -print) ;;
+    cd "$root"
+    # shellcheck disable=SC2046
+    completed=$(grep -l '"status": "completed"' $(find "$dir" -name summary.json) /dev/null \
+      | sed 's|/summary.json$|/checkpoints/|' || true)
+    find "$dir" -path '*/tensorboard' -prune -o -type f \
+      ! -name .lock ! -name best.pt ! -name '*.log' -print \
+      | grep -vF -f <(echo "${completed:-/nothing completed/}") || true ;;
   *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT | run-files ROOT DIR" >&2
      exit 2 ;;
 esac

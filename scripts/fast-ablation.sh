@@ -85,8 +85,7 @@ case "${1:-start}" in
     # to go on from (a finished run's records are kept in docs/runs/, its weights not needed).
     # shellcheck disable=SC2046
     bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" \
-      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")" \
-        | grep -vF -f <(finished_runs | sed "s|.*|$(basename "$OUT")/&/checkpoints/|"))
+      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")")
     exit 0 ;;
   start) ;;
   *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;

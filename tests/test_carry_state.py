@@ -80,3 +80,27 @@ def test_a_path_that_is_not_there_fails_and_keeps_the_last_save(repo, tmp_path):
     assert _git(repo, "rev-parse", "HEAD") == before
     assert "first" in _git(repo, "show", "HEAD:state/queue.md")
     assert sorted(p.name for p in (repo / "state").iterdir()) == ["queue.md", "queue.tar.gz"]
+
+
+def test_run_files_are_the_records_and_the_checkpoints_of_unfinished_runs(repo, tmp_path):
+    root = tmp_path / "m"
+    for run, status in (("done", "completed"), ("going", "stopped: by SIGTERM"), ("new", None)):
+        folder = root / "runs" / run
+        (folder / "checkpoints").mkdir(parents=True)
+        (folder / "tensorboard").mkdir()
+        for name in ("checkpoints/last.pt", "checkpoints/best.pt", "metrics.jsonl", "x.log"):
+            (folder / name).write_text("-\n")
+        (folder / "tensorboard" / "events").write_text("-\n")
+        if status:
+            (folder / "summary.json").write_text(f'{{"status": "{status}"}}\n')
+    listed = _carry(repo, "run-files", str(root), "runs")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed.stdout.split()) == [
+        "runs/done/metrics.jsonl",
+        "runs/done/summary.json",
+        "runs/going/checkpoints/last.pt",
+        "runs/going/metrics.jsonl",
+        "runs/going/summary.json",
+        "runs/new/checkpoints/last.pt",
+        "runs/new/metrics.jsonl",
+    ]
