@@ -261,7 +261,7 @@ class RunRecord:
     curves: dict[str, list[list[float]]]  # deepres.analysis.training_curves
     response_std: list[dict] | None  # deepres.analysis.response_stds, or None
     meta: dict = field(default_factory=dict)  # where it ran: git commit, device, threads
-    precision: str | None = None  # deepres.train.precision.trained_in; None: not recorded
+    precision: str | None = None  # deepres.runs.environment.trained_in; None: not recorded
 
     def to_dict(self) -> dict:
         return _to_dict(self)
