@@ -57,6 +57,7 @@ def cpu_description(cpuinfo: str | None = None) -> str:
     "AMD EPYC (family 26, model 2; avx2 avx512f avx512_bf16 avx512_vnni avx_vnni)". A virtual
     machine may name two generations of CPU alike ("AMD EPYC"); the numbers tell them apart.
     Without /proc/cpuinfo, what the platform says."""
+    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo  # read once for the four fields
     name = cpuinfo_field("model name", cpuinfo) or platform.processor() or platform.machine()
     family, model = cpuinfo_field("cpu family", cpuinfo), cpuinfo_field("model", cpuinfo)
     flags = cpu_flags(cpuinfo)
@@ -76,13 +77,16 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
 
 def cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
     """The first ``key`` line of /proc/cpuinfo (or of the text given); None when unknown."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return None  # not Linux, or no /proc
-    for line in cpuinfo.splitlines():
+    for line in (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines():
         name, _, value = line.partition(":")
         if name.strip() == key:
             return value.strip()
     return None
+
+
+def _cpuinfo() -> str:
+    """/proc/cpuinfo's text; empty where there is none (not Linux, or no /proc)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""

@@ -44,7 +44,8 @@ _SAID = {
 
 def trained_in(amp: str, device: str) -> str:
     """What a run computed in, by its recipe's ``amp`` and the device in its meta.json: "bf16
-    autocast" or "float32" ("auto" is bf16 on CUDA only, as deepres.train.precision decides)."""
+    autocast" or "float32" ("auto" is bf16 on CUDA only); deepres.train.precision decides
+    by it."""
     bf16 = amp == "bf16" or (amp == "auto" and device.startswith("cuda"))
     return "bf16 autocast" if bf16 else "float32"
 

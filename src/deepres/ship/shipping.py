@@ -88,7 +88,7 @@ def ship(
     modes = ["center", "center-flip"] if finished.recipe.get("eval_flip") else ["center"]
     with tempfile.TemporaryDirectory() as scratch:
         stored = Path(scratch) / f"{name}.safetensors"
-        measured, wrong = _store_and_measure(finished.final, stored, dtype, test, modes)
+        errors, wrong = _store_and_measure(finished.final, stored, dtype, test, modes)
         note = None
         if data_set is None and Path(data).expanduser().is_dir():  # how its images are stored
             note = data_note(data, splits.train.files or [])
@@ -96,13 +96,13 @@ def ship(
             name,
             finished,
             data=card_data(name, finished, data, data_set, note),
-            measured=measured,
+            measured=errors,
             weights=stored,
             results=str(to.records / name),
             stated_hardware=hardware,
         )
         weights = stored.read_bytes()
-    wrong = test_errors_text(test, wrong)
+    errors_text = test_errors_text(test, wrong)
     folder = make_folder(to.folder)
     write_together(
         [
@@ -112,7 +112,7 @@ def ship(
         ]
     )
     records = make_folder(to.root / to.records / name)
-    _copy_records(finished.path, records, {TEST_ERRORS: wrong} if wrong else {})
+    _copy_records(finished.path, records, {TEST_ERRORS: errors_text} if errors_text else {})
     return card
 
 

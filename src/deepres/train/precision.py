@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from deepres.device import NATIVE_BF16_FLAGS, cpu_flags
+from deepres.runs.environment import trained_in
 
 SLOW_BF16 = (
     "emulated bf16 is about 14x slower than float32 (24 against 337 images/s for "
@@ -32,7 +33,7 @@ def autocast_dtype(
 ) -> torch.dtype | None:
     """bfloat16 or None (float32) for the recipe's ``amp`` on ``device``; ``flags``: the CPU's
     (default: this machine's), for the check that bf16 is native there."""
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+    if trained_in(amp, device.type) == "float32":
         return None
     if device.type == "cpu":
         flags = cpu_flags() if flags is None else flags
