@@ -160,6 +160,9 @@ def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_
     calls = [json.loads(l)["status"] for l in (out / "invocations.jsonl").read_text().splitlines()]
     assert calls == ["stopped (stopped by SIGINT)", "completed", "completed"]
 
+    # The next machine of a long queue may compute in another precision: the runs go on.
+    assert main([*args, "--set", "amp=bf16"]) == 0
+    assert capsys.readouterr().err.count("finished earlier, skipped") == 2
     longer = [a if a != "4" else "8" for a in args]
     assert main(longer) == 2
     assert (

@@ -3,8 +3,9 @@
 Every network trains with the ``cifar-paper`` recipe into ``OUT/runs/MODEL-seedN``, a normal
 run directory, so that running the same command again skips finished runs and resumes the
 others. ``OUT/experiment.json`` keeps the settings that the runs share (data, split, recipe):
-a later command may add depths or seeds but not change those. Each command then writes the
-report of every finished run in OUT (``deepres.experiments.report``).
+a later command may add depths or seeds, or compute in another precision (``PER_RUN``), but
+not change those. Each command then writes the report of every finished run in OUT
+(``deepres.experiments.report``).
 """
 
 from __future__ import annotations
@@ -118,10 +119,16 @@ def _open_data(s: Cifar10Settings, recipe: Recipe):
     return splits
 
 
+# What may differ between the runs of one OUT. Precision too: a queue of many days outlives
+# its machine, a run goes on in the precision it started in (its own recipe.yaml), the next
+# starts in what this CPU computes natively, and the report says which run computed in what.
+PER_RUN = ("model", "seed", "amp")
+
+
 def _claim(out: Path, recipe: Recipe, settings: dict, *, create: bool = True) -> None:
-    """The runs in one OUT share their recipe but for model and seed; refuse to mix. Fields
+    """The runs in one OUT share their recipe but for ``PER_RUN``; refuse to mix. Fields
     that deepres gained after the runs started count as their defaults."""
-    shared = {k: v for k, v in recipe.to_dict().items() if k not in ("model", "seed")}
+    shared = {k: v for k, v in recipe.to_dict().items() if k not in PER_RUN}
     path = out / "experiment.json"
     if not path.exists() and not create:
         raise RunDirError(f"{out} holds no runs of `deepres reproduce cifar10` (no {path.name})")
