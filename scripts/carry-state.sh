@@ -10,6 +10,7 @@
 #   bash scripts/carry-state.sh save NAME ROOT NOTE PATH...   # PATH relative to ROOT
 #   bash scripts/carry-state.sh restore NAME ROOT
 #   bash scripts/carry-state.sh run-files ROOT DIR   # what a run folder tree needs, for save
+#   bash scripts/carry-state.sh restore-runs ROOT SUMMARY...   # records kept in docs/runs/
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -49,6 +50,19 @@ case "${1:-}" in
     find "$dir" -path '*/tensorboard' -prune -o -type f \
       ! -name .lock ! -name best.pt ! -name '*.log' -print \
       | grep -vF -f <(echo "${completed:-/nothing completed/}") || true ;;
-  *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT | run-files ROOT DIR" >&2
+  restore-runs)
+    # Finished runs whose records are kept in docs/runs/ (SUMMARY: their summary.json): each
+    # copied back to the folder it names (run_dir), if that is under ROOT and missing, so
+    # that a queue skips it and its report still has it.
+    root=$2; shift 2
+    for summary in "$@"; do
+      [[ -f $summary ]] || continue
+      run=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$summary")
+      if [[ $run == "$root/"* && ! -e $run ]]; then
+        mkdir -p "$run" && cp "$(dirname "$summary")"/* "$run"/
+        echo "restored the records of $run from $(dirname "$summary")"
+      fi
+    done ;;
+  *) echo "usage: bash scripts/carry-state.sh save NAME ROOT NOTE PATH... | restore NAME ROOT | run-files ROOT DIR | restore-runs ROOT SUMMARY..." >&2
      exit 2 ;;
 esac

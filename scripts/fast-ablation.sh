@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The cifar-fast ablation of issue 25 on the original CIFAR-10: ResNet-20 at the final budget
-# (8,000 iterations of batch 128), on the 45k/5k split, each run changing one ingredient of
-# the preset. Every choice is read off the validation error; the test error is recorded,
-# never used. Runs one training at a time in the background, beside the paper's queue
-# (scripts/model-zoo.sh), and resumes where it stopped when started again.
+# The cifar-fast queue of issue 25 on the original CIFAR-10. First the ablation: ResNet-20 at
+# the final budget (8,000 iterations of batch 128), on the 45k/5k split, each run changing one
+# ingredient of the preset. Every choice is read off the validation error; the test error is
+# recorded, never used. Then, once FINAL_COMMIT names the commit whose preset is the one
+# chosen, the final runs on all 50,000 training images (FINAL below). Runs one training at a
+# time in the background, beside the paper's queue (scripts/model-zoo.sh), and resumes where
+# it stopped when started again.
 #
 #   bash scripts/fast-ablation.sh          # start or resume in the background
 #   bash scripts/fast-ablation.sh status   # the runs as a table (deepres's compare_runs)
@@ -12,8 +14,8 @@
 #   bash scripts/fast-ablation.sh save     # at each stop: commit the runs' state (state/fast-ablation.*)
 #
 # Everything lives outside the repository, in $FAST (default ~/deepres-fast): a checkout of
-# the fixed commit below with its own .venv, the runs (ablation-8k/NAME) and the log. The
-# data and the decoded-data cache are the paper's queue's ($ZOO).
+# each fixed commit below with its own .venv, the runs (ablation-8k/NAME, final-*/) and the
+# log. The data and the decoded-data cache are the paper's queue's ($ZOO).
 set -euo pipefail
 FAST_COMMIT=${FAST_COMMIT:-8f370b5764c7ff9180f415e25294c4788fc83c1b}
 FAST=${FAST:-$HOME/deepres-fast}
@@ -23,7 +25,7 @@ CODE=$FAST/code-${FAST_COMMIT:0:12}
 OUT=$FAST/ablation-8k
 LOG=$FAST/ablation.log
 PIDFILE=$FAST/ablation.pid
-KEPT=$REPO/docs/runs/experiments/png-ablation-8k-
+KEPT=$REPO/docs/runs/experiments/png-
 
 # name, iterations, then what it changes from the preset (the baseline changes nothing).
 # --iterations scales the preset's schedule: its rise stays 20% of the run. Flip-averaged
@@ -57,26 +59,49 @@ RUNS=(
   "wd-1e-3 8000 --set weight_decay=0.001"
 )
 
+# The final runs, each a `deepres reproduce cifar10 --recipe cifar-fast --val-size 0` into
+# $FAST/NAME whose report is the fast Table 6 / Figure 6 / Figure 7 at that budget: name,
+# iterations, then which networks. ResNet-20 and plain-20 at an eighth of the paper's images
+# first, then the rest of ResNet-20's budget curve, then all four at a quarter (ResNet-56's
+# budget). Their code is FINAL_COMMIT's (empty until the preset is chosen: the queue then
+# stops after the ablation).
+FINAL_COMMIT=${FINAL_COMMIT:-}
+FINAL=(
+  "final-8k 8000 --depths 20"
+  "final-2k 2000 --depths 20 --only table6"
+  "final-4k 4000 --depths 20 --only table6"
+  "final-16k 16000 --depths 20 56"
+)
+FINAL_CODE=${FINAL_COMMIT:+$FAST/code-${FINAL_COMMIT:0:12}}
+
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-# The name of each run that has completed, a line each.
+# Each completed run, a line each: its folder, then its name in docs/runs/experiments/ after
+# $KEPT (ablation-8k-baseline, final-8k-resnet20-seed0).
 finished_runs() {
-  for summary in "$OUT"/*/summary.json; do
-    if grep -qs '"status": "completed"' "$summary"; then basename "$(dirname "$summary")"; fi
+  for summary in "$OUT"/*/summary.json "$FAST"/final-*/runs/*/summary.json; do
+    grep -qs '"status": "completed"' "$summary" || continue
+    run=$(dirname "$summary")
+    case $run in
+      "$OUT"/*) echo "$run $(basename "$OUT")-$(basename "$run")" ;;
+      *) echo "$run $(basename "$(dirname "$(dirname "$run")")")-$(basename "$run")" ;;
+    esac
   done
 }
 
 case "${1:-start}" in
   status)
     if running; then echo "ablation running (pid $(cat "$PIDFILE"))"; else echo "ablation not running"; fi
-    "$CODE/.venv/bin/python" "$CODE/scripts/compare_runs.py" $(ls -d "$OUT"/*/ 2>/dev/null) || true
+    "$CODE/.venv/bin/python" "$CODE/scripts/compare_runs.py" $(ls -d "$OUT"/*/ "$FAST"/final-*/runs/*/ 2>/dev/null) || true
     exit 0 ;;
   stop)
     if running; then pkill -TERM -P "$(cat "$PIDFILE")" || true; echo "sent SIGTERM"; fi
     exit 0 ;;
   records)
     # What a finished run leaves to read (never its checkpoints), kept with the project.
-    for name in $(finished_runs); do
-      mkdir -p "$KEPT$name" && cp "$OUT/$name"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$KEPT$name"/
+    finished_runs | while read -r run name; do
+      mkdir -p "$KEPT$name"
+      cp "$run"/{meta.json,metrics.jsonl,recipe.yaml,summary.json} "$KEPT$name"/
+      if [[ -f $run/response_std.json ]]; then cp "$run/response_std.json" "$KEPT$name"/; fi
       echo "$KEPT$name"
     done
     exit 0 ;;
@@ -85,7 +110,9 @@ case "${1:-start}" in
     # to go on from (a finished run's records are kept in docs/runs/, its weights not needed).
     # shellcheck disable=SC2046
     bash "$REPO/scripts/carry-state.sh" save fast-ablation "$FAST" "$(bash "$0" status 2>&1)" \
-      $(bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$OUT")")
+      $(for dir in "$OUT" "$FAST"/final-*/; do
+          bash "$REPO/scripts/carry-state.sh" run-files "$FAST" "$(basename "$dir")"
+        done)
     exit 0 ;;
   start) ;;
   *) echo "usage: bash scripts/fast-ablation.sh [start|status|stop|records|save]" >&2; exit 2 ;;
@@ -96,12 +123,12 @@ if running; then echo "ablation already running (pid $(cat "$PIDFILE")); log: $L
 # A new machine: the state saved last, then the finished runs' records kept in docs/runs/.
 [[ -d $OUT ]] || bash "$REPO/scripts/carry-state.sh" restore fast-ablation "$FAST"
 mkdir -p "$FAST" "$OUT"
-for keep in "$KEPT"*; do
-  run=$OUT/${keep#"$KEPT"}
-  [[ -e $run ]] || { cp -r "$keep" "$run" && echo "restored the records of $run"; }
+bash "$REPO/scripts/carry-state.sh" restore-runs "$FAST" "$KEPT"{ablation-8k,final}-*/summary.json
+for commit in "$FAST_COMMIT" $FINAL_COMMIT; do
+  code=$FAST/code-${commit:0:12}
+  [[ -d $code ]] || git -C "$REPO" worktree add --detach "$code" "$commit"
+  bash "$code/scripts/setup.sh"
 done
-[[ -d $CODE ]] || git -C "$REPO" worktree add --detach "$CODE" "$FAST_COMMIT"
-bash "$CODE/scripts/setup.sh"
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 
@@ -124,6 +151,18 @@ queue() {
     OMP_NUM_THREADS=1 "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" \
       "${args[@]}" || return 1
   done
+  if [[ -z $FINAL_CODE ]]; then
+    echo "=== $(date -u '+%F %T UTC') the ablation is done; the final runs wait for FINAL_COMMIT"
+    return 0
+  fi
+  for spec in "${FINAL[@]}"; do
+    read -r name iterations networks <<< "$spec"
+    echo "=== $(date -u '+%F %T UTC') $name: $iterations iterations, $networks"
+    # shellcheck disable=SC2086
+    OMP_NUM_THREADS=1 "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
+      --iterations "$iterations" $networks --data "$ZOO/cifar10-png" --val-size 0 "${AMP[@]}" \
+      --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet || return 1
+  done
   echo "=== $(date -u '+%F %T UTC') all done"
 }
 cd "$CODE"
@@ -132,7 +171,7 @@ export -f queue
 # its own at autogroup nice -5): at the same nice it gets a third of the CPU, the queue two.
 # (Set from inside the new session: from here it could land on this shell's.)
 PRIORITY='echo -5 > /proc/self/autogroup 2>/dev/null || true'
-setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP); $(declare -f queue); queue" \
+setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP FINAL FINAL_CODE FAST); $(declare -f queue); queue" \
   >> "$LOG" 2>&1 &
 echo $! > "$PIDFILE"
 echo "ablation started (pid $!); log: $LOG"

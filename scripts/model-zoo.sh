@@ -74,13 +74,7 @@ fi
 # before (committed in docs/runs/, their summary naming their place in $OUT), so that the
 # queue skips them and the report still has them.
 if [[ ! -d $OUT ]]; then bash "$REPO/scripts/carry-state.sh" restore zoo "$ZOO"; fi
-for summary in "$REPO"/docs/runs/*/summary.json; do
-  run=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$summary")
-  if [[ $run == "$OUT/runs/"* && ! -e $run ]]; then
-    mkdir -p "$run" && cp "$(dirname "$summary")"/* "$run"/
-    echo "restored the records of $(basename "$run") from docs/runs/"
-  fi
-done
+bash "$REPO/scripts/carry-state.sh" restore-runs "$OUT/runs" "$REPO"/docs/runs/*/summary.json
 # bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi

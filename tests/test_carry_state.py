@@ -104,3 +104,21 @@ def test_run_files_are_the_records_and_the_checkpoints_of_unfinished_runs(repo, 
         "runs/new/checkpoints/last.pt",
         "runs/new/metrics.jsonl",
     ]
+
+
+def test_kept_records_go_back_only_to_missing_runs_under_root(repo, tmp_path):
+    root, kept = tmp_path / "machine", tmp_path / "docs-runs"
+    places = {"gone": root / "runs" / "gone", "here": root / "runs" / "here",
+              "elsewhere": tmp_path / "other" / "run"}  # fmt: skip
+    for name, place in places.items():
+        (kept / name).mkdir(parents=True)
+        (kept / name / "summary.json").write_text(f'{{"run_dir": "{place}"}}\n')
+        (kept / name / "metrics.jsonl").write_text(f"{name}'s\n")
+    places["here"].mkdir(parents=True)
+    summaries = [str(kept / name / "summary.json") for name in places]
+    restored = _carry(repo, "restore-runs", str(root), *summaries, str(kept / "none.json"))
+    assert restored.returncode == 0, restored.stderr
+    assert (places["gone"] / "metrics.jsonl").read_text() == "gone's\n"
+    assert not (places["here"] / "metrics.jsonl").exists()
+    assert not places["elsewhere"].exists()
+    assert restored.stdout.count("restored the records") == 1

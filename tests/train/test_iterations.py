@@ -42,6 +42,13 @@ def test_train_and_reproduce_shorten_cifar_paper_alike():
     )
 
 
+def test_the_note_names_the_lengths_the_schedule_uses():
+    fast = load_recipe("cifar-fast")
+    note = fast.scaling_note(fast.scaled_to(8000))
+    assert note.startswith("--iterations 8000 scales the schedule of 16000 iterations: lr rises")
+    assert f"lr rises for {fast.lr_rise // 2}, evaluations" in note and "drops" not in note
+
+
 def test_set_iterations_is_the_raw_field(capsys):
     plan = plan_run(RunRequest(overrides=["iterations=300"]))
     raw = plan.recipe

@@ -211,11 +211,17 @@ class Recipe:
         """What ``scaled_to`` changed, in one line for the start of a run."""
 
         def lengths(recipe: Recipe) -> str:
-            drops = ", ".join(map(str, recipe.milestones)) or "none"
             return (
-                f"lr drops at {drops}, evaluations every {recipe.eval_every}, "
+                f"{schedule(recipe)}evaluations every {recipe.eval_every}, "
                 f"checkpoints every {recipe.checkpoint_every}"
             )
+
+        def schedule(recipe: Recipe) -> str:  # the lengths that this schedule uses
+            if recipe.schedule == "step":
+                return f"lr drops at {', '.join(map(str, recipe.milestones)) or 'none'}, "
+            if recipe.schedule in ("cosine", "onecycle"):
+                return f"lr rises for {recipe.lr_rise}, "
+            return ""
 
         bounded = ""
         if scaled.eval_every > round(self.eval_every * scaled.iterations / self.iterations):
