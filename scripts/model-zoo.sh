@@ -80,7 +80,8 @@ AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 # The runs of one --out share their settings (experiment.json), precision included, but the
 # machine under the queue changes between sessions: a run goes on in the precision it started
-# in (its own recipe.yaml), and the next run starts in this machine's.
+# in (its own recipe.yaml), and the next run starts in this machine's. (deepres accepts that
+# by itself since b1caf06; ZOO_COMMIT's refuses unless experiment.json says so.)
 if [[ -f $OUT/experiment.json ]]; then
   python3 - "$OUT/experiment.json" "${AMP[1]:-amp=auto}" <<'PY'
 import json, pathlib, sys
