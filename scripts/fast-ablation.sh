@@ -63,9 +63,9 @@ RUNS=(
 # $FAST/NAME whose report is the fast Table 6 / Figure 6 / Figure 7 at that budget: name,
 # iterations, then which networks. ResNet-20 and plain-20 at an eighth of the paper's images
 # first, then the rest of ResNet-20's budget curve, then all four at a quarter (ResNet-56's
-# budget). Their code is FINAL_COMMIT's (empty until the preset is chosen: the queue then
+# budget). Their code is FINAL_COMMIT's, the commit of the preset chosen (empty: the queue
 # stops after the ablation).
-FINAL_COMMIT=${FINAL_COMMIT:-}
+FINAL_COMMIT=${FINAL_COMMIT:-f6b53c1142fc7ba819ffc0781e500a43915f5948}
 FINAL=(
   "final-8k 8000 --depths 20"
   "final-2k 2000 --depths 20 --only table6"
