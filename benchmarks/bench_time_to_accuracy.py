@@ -16,7 +16,8 @@ the ratios cifar-paper / cifar-fast. Asserts nothing.
 These are hours of CPU: the runs live in --out (default ~/.cache/deepres-bench/
 time-to-accuracy/TARGET), each invocation goes on where the last one stopped (Ctrl-C or SIGTERM
 saves a checkpoint), and finished runs are only reported. Take the figures with nothing else
-running: on a shared machine the two runs would not see the same CPU.
+running: on a shared machine the two runs would not see the same CPU. The table names the CPU
+the runs trained on, from their records, and says so when a run went on on another kind.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from common import CACHE, cifar10_root
 
 from deepres.device import cpu_description
 from deepres.runs import RunDir
+from deepres.runs.environment import sessions
 from deepres.runs.rundir import RECIPE, trained_so_far
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
 from deepres.train.recipe import load_run_recipe
@@ -121,15 +123,17 @@ def report(folder: Path, target: float) -> dict:
         "status": summary.status if summary else "not finished",
         "best_val_error": summary.best_val_error if summary else None,
         "amp": run.read_recipe().get("amp"),
+        "machines": {s.get("device_name") for s in sessions(run.read_meta())},
     }
 
 
 def print_table(results: dict[str, dict], target: float) -> None:
-    print(
-        f"\nResNet-20 to {100 * target:g}% validation error on this machine: "
-        f"{cpu_description()}, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
-    )
+    machines = set().union(*(r["machines"] for r in results.values()))
+    if machines == {cpu_description()}:
+        where = f"on this machine: {cpu_description()}, {torch.get_num_threads()} threads"
+    else:  # a run resumed on a machine of another kind: its times compare unlike CPUs
+        where = f"on more than one kind of machine ({'; '.join(sorted(map(str, machines)))})"
+    print(f"\nResNet-20 to {100 * target:g}% validation error {where}, torch {torch.__version__}")
     print(f"{'recipe':<12} {'iteration':>9} {'epochs':>6} {'images':>11} {'train s':>8} "
           f"{'wall s':>8}  amp     runs")  # fmt: skip
     for name, r in results.items():

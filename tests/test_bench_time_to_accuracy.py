@@ -25,9 +25,14 @@ def test_both_recipes_stop_at_the_target_and_are_reported(tmp_path, capsys):
         assert figures["wall_seconds"] >= figures["reached"]["train_seconds"] > 0
         assert f"{name:<12}         4" in table
     assert "cifar-paper / cifar-fast: 1.00x the images" in table
+    assert "validation error on this machine: " in table
 
+    meta = tmp_path / "cifar-paper" / "meta.json"  # as if it had trained on another machine
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "device_name": "Other CPU"}))
     assert bench.main([*TINY, "--out", str(tmp_path)]) == 0  # finished: reported, not trained
     assert json.loads((tmp_path / "cifar-fast" / bench.WALL).read_text()).__len__() == 1
+    table = capsys.readouterr().out
+    assert "on more than one kind of machine (" in table and "Other CPU" in table
     with pytest.raises(SystemExit, match="another recipe than this invocation's"):
         bench.main([*TINY, "--set", "lr=0.05", "--out", str(tmp_path)])
 
