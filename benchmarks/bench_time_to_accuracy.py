@@ -83,12 +83,12 @@ def run_to_target(name: str, recipe: Recipe, folder: Path, cache_dir: Path | Non
             )
         summary = run.read_summary()
         if summary and summary.status in FINISHED:
-            return summary.status
+            return summary.status_said
     walls = wall_seconds(folder)
     started = time.perf_counter()
     options = TrainOptions(out=folder, resume=resume, cache_dir=cache_dir, recipe_name=name)
     try:
-        return train(recipe, options).status
+        return train(recipe, options).status_said
     finally:
         walls.append(time.perf_counter() - started)
         (folder / WALL).write_text(json.dumps(walls) + "\n")
