@@ -128,9 +128,9 @@ def report(folder: Path, target: float) -> dict:
 
 
 def print_table(results: dict[str, dict], target: float) -> None:
-    machines = set().union(*(r["machines"] for r in results.values()))
-    if machines == {cpu_description()}:
-        where = f"on this machine: {cpu_description()}, {torch.get_num_threads()} threads"
+    machines, here = set().union(*(r["machines"] for r in results.values())), cpu_description()
+    if machines == {here}:
+        where = f"on this machine: {here}, {torch.get_num_threads()} threads"
     else:  # a run resumed on a machine of another kind: its times compare unlike CPUs
         where = f"on more than one kind of machine ({'; '.join(sorted(map(str, machines)))})"
     print(f"\nResNet-20 to {100 * target:g}% validation error {where}, torch {torch.__version__}")

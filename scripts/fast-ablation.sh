@@ -21,7 +21,8 @@ FAST_COMMIT=${FAST_COMMIT:-8f370b5764c7ff9180f415e25294c4788fc83c1b}
 FAST=${FAST:-$HOME/deepres-fast}
 ZOO=${ZOO:-$HOME/deepres-zoo}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-CODE=$FAST/code-${FAST_COMMIT:0:12}
+code_of() { echo "$FAST/code-${1:0:12}"; }  # the checkout of a commit, with its own .venv
+CODE=$(code_of "$FAST_COMMIT")
 OUT=$FAST/ablation-8k
 LOG=$FAST/ablation.log
 PIDFILE=$FAST/ablation.pid
@@ -72,7 +73,7 @@ FINAL=(
   "final-4k 4000 --depths 20 --only table6"
   "final-16k 16000 --depths 20 56"
 )
-FINAL_CODE=${FINAL_COMMIT:+$FAST/code-${FINAL_COMMIT:0:12}}
+FINAL_CODE=${FINAL_COMMIT:+$(code_of "$FINAL_COMMIT")}
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 # Each completed run, a line each: its folder, then its name in docs/runs/experiments/ after
@@ -125,7 +126,7 @@ if running; then echo "ablation already running (pid $(cat "$PIDFILE")); log: $L
 mkdir -p "$FAST" "$OUT"
 bash "$REPO/scripts/carry-state.sh" restore-runs "$FAST" "$KEPT"{ablation-8k,final}-*/summary.json
 for commit in "$FAST_COMMIT" $FINAL_COMMIT; do
-  code=$FAST/code-${commit:0:12}
+  code=$(code_of "$commit")
   [[ -d $code ]] || git -C "$REPO" worktree add --detach "$code" "$commit"
   bash "$code/scripts/setup.sh"
 done
