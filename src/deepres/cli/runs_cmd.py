@@ -1,5 +1,6 @@
 """`deepres runs compare`: training runs side by side, as a Markdown table
-(``deepres.runs.compare_runs``)."""
+(``deepres.runs.compare_runs``); `deepres runs budget`: final test error against the images
+trained on (``deepres.experiments.budget``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 from deepres.atomic import write_text_atomic
 from deepres.data.errors import show_path
+from deepres.errors import RunDirError
+from deepres.experiments.budget import budget_points, budget_table, plot_budget
 from deepres.runs import compare_runs
 
 from .trained_args import note
@@ -16,7 +19,7 @@ from .trained_args import note
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "runs",
-        help="look at training runs: compare them side by side",
+        help="look at training runs: compare them side by side, or their budgets",
         description="Look at the run directories that `deepres train` writes.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -44,14 +47,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="validation-error columns at multiples of N iterations only",
     )
     compare.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+    _add_budget_parser(actions)
+
+
+def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
+    budget = actions.add_parser(
+        "budget",
+        help="final test error against the images trained on, a row per completed run",
+        description="Print a Markdown table of the completed runs, by network and budget: "
+        "iterations, batch, images, training time (steps alone) and the test error of the "
+        "run's last evaluation, in its recipe's view and precision. Runs not completed are "
+        "left out, with a line each on stderr: a run stopped early is no point of the curve.",
+    )
+    budget.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
+    budget.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+    budget.add_argument(
+        "--plot", type=Path, metavar="PNG", help="draw test error against images into PNG"
+    )
+    budget.add_argument("--title", default="test error against budget", help="the plot's title")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "budget":
+        return _budget(args)
     table = compare_runs(args.runs, args.every)
     print(table)
     if args.out is not None:
         write_text_atomic(args.out, table + "\n")
         note(f"the table is in {show_path(args.out)}")
+    return 0
+
+
+def _budget(args: argparse.Namespace) -> int:
+    points, left_out = budget_points(args.runs)
+    for line in left_out:
+        note(f"left out, not completed: {line}")
+    if not points:
+        raise RunDirError("none of the runs has completed: a budget curve needs finished runs")
+    table = budget_table(points)
+    print(table)
+    if args.out is not None:
+        write_text_atomic(args.out, table + "\n")
+        note(f"the table is in {show_path(args.out)}")
+    if args.plot is not None:
+        plot_budget(points, args.plot, args.title)
+        note(f"the plot is in {show_path(args.plot)}")
     return 0
 
 
