@@ -3,7 +3,7 @@
 # the final budget (8,000 iterations of batch 128), on the 45k/5k split, each run changing one
 # ingredient of the preset. Every choice is read off the validation error; the test error is
 # recorded, never used. Then, once FINAL_COMMIT names the commit whose preset is the one
-# chosen, the final runs on all 50,000 training images (FINAL below). Runs one training at a
+# chosen, the final runs on all 50,000 training images (final-* below). Runs one training at a
 # time in the background, beside the paper's queue (scripts/model-zoo.sh), and resumes where
 # it stopped when started again.
 #
@@ -34,7 +34,7 @@ KEPT=$REPO/docs/runs/experiments/png-
 # smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone, and
 # cosine-smoothing-0.2-lr-0.4 all three; they run before the rest of the one-change runs
 # because the recipe to choose needs them first. lr-0.1 and wd-1e-3 only widen the ranges
-# of peak lr and weight decay, so they come last. batch64 trains on the same images in twice
+# of peak lr and weight decay, so they come after the first final runs. batch64 trains on the same images in twice
 # the steps, with the lr halved (batch norm over 64 images, as in the paper's runs). The
 # three together measured worse than the baseline, so cosine-seed1 tells whether cosine's
 # lowest error alone was more than the noise of one run.
@@ -56,23 +56,22 @@ RUNS=(
   "wd-paper 8000 --set weight_decay=0.0001"
   "decay-bn 8000 --set decay_norm_and_bias=true"
   "batch256 4000 --batch-size 256 --lr 0.4"
+  "final-8k 8000 --depths 20"
   "lr-0.1 8000 --lr 0.1"
   "wd-1e-3 8000 --set weight_decay=0.001"
-)
-
-# The final runs, each a `deepres reproduce cifar10 --recipe cifar-fast --val-size 0` into
-# $FAST/NAME whose report is the fast Table 6 / Figure 6 / Figure 7 at that budget: name,
-# iterations, then which networks. ResNet-20 and plain-20 at an eighth of the paper's images
-# first, then the rest of ResNet-20's budget curve, then all four at a quarter (ResNet-56's
-# budget). Their code is FINAL_COMMIT's, the commit of the preset chosen (empty: the queue
-# stops after the ablation).
-FINAL_COMMIT=${FINAL_COMMIT:-f6b53c1142fc7ba819ffc0781e500a43915f5948}
-FINAL=(
-  "final-8k 8000 --depths 20"
   "final-2k 2000 --depths 20 --only table6"
   "final-4k 4000 --depths 20 --only table6"
   "final-16k 16000 --depths 20 56"
 )
+
+# The final runs are the entries named final-*: each a `deepres reproduce cifar10 --recipe
+# cifar-fast --val-size 0` into $FAST/NAME whose report is the fast Table 6 / Figure 6 /
+# Figure 7 at that budget, then which networks. ResNet-20 and plain-20 at an eighth of the
+# paper's images come as soon as the preset is chosen (before the ablation's last two, which
+# only fill its table), then the rest of ResNet-20's budget curve, then all four at a quarter
+# (ResNet-56's budget). Their code is FINAL_COMMIT's, the commit of the preset chosen (empty:
+# the queue stops at the first final run).
+FINAL_COMMIT=${FINAL_COMMIT:-f6b53c1142fc7ba819ffc0781e500a43915f5948}
 FINAL_CODE=${FINAL_COMMIT:+$(code_of "$FINAL_COMMIT")}
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -137,42 +136,47 @@ if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 queue() {
   for spec in "${RUNS[@]}"; do
     read -r name iterations changes <<< "$spec"
-    run=$OUT/$name
-    if grep -qs '"status": "completed"' "$run/summary.json"; then continue; fi
-    if [[ -f $run/recipe.yaml ]]; then
-      args=(--resume "$run")
-    else
-      recipe=(--recipe cifar-fast)
-      [[ $changes == --recipe* ]] && recipe=()
-      # shellcheck disable=SC2206
-      args=("${recipe[@]}" $changes --iterations "$iterations" --data "$ZOO/cifar10-png"
-            --val-size 5000 --set eval_every=1000 "${AMP[@]}" --out "$run")
-    fi
-    echo "=== $(date -u '+%F %T UTC') $name: ${args[*]}"
-    OMP_NUM_THREADS=1 "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" \
-      "${args[@]}" || return 1
-  done
-  if [[ -z $FINAL_CODE ]]; then
-    echo "=== $(date -u '+%F %T UTC') the ablation is done; the final runs wait for FINAL_COMMIT"
-    return 0
-  fi
-  for spec in "${FINAL[@]}"; do
-    read -r name iterations networks <<< "$spec"
-    echo "=== $(date -u '+%F %T UTC') $name: $iterations iterations, $networks"
-    # shellcheck disable=SC2086
-    OMP_NUM_THREADS=1 "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
-      --iterations "$iterations" $networks --data "$ZOO/cifar10-png" --val-size 0 "${AMP[@]}" \
-      --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet || return 1
+    case $name in
+      final-*) final_run "$name" "$iterations" "$changes" || return 1 ;;
+      *) ablation_run "$name" "$iterations" "$changes" || return 1 ;;
+    esac
   done
   echo "=== $(date -u '+%F %T UTC') all done"
 }
+ablation_run() {
+  local name=$1 iterations=$2 changes=$3 run=$OUT/$1 args recipe
+  if grep -qs '"status": "completed"' "$run/summary.json"; then return 0; fi
+  if [[ -f $run/recipe.yaml ]]; then
+    args=(--resume "$run")
+  else
+    recipe=(--recipe cifar-fast)
+    [[ $changes == --recipe* ]] && recipe=()
+    # shellcheck disable=SC2206
+    args=("${recipe[@]}" $changes --iterations "$iterations" --data "$ZOO/cifar10-png"
+          --val-size 5000 --set eval_every=1000 "${AMP[@]}" --out "$run")
+  fi
+  echo "=== $(date -u '+%F %T UTC') $name: ${args[*]}"
+  OMP_NUM_THREADS=1 "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" "${args[@]}"
+}
+# reproduce skips the runs it finished and resumes the others by itself.
+final_run() {
+  local name=$1 iterations=$2 networks=$3
+  if [[ -z $FINAL_CODE ]]; then
+    echo "=== $(date -u '+%F %T UTC') the final runs wait for FINAL_COMMIT"
+    return 1
+  fi
+  echo "=== $(date -u '+%F %T UTC') $name: $iterations iterations, $networks"
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
+    --iterations "$iterations" $networks --data "$ZOO/cifar10-png" --val-size 0 "${AMP[@]}" \
+    --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet
+}
 cd "$CODE"
-export -f queue
 # Its session shares the CPU with the queue's two training processes (each in a session of
 # its own at autogroup nice -5): at the same nice it gets a third of the CPU, the queue two.
 # (Set from inside the new session: from here it could land on this shell's.)
 PRIORITY='echo -5 > /proc/self/autogroup 2>/dev/null || true'
-setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP FINAL FINAL_CODE FAST); $(declare -f queue); queue" \
+setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST); $(declare -f queue ablation_run final_run); queue" \
   >> "$LOG" 2>&1 &
 echo $! > "$PIDFILE"
 echo "ablation started (pid $!); log: $LOG"
