@@ -108,10 +108,5 @@ setsid nohup nice -n -10 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar1
   --processes-per-run 2 --out "$OUT" --cache-dir "$ZOO/cache" --quiet >> "$LOG" 2>&1 &
 QUEUE=$!
 echo $QUEUE > "$PIDFILE"
-# The kernel shares the CPU between sessions first (autogroups), and torchrun starts each
-# worker in a session of its own: every 30 s, until the queue ends, its training processes'
-# sessions get the priority (-5: the day's tests still get about a quarter of the CPU).
-setsid nohup bash -c "while kill -0 $QUEUE 2>/dev/null; do
-  for pid in \$(pgrep -f '^$CODE/.venv/bin/python'); do echo -5 > /proc/\$pid/autogroup; done 2>/dev/null
-  sleep 30; done" >/dev/null 2>&1 &
+bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$CODE/.venv/bin/python"
 echo "queue started (pid $QUEUE); log: $LOG"
