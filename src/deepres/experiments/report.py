@@ -42,13 +42,16 @@ class Schedule:
     shortened: bool = False  # shorter than the recipe's own length
 
     def recipe_label(self) -> str:
-        """ "" for the paper's recipe; else the words that go into every heading and figure."""
-        return "" if self.paper_recipe else f"recipe {self.recipe}, NOT the paper's"
+        """ "" for the paper's recipe; else the words that go into every heading and figure,
+        with the length: reports of one recipe at several budgets sit side by side."""
+        if self.paper_recipe:
+            return ""
+        return f"recipe {self.recipe}, {self.iterations:,} iterations, NOT the paper's"
 
     def label(self) -> str:
         if self.recipe_label():
-            shortened = "SHORTENED to " * self.shortened
-            return f"{self.recipe_label()}: {shortened}{self.iterations:,} iterations"
+            own = self.recipe_iterations
+            return self.recipe_label() + f" (SHORTENED from {own:,})" * self.shortened
         if not self.shortened:
             return f"the paper's schedule: {self.iterations:,} iterations"
         return (
