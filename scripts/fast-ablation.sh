@@ -34,9 +34,9 @@ KEPT=$REPO/docs/runs/experiments/png-
 # smoothing-0.2-lr-0.4 puts together the first two changes that measured better alone, and
 # cosine-smoothing-0.2-lr-0.4 all three; they run before the rest of the one-change runs
 # because the recipe to choose needs them first. lr-0.1 and wd-1e-3 only widen the ranges
-# of peak lr and weight decay, so they come after the first final runs. batch64 trains on the same images in twice
-# the steps, with the lr halved (batch norm over 64 images, as in the paper's runs). The
-# three together measured worse than the baseline, so cosine-seed1 tells whether cosine's
+# of peak lr and weight decay, so they come after the first final runs. batch64 trains on the
+# same images in twice the steps, with the lr halved (batch norm over 64 images, as in the
+# paper's runs). The three together measured worse than the baseline, so cosine-seed1 tells whether cosine's
 # lowest error alone was more than the noise of one run.
 RUNS=(
   "baseline 8000"
@@ -180,7 +180,7 @@ setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE F
   >> "$LOG" 2>&1 &
 QUEUE=$!
 echo $QUEUE > "$PIDFILE"
-# reproduce trains each final run in a session of its own: at nice 0 it would get a quarter
-# of the CPU beside the paper's queue at -5.
+# reproduce trains each final run in a session of its own: at nice 0 beside the paper's queue
+# at -5 it trained at half its speed (docs/development.md).
 if [[ -n $FINAL_CODE ]]; then bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$FINAL_CODE/.venv/bin/python"; fi
 echo "ablation started (pid $QUEUE); log: $LOG"
