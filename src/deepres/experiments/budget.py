@@ -94,6 +94,9 @@ def plot_budget(points: list[BudgetPoint], path: Path, title: str) -> None:
                 fontsize=8,
             )
     ax.set_xscale("log", base=2)
+    budgets = sorted({p.images for p in points})
+    ax.set_xticks(budgets, [f"{images / 1e6:.3g}M" for images in budgets])
+    ax.minorticks_off()
     ax.set_xlabel("images trained on")
     ax.set_ylabel("test error (%)")
     ax.grid(alpha=0.3)
