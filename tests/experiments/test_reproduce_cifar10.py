@@ -160,9 +160,14 @@ def test_stopped_runs_resume_and_finished_runs_are_skipped(tmp_path, cifar_jpeg_
     calls = [json.loads(l)["status"] for l in (out / "invocations.jsonl").read_text().splitlines()]
     assert calls == ["stopped (stopped by SIGINT)", "completed", "completed"]
 
-    # The next machine of a long queue may compute in another precision: the runs go on.
+    # The next machine of a long queue may compute in another precision: the runs go on,
+    # also where experiment.json was written when the precision was shared (it held "amp").
     assert main([*args, "--set", "amp=bf16"]) == 0
     assert capsys.readouterr().err.count("finished earlier, skipped") == 2
+    settings = json.loads((out / "experiment.json").read_text())
+    settings["recipe"]["amp"] = "bf16"
+    (out / "experiment.json").write_text(json.dumps(settings))
+    assert main([*args, "--report-only"]) == 0
     longer = [a if a != "4" else "8" for a in args]
     assert main(longer) == 2
     assert (

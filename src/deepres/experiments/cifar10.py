@@ -127,14 +127,16 @@ PER_RUN = ("model", "seed", "amp")
 
 def _claim(out: Path, recipe: Recipe, settings: dict, *, create: bool = True) -> None:
     """The runs in one OUT share their recipe but for ``PER_RUN``; refuse to mix. Fields
-    that deepres gained after the runs started count as their defaults."""
+    that deepres gained after the runs started count as their defaults; an experiment.json
+    written before a field became ``PER_RUN`` holds it, and it is not compared."""
     shared = {k: v for k, v in recipe.to_dict().items() if k not in PER_RUN}
     path = out / "experiment.json"
     if not path.exists() and not create:
         raise RunDirError(f"{out} holds no runs of `deepres reproduce cifar10` (no {path.name})")
     if path.exists():
         defaults = {k: v for k, v in Recipe().to_dict().items() if k in shared}
-        before = {**defaults, **json.loads(path.read_text())["recipe"]}
+        stored = json.loads(path.read_text())["recipe"]
+        before = {**defaults, **{k: v for k, v in stored.items() if k not in PER_RUN}}
         changed = sorted(k for k in set(before) | set(shared) if before.get(k) != shared.get(k))
         if changed:
             detail = "; ".join(
