@@ -36,8 +36,8 @@ KEPT=$REPO/docs/runs/experiments/png-
 # because the recipe to choose needs them first. lr-0.1 and wd-1e-3 only widen the ranges
 # of peak lr and weight decay, so they come after the first final runs. batch64 trains on the
 # same images in twice the steps, with the lr halved (batch norm over 64 images, as in the
-# paper's runs). The three together measured worse than the baseline, so cosine-seed1 tells whether cosine's
-# lowest error alone was more than the noise of one run.
+# paper's runs). The three together measured worse than the baseline, so cosine-seed1 tells
+# whether cosine's lowest error alone was more than the noise of one run.
 RUNS=(
   "baseline 8000"
   "paper 8000 --recipe cifar-paper"
@@ -172,15 +172,11 @@ final_run() {
     --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet
 }
 cd "$CODE"
-# Its session shares the CPU with the queue's two training processes (each in a session of
-# its own at autogroup nice -5): at the same nice it gets a third of the CPU, the queue two.
-# (Set from inside the new session: from here it could land on this shell's.)
-PRIORITY='echo -5 > /proc/self/autogroup 2>/dev/null || true'
-setsid nohup bash -c "$PRIORITY; $(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST); $(declare -f queue ablation_run final_run); queue" \
+setsid nohup bash -c "$(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST); $(declare -f queue ablation_run final_run); queue" \
   >> "$LOG" 2>&1 &
 QUEUE=$!
 echo $QUEUE > "$PIDFILE"
-# reproduce trains each final run in a session of its own: at nice 0 beside the paper's queue
-# at -5 it trained at half its speed (docs/development.md).
-if [[ -n $FINAL_CODE ]]; then bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$FINAL_CODE/.venv/bin/python"; fi
+# The trainings of both checkouts at the paper's queue's priority: at nice 0 beside it at -5,
+# a final run (in a session of its own) trained at half its speed (docs/development.md).
+bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$FAST/code-"
 echo "ablation started (pid $QUEUE); log: $LOG"

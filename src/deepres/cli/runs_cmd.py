@@ -70,12 +70,16 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "budget":
         return _budget(args)
-    table = compare_runs(args.runs, args.every)
-    print(table)
-    if args.out is not None:
-        write_text_atomic(args.out, table + "\n")
-        note(f"the table is in {show_path(args.out)}")
+    _print_table(compare_runs(args.runs, args.every), args.out)
     return 0
+
+
+def _print_table(table: str, out: Path | None) -> None:
+    """Print ``table``, and write it to ``out`` as well if given."""
+    print(table)
+    if out is not None:
+        write_text_atomic(out, table + "\n")
+        note(f"the table is in {show_path(out)}")
 
 
 def _budget(args: argparse.Namespace) -> int:
@@ -84,11 +88,7 @@ def _budget(args: argparse.Namespace) -> int:
         note(f"left out, not completed: {line}")
     if not points:
         raise RunDirError("none of the runs has completed: a budget curve needs finished runs")
-    table = budget_table(points)
-    print(table)
-    if args.out is not None:
-        write_text_atomic(args.out, table + "\n")
-        note(f"the table is in {show_path(args.out)}")
+    _print_table(budget_table(points), args.out)
     if args.plot is not None:
         plot_budget(points, args.plot, args.title)
         note(f"the plot is in {show_path(args.plot)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunStatus
 from deepres.runs.plots import new_figure, save_png
+from deepres.runs.rundir import RECIPE
 
 from .report import duration
 
@@ -43,7 +44,7 @@ def budget_points(paths: list[Path]) -> tuple[list[BudgetPoint], list[str]]:
     for path in paths:
         run = RunDir(path)
         if not run.exists():
-            raise RunDirError(f"{path} is not a run directory (no recipe.yaml)")
+            raise RunDirError(f"{path} is not a run directory (no {RECIPE})")
         summary = run.read_summary()
         if summary is None or summary.status is not RunStatus.COMPLETED:
             left_out.append(f"{path.name}: {run.progress_said(run.read_metrics(), summary)}")
