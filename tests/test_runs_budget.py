@@ -11,8 +11,8 @@ from deepres.experiments.budget import budget_points
 from deepres.train import TrainOptions, train
 
 
-def _run(out, iterations, batch_size):
-    lengths = dict(val_size=0, iterations=iterations, eval_every=iterations, log_every=2)
+def _run(out, iterations, batch_size, val_size=0):
+    lengths = dict(val_size=val_size, iterations=iterations, eval_every=iterations, log_every=2)
     train(tiny_recipe(**lengths, batch_size=batch_size), TrainOptions(out=out, quiet=True))
     return json.loads((out / "summary.json").read_text())
 
@@ -34,6 +34,7 @@ def test_points_by_images_and_the_table(tmp_path, capsys):
     assert out.read_text() == printed
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "left out, not completed: stopped: stopped by SIGTERM, at iteration 2" in err
+    assert "not one curve" not in err
     rows = printed.splitlines()[2:]
     assert len(rows) == 2  # the stopped run is no point
     assert rows[0].startswith("| resnet20 | 8 | 4 | 32 | ")
@@ -61,3 +62,13 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "left out, not completed: stopped: not finished, at iteration 2" in err
     assert err.endswith("none of the runs has completed: a budget curve needs finished runs\n")
+
+
+def test_runs_on_different_images_are_said_to_be(tmp_path, capsys):
+    _run(tmp_path / "all", 4, 4)
+    _run(tmp_path / "split", 4, 4, val_size=8)
+    assert main(["runs", "budget", str(tmp_path / "all"), str(tmp_path / "split")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("not one curve, the runs trained on different images: ") == 2
+    assert "less 0 validation images: all\n" in err
+    assert "less 8 validation images: split\n" in err

@@ -10,7 +10,12 @@ from pathlib import Path
 from deepres.atomic import write_text_atomic
 from deepres.data.errors import show_path
 from deepres.errors import RunDirError
-from deepres.experiments.budget import budget_points, budget_table, plot_budget
+from deepres.experiments.budget import (
+    budget_points,
+    budget_table,
+    mixed_training_images,
+    plot_budget,
+)
 from deepres.runs import compare_runs
 
 from .trained_args import note
@@ -57,7 +62,9 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
         description="Print a Markdown table of the completed runs, by network and budget: "
         "iterations, batch, images, training time (steps alone) and the test error of the "
         "run's last evaluation, in its recipe's view and precision. Runs not completed are "
-        "left out, with a line each on stderr: a run stopped early is no point of the curve.",
+        "left out, with a line each on stderr: a run stopped early is no point of the curve. "
+        "Runs that trained on different images (another data folder or validation split) are "
+        "said to be, on stderr as well.",
     )
     budget.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
     budget.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
@@ -88,6 +95,8 @@ def _budget(args: argparse.Namespace) -> int:
         note(f"left out, not completed: {line}")
     if not points:
         raise RunDirError("none of the runs has completed: a budget curve needs finished runs")
+    for line in mixed_training_images(points):
+        note(f"not one curve, the runs trained on different images: {line}")
     _print_table(budget_table(points), args.out)
     if args.plot is not None:
         plot_budget(points, args.plot, args.title)

@@ -7,7 +7,9 @@ last evaluation, in the view and precision its recipe evaluates with. ``budget_t
 them as Markdown, ``plot_budget`` draws test error against images, a line per network.
 
 Only a completed run is a point: a run stopped early ends far from the end of its schedule,
-so its last error says nothing about what its budget buys.
+so its last error says nothing about what its budget buys. Points from runs that trained on
+different images (another data folder, or another validation split held out) are no one curve:
+``mixed_training_images`` says which runs differ.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class BudgetPoint:
     batch_size: int
     test_error: float
     train_seconds: float | None
+    trained_on: str  # the data folder and the validation images held out of it
 
     @property
     def images(self) -> int:
@@ -61,9 +64,21 @@ def budget_points(paths: list[Path]) -> tuple[list[BudgetPoint], list[str]]:
                 batch_size=recipe["batch_size"],
                 test_error=summary.test_error,
                 train_seconds=summary.train_seconds,
+                trained_on=f"{recipe['data']} less {recipe['val_size']:,} validation images",
             )
         )
     return sorted(points, key=lambda p: (p.model, p.images)), left_out
+
+
+def mixed_training_images(points: list[BudgetPoint]) -> list[str]:
+    """A line per set of training images when the points trained on more than one, naming its
+    runs; empty when they all trained on the same images."""
+    runs_by_images: dict[str, list[str]] = {}
+    for p in points:
+        runs_by_images.setdefault(p.trained_on, []).append(p.run)
+    if len(runs_by_images) < 2:
+        return []
+    return [f"{images}: {', '.join(runs)}" for images, runs in runs_by_images.items()]
 
 
 def budget_table(points: list[BudgetPoint]) -> str:
