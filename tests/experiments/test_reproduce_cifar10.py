@@ -297,6 +297,9 @@ def test_another_recipe_is_named_in_every_heading(tmp_path, cifar_jpeg_slice, ca
     assert headings and all(label in h for h in headings)
     assert "not the paper's" in report.split("\n## ")[0]  # the banner under the title
     assert "scored with its mirror image" in report  # cifar-fast's test errors use flips
+    changes = next(line for line in report.splitlines() if "changed in:" in line)
+    assert "`schedule` step -> cosine" in changes and "`lr_rise`" in changes
+    assert "`milestones`" not in changes  # a cosine schedule has none
     assert "--recipe cifar-fast" in " ".join(results["invocations"][0]["command"])
 
 

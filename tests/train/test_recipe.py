@@ -79,3 +79,11 @@ def test_unknown_key_in_a_file_names_the_file(tmp_path):
     path.write_text("lr: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):
         load_recipe(str(path))
+
+
+def test_unused_fields_are_those_the_schedule_and_average_ignore():
+    assert Recipe().unused_fields() == {"plateau_patience", "lr_rise", "ema_every"}
+    cosine = Recipe(schedule="cosine", ema_decay=0.999)
+    assert cosine.unused_fields() == {"milestones", "lr_factor", "plateau_patience"}
+    plateau = Recipe(schedule="plateau", val_size=10)
+    assert plateau.unused_fields() == {"milestones", "lr_rise", "ema_every"}

@@ -167,7 +167,7 @@ def _context(
     s: Cifar10Settings, recipe: Recipe, runs: list[RunRecord], splits, device
 ) -> ReportContext:
     paper, own = load_recipe("cifar-paper"), load_recipe(s.recipe)
-    ignored = ("model", "seed", "data")
+    ignored = {"model", "seed", "data"} | recipe.unused_fields()
     changes = [
         RecipeChange(key=k, paper=v, used=getattr(recipe, k))
         for k, v in paper.to_dict().items()

@@ -152,6 +152,22 @@ class Recipe:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def unused_fields(self) -> set[str]:
+        """The fields that this recipe's other choices leave without effect (a cosine schedule
+        has no milestones), so that a list of what changed need not name them."""
+        unused = set()
+        if self.schedule != "step":
+            unused.add("milestones")
+        if self.schedule not in ("step", "plateau"):
+            unused.add("lr_factor")
+        if self.schedule != "plateau":
+            unused.add("plateau_patience")
+        if self.schedule not in ("cosine", "onecycle"):
+            unused.add("lr_rise")
+        if self.ema_decay == 0:
+            unused.add("ema_every")
+        return unused
+
     def scaled_to(self, iterations: int, /, **fixed: Any) -> Recipe:
         """The schedule stretched or shortened to ``iterations``, keeping its proportions: the
         lr falls at the same fractions of the run (``milestones``; ``lr_rise`` too), there are as many
