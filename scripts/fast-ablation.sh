@@ -158,9 +158,11 @@ ablation_run() {
   echo "=== $(date -u '+%F %T UTC') $name: ${args[*]}"
   OMP_NUM_THREADS=1 "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" "${args[@]}"
 }
-# reproduce skips the runs it finished and resumes the others by itself.
+# reproduce skips the runs it finished and resumes the others by itself; an experiment it
+# finished is not invoked again, since its report lists every invocation, even one of 1 s.
 final_run() {
-  local name=$1 iterations=$2 networks=$3
+  local name=$1 iterations=$2 networks=$3 finished=$FAST/$1/queue-finished
+  [[ -f $finished ]] && return 0
   if [[ -z $FINAL_CODE ]]; then
     echo "=== $(date -u '+%F %T UTC') the final runs wait for FINAL_COMMIT"
     return 1
@@ -169,7 +171,7 @@ final_run() {
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
     --iterations "$iterations" $networks --data "$ZOO/cifar10-png" --val-size 0 "${AMP[@]}" \
-    --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet
+    --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet && touch "$finished"
 }
 cd "$CODE"
 setsid nohup bash -c "$(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST); $(declare -f queue ablation_run final_run); queue" \
