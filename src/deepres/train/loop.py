@@ -28,6 +28,7 @@ from deepres.runs.records import Best, Sums, WindowTotals
 
 from .distributed import peer_lost
 from .parts import TrainingParts, build_training
+from .pauses import PauseClock, noticing_pauses
 from .plan import TrainOptions
 from .progress import Progress
 from .recipe import Recipe
@@ -73,6 +74,7 @@ class Trainer:
         self.window_start: WindowTotals | None = None  # the log window a resume goes on with
         self.stop_signal: int | None = None
         self.stopping = False
+        self.pauses = PauseClock()
 
     def start(self) -> None:
         """Write what describes a fresh run, or load a resumed run's last checkpoint."""
@@ -92,14 +94,15 @@ class Trainer:
         )
         batches = _endless(parts.train_loader)
         window = Window(parts.device, parts.world, self.window_start)  # its clock starts now
+        self.pauses.restart()
         status, reason = RunStatus.COMPLETED, None
         try:
-            with catch_stop_signals(self):
+            with catch_stop_signals(self), noticing_pauses(self.pauses):
                 if self._evaluation_pending():  # not training time: left out of the window
                     started = time.perf_counter()
                     self._evaluate(progress)
                     self.records.draw_curves()
-                    window.exclude(time.perf_counter() - started)
+                    self._leave_out(window, started)
                     self.stopping = self._stop_requested(at_log=True)
                 while (
                     self.iteration < recipe.iterations
@@ -203,6 +206,7 @@ class Trainer:
         self.iteration += 1
         if parts.average:
             parts.average.update(parts.model, self.iteration)
+        window.exclude_pause(self.pauses.step_ended())
         progress.step()
         last = self.iteration == recipe.iterations
         at_log = self.iteration % recipe.log_every == 0 or last
@@ -214,13 +218,18 @@ class Trainer:
         if self.iteration % recipe.eval_every == 0 or last:
             self._evaluate(progress)
             self.records.draw_curves()
-        window.exclude(time.perf_counter() - started)
+        self._leave_out(window, started)
         started = time.perf_counter()
         if self.iteration % recipe.checkpoint_every == 0 or last:
             self._checkpoint(window)
-        window.exclude(time.perf_counter() - started)
+        self._leave_out(window, started)
         self.stopping = self._stop_requested(at_log)
         return window
+
+    def _leave_out(self, window: Window, started: float) -> None:
+        """The time since ``started`` was no training (an evaluation, a checkpoint)."""
+        window.exclude(time.perf_counter() - started)
+        self.pauses.restart()
 
     def _stop_requested(self, at_log: bool) -> bool:
         world = self.parts.world
@@ -250,6 +259,8 @@ class Trainer:
             "images": totals.sums.seen,
             "seconds": totals.seconds,
         }
+        if window.paused:  # left out of seconds: the process was stopped (SIGSTOP, Ctrl-Z)
+            record["paused_seconds"] = window.paused
         self._record(record, progress)
         return Window(self.parts.device, self.parts.world)
 

@@ -24,6 +24,7 @@ class Window:
         self.sums = start.sums.as_tensor(device)  # in the order of Sums' fields
         self.world = world
         self.seconds = start.seconds
+        self.paused = 0.0  # seconds the process was stopped during this window's steps
         self.started = time.perf_counter()
 
     def add(self, loss_sum: torch.Tensor, wrong: torch.Tensor, n: int) -> None:
@@ -34,6 +35,11 @@ class Window:
     def exclude(self, seconds: float) -> None:
         """Leave out time that was not spent training (evaluation, checkpoints)."""
         self.seconds -= seconds
+
+    def exclude_pause(self, seconds: float) -> None:
+        """Leave out time that the process spent stopped (``PauseClock``), and count it."""
+        self.exclude(seconds)
+        self.paused += seconds
 
     def totals(self) -> WindowTotals:
         sums = Sums.from_tensor(self.world.all_reduce_sum(self.sums.clone()))
