@@ -65,8 +65,9 @@ def _stop_myself_once(at_step: int):
         steps.append(1)
         if len(steps) == at_step:
             pid = os.getpid()
-            subprocess.Popen(["sh", "-c", f"sleep {PAUSE}; kill -CONT {pid}"])
+            waker = subprocess.Popen(["sh", "-c", f"sleep {PAUSE}; kill -CONT {pid}"])
             os.kill(pid, signal.SIGSTOP)
+            waker.wait()
         return train_step(*args, **kwargs)
 
     return step
