@@ -41,3 +41,21 @@ def test_a_folder_that_is_no_run_is_named(tmp_path, capsys):
     assert main(["runs", "compare", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"not run directories (no recipe.yaml): {tmp_path}" in err
+
+
+def test_fields_without_effect_in_both_runs_are_no_change(tmp_path, capsys):
+    lengths = dict(val_size=200, iterations=4, log_every=2, eval_every=2, checkpoint_every=2)
+    cosine = dict(schedule="cosine", lr_rise=1)
+    base, other = tmp_path / "base", tmp_path / "other"
+    train(tiny_recipe(**lengths, **cosine), TrainOptions(out=base, quiet=True))
+    moved = dict(**lengths, **cosine, milestones=[2], lr=0.05)  # cosine has no milestones
+    train(tiny_recipe(**moved), TrainOptions(out=other, quiet=True))
+    assert main(["runs", "compare", str(base), str(other)]) == 0
+    row = capsys.readouterr().out.splitlines()[3]
+    assert row.startswith("| other | lr 0.05 | ")
+    # A step schedule uses its milestones: there they are a change.
+    step = tmp_path / "step"
+    train(tiny_recipe(**lengths, milestones=[2]), TrainOptions(out=step, quiet=True))
+    assert main(["runs", "compare", str(base), str(step)]) == 0
+    row = capsys.readouterr().out.splitlines()[3]
+    assert "schedule step" in row and "milestones [2]" in row

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deepres.atomic import write_text_atomic
 from deepres.data.errors import show_path
-from deepres.errors import RunDirError
+from deepres.errors import RecipeError, RunDirError
 from deepres.experiments.budget import (
     budget_points,
     budget_table,
@@ -17,6 +17,8 @@ from deepres.experiments.budget import (
     plot_budget,
 )
 from deepres.runs import compare_runs
+from deepres.runs.rundir import RECIPE
+from deepres.train.recipe import load_run_recipe
 
 from .trained_args import note
 
@@ -77,8 +79,17 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "budget":
         return _budget(args)
-    _print_table(compare_runs(args.runs, args.every), args.out)
+    _print_table(compare_runs(args.runs, args.every, unused=_unused_fields), args.out)
     return 0
+
+
+def _unused_fields(run: Path) -> set[str]:
+    """The fields that the recipe of ``run`` leaves without effect; none for a recipe.yaml
+    this version cannot read (the table then lists every difference)."""
+    try:
+        return load_run_recipe(run / RECIPE).unused_fields()
+    except RecipeError:
+        return set()
 
 
 def _print_table(table: str, out: Path | None) -> None:

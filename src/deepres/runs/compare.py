@@ -11,19 +11,26 @@ its iteration). The test error is shown, never used: choose on the validation er
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from deepres.errors import RunDirError
 
 from .rundir import RECIPE, RunDir
 
 
-def compare_runs(paths: list[Path], every: int | None = None) -> str:
-    """The table of the runs at ``paths``, the first the one the others are compared with."""
+def compare_runs(
+    paths: list[Path],
+    every: int | None = None,
+    unused: Callable[[Path], set[str]] = lambda path: set(),
+) -> str:
+    """The table of the runs at ``paths``, the first the one the others are compared with.
+    ``unused(path)``: the recipe fields that a run's other choices leave without effect (the
+    recipe knows, in a layer above this one); a field unused by both runs is no change."""
     dirs = [RunDir(path) for path in paths]
     missing = [str(run.path) for run in dirs if not run.exists()]
     if missing:
         raise RunDirError(f"not run directories (no {RECIPE}): {', '.join(missing)}")
-    first_recipe = dirs[0].read_recipe()
+    first_recipe, first_unused = dirs[0].read_recipe(), unused(dirs[0].path)
     first_evals = sorted(_val_errors(dirs[0].read_metrics()))
     columns = [i for i in first_evals if every is None or i % every == 0]
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
@@ -41,15 +48,21 @@ def compare_runs(paths: list[Path], every: int | None = None) -> str:
         test = summary.test_error if done == "completed" else None
         cells = [pct(errors.get(i)) for i in columns]
         lines.append(
-            f"| {run.path.name} | {recipe_changes(run.read_recipe(), first_recipe)} | "
+            f"| {run.path.name} | "
+            f"{recipe_changes(run.read_recipe(), first_recipe, unused(run.path) & first_unused)} | "
             + " | ".join(cells) + f" | {pct(last)} | {pct(test)} | {done} |"
         )  # fmt: skip
     return "\n".join(lines)
 
 
-def recipe_changes(recipe: dict, first: dict) -> str:
-    """``key value`` for every field of ``recipe`` that differs from ``first``; "-" if none."""
-    changed = [f"{key} {value}" for key, value in recipe.items() if first.get(key) != value]
+def recipe_changes(recipe: dict, first: dict, unused: set[str] = frozenset()) -> str:
+    """``key value`` for every field of ``recipe`` that differs from ``first``, but for the
+    ``unused`` ones; "-" if none."""
+    changed = [
+        f"{key} {value}"
+        for key, value in recipe.items()
+        if first.get(key) != value and key not in unused
+    ]
     return ", ".join(changed) or "-"
 
 
