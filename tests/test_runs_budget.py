@@ -4,6 +4,7 @@ left out, and said to be."""
 
 import json
 
+import pytest
 from runs import tiny_recipe
 
 from deepres.cli import main
@@ -72,3 +73,19 @@ def test_runs_on_different_images_are_said_to_be(tmp_path, capsys):
     assert err.count("not one curve, the runs trained on different images: ") == 2
     assert "less 0 validation images: all\n" in err
     assert "less 8 validation images: split\n" in err
+
+
+def test_reference_levels_are_drawn_and_bad_ones_named(tmp_path, capsys):
+    _run(tmp_path / "run", 4, 4)
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    assert main(["runs", "budget", str(tmp_path / "run"), "--plot", str(plain)]) == 0
+    argv = ["runs", "budget", str(tmp_path / "run"), "--plot", str(marked)]
+    assert main([*argv, "--reference", "the paper's ResNet-20=8.75"]) == 0
+    assert marked.read_bytes() != plain.read_bytes()  # the dashed level and its legend entry
+    capsys.readouterr()
+    for bad in ("8.75", "paper=", "paper=eight", "paper=120"):
+        with pytest.raises(SystemExit) as stop:
+            main([*argv, "--reference", bad])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert f"LABEL=PERCENT, a test error in % after the last '=', not '{bad}'" in err

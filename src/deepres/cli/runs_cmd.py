@@ -74,6 +74,14 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
         "--plot", type=Path, metavar="PNG", help="draw test error against images into PNG"
     )
     budget.add_argument("--title", default="test error against budget", help="the plot's title")
+    budget.add_argument(
+        "--reference",
+        action="append",
+        type=_reference,
+        default=[],
+        metavar="LABEL=PERCENT",
+        help='a dashed level in the plot, e.g. "the paper\'s ResNet-20=8.75" (repeatable)',
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,9 +118,22 @@ def _budget(args: argparse.Namespace) -> int:
         note(f"not one curve, the runs trained on different images: {line}")
     _print_table(budget_table(points), args.out)
     if args.plot is not None:
-        plot_budget(points, args.plot, args.title)
+        plot_budget(points, args.plot, args.title, dict(args.reference))
         note(f"the plot is in {show_path(args.plot)}")
     return 0
+
+
+def _reference(text: str) -> tuple[str, float]:
+    label, _, percent = text.rpartition("=")
+    try:
+        value = float(percent)
+    except ValueError:
+        value = -1.0
+    if not label or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(
+            f"LABEL=PERCENT, a test error in % after the last '=', not {text!r}"
+        )
+    return label, value
 
 
 def _iterations(text: str) -> int:

@@ -94,10 +94,17 @@ def budget_table(points: list[BudgetPoint]) -> str:
     return "\n".join(lines)
 
 
-def plot_budget(points: list[BudgetPoint], path: Path, title: str) -> None:
-    """Test error (%) against images trained on, on a log scale, a line per network."""
+def plot_budget(
+    points: list[BudgetPoint], path: Path, title: str, references: dict[str, float] | None = None
+) -> None:
+    """Test error (%) against images trained on, on a log scale, a line per network;
+    ``references``: a dashed level per label, in % (e.g. the paper's error)."""
     figure = new_figure(figsize=(6, 4))
     ax = figure.subplots()
+    for label, percent in (references or {}).items():
+        ax.axhline(
+            percent, color="grey", linestyle="--", linewidth=1, label=f"{label}: {percent:g}%"
+        )
     for model in sorted({p.model for p in points}):
         mine = [p for p in points if p.model == model]
         ax.plot([p.images for p in mine], [100 * p.test_error for p in mine], "o-", label=model)
