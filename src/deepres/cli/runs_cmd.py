@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deepres.atomic import write_text_atomic
 from deepres.data.errors import show_path
-from deepres.errors import RecipeError, RunDirError
+from deepres.errors import RunDirError
 from deepres.experiments.budget import (
     budget_points,
     budget_table,
@@ -17,8 +17,7 @@ from deepres.experiments.budget import (
     plot_budget,
 )
 from deepres.runs import compare_runs
-from deepres.runs.rundir import RECIPE
-from deepres.train.recipe import load_run_recipe
+from deepres.train.recipe import Recipe
 
 from .trained_args import note
 
@@ -91,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unused_fields(run: Path) -> set[str]:
-    """The fields that the recipe of ``run`` leaves without effect; none for a recipe.yaml
-    this version cannot read (the table then lists every difference)."""
+def _unused_fields(recipe: dict) -> set[str]:
+    """The fields that a run's recipe (as its recipe.yaml holds it) leaves without effect;
+    none for a recipe this version cannot take (the table then lists every difference)."""
     try:
-        return load_run_recipe(run / RECIPE).unused_fields()
-    except RecipeError:
+        return Recipe(**recipe).unused_fields()
+    except (TypeError, ValueError):  # RecipeError, or a field this version does not know
         return set()
 
 

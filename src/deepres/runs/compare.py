@@ -21,16 +21,17 @@ from .rundir import RECIPE, RunDir
 def compare_runs(
     paths: list[Path],
     every: int | None = None,
-    unused: Callable[[Path], set[str]] = lambda path: set(),
+    unused: Callable[[dict], set[str]] = lambda recipe: set(),
 ) -> str:
     """The table of the runs at ``paths``, the first the one the others are compared with.
-    ``unused(path)``: the recipe fields that a run's other choices leave without effect (the
-    recipe knows, in a layer above this one); a field unused by both runs is no change."""
+    ``unused(recipe)``: the fields that a run's recipe leaves without effect (the recipe
+    knows, in a layer above this one); a field unused by both runs is no change."""
     dirs = [RunDir(path) for path in paths]
     missing = [str(run.path) for run in dirs if not run.exists()]
     if missing:
         raise RunDirError(f"not run directories (no {RECIPE}): {', '.join(missing)}")
-    first_recipe, first_unused = dirs[0].read_recipe(), unused(dirs[0].path)
+    first_recipe = dirs[0].read_recipe()
+    first_unused = unused(first_recipe)
     first_evals = sorted(_val_errors(dirs[0].read_metrics()))
     columns = [i for i in first_evals if every is None or i % every == 0]
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
@@ -47,9 +48,10 @@ def compare_runs(
         done = run.progress_said(metrics, summary)
         test = summary.test_error if done == "completed" else None
         cells = [pct(errors.get(i)) for i in columns]
+        recipe = run.read_recipe()
         lines.append(
             f"| {run.path.name} | "
-            f"{recipe_changes(run.read_recipe(), first_recipe, unused(run.path) & first_unused)} | "
+            f"{recipe_changes(recipe, first_recipe, unused(recipe) & first_unused)} | "
             + " | ".join(cells) + f" | {pct(last)} | {pct(test)} | {done} |"
         )  # fmt: skip
     return "\n".join(lines)
