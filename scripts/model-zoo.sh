@@ -12,19 +12,26 @@
 # Everything lives outside the repository, in $ZOO (default ~/deepres-zoo): a checkout of the
 # fixed commit below with its own .venv (so that the day's edits never change a running
 # experiment), the CIFAR-10 PNGs unpacked from ../shared/data, the decoded-data cache, the
-# runs and their report (reproduce-png/), and the log. Change ZOO_COMMIT only between runs, and
-# record in docs/results.md which commit trained what.
+# runs and their report (reproduce-png/), and the log.
 set -euo pipefail
-ZOO_COMMIT=${ZOO_COMMIT:-0fd1205528fe50c7eb31f3e45cc96937e09399e3}
+# The commits that train the queue, in order, each with the depths its `deepres reproduce` goes
+# up to (a ResNet and a plain net each). Every run is trained from start to end by one commit: a
+# stage skips the runs that finished, resumes the one that started, and is marked finished when
+# its last run is; the next stage's commit takes over from the first run after that. A new
+# commit is only ever added as a new stage; record in docs/results.md which commit trained what.
+STAGES=(
+  "0fd1205528fe50c7eb31f3e45cc96937e09399e3 20 56"         # resnet20, plain20, resnet56, plain56
+  "f1388b963861d6f37a578446fe826652b6d85026 20 56 32 44 110" # then on: leaves paused time out
+)
 ZOO=${ZOO:-$HOME/deepres-zoo}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_DATA=$REPO/../shared/data
-CODE=$ZOO/code-${ZOO_COMMIT:0:12}
 OUT=$ZOO/reproduce-png
 LOG=$ZOO/queue.log
 PIDFILE=$ZOO/queue.pid
 
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+code_of() { echo "$ZOO/code-${1:0:12}"; }
 
 # What a new machine needs to go on where this one stopped: the experiment's settings and
 # every run's records and last checkpoint (a finished run's holds the weights to ship).
@@ -36,7 +43,7 @@ save_state() {
 
 case "${1:-start}" in
   status)
-    if running; then echo "queue running (pid $(cat "$PIDFILE"), code $CODE)"; else echo "queue not running"; fi
+    if running; then echo "queue running (pid $(cat "$PIDFILE"))"; else echo "queue not running"; fi
     # Each run: how it ended, or the iteration it reached and its latest validation error.
     python3 - "$OUT/runs" <<'PY'
 import json, pathlib, sys
@@ -53,7 +60,7 @@ PY
     grep -v decoding "$LOG" 2>/dev/null | tail -n 3 || true
     exit 0 ;;
   stop)
-    if running; then kill -TERM "$(cat "$PIDFILE")"; echo "sent SIGTERM; it checkpoints and exits"; fi
+    if running; then pkill -TERM -P "$(cat "$PIDFILE")" || true; echo "sent SIGTERM; it checkpoints and exits"; fi
     exit 0 ;;
   save) save_state; exit 0 ;;
   start) ;;
@@ -62,10 +69,12 @@ esac
 
 if running; then echo "queue already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
 mkdir -p "$ZOO"
-if [[ ! -d $CODE ]]; then
-  git -C "$REPO" worktree add --detach "$CODE" "$ZOO_COMMIT"
-fi
-bash "$CODE/scripts/setup.sh"
+for stage in "${STAGES[@]}"; do
+  read -r commit _ <<< "$stage"
+  code=$(code_of "$commit")
+  [[ -d $code ]] || git -C "$REPO" worktree add --detach "$code" "$commit"
+  bash "$code/scripts/setup.sh"
+done
 if [[ ! -d $ZOO/cifar10-png/test ]]; then
   for split in train test; do tar -xzf "$SHARED_DATA/cifar10-png-$split.tar.gz" -C "$ZOO"; done
 fi
@@ -81,7 +90,7 @@ if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
 # The runs of one --out share their settings (experiment.json), precision included, but the
 # machine under the queue changes between sessions: a run goes on in the precision it started
 # in (its own recipe.yaml), and the next run starts in this machine's. (deepres accepts that
-# by itself since b1caf06; ZOO_COMMIT's refuses unless experiment.json says so.)
+# by itself since b1caf06; the first stage's commit refuses unless experiment.json says so.)
 if [[ -f $OUT/experiment.json ]]; then
   python3 - "$OUT/experiment.json" "${AMP[1]:-amp=auto}" <<'PY'
 import json, pathlib, sys
@@ -95,18 +104,33 @@ fi
 # One training at a time as two torchrun processes of one thread each, 64 images apiece: the
 # paper's two GPUs, each batch norm over 64 images. Measured on the 2-core Intel Xeon (AMX):
 # ResNet-20 at 1,179 images/s, against 1,150 for one process of two threads.
-cd "$CODE"
-echo "=== $(date -u '+%F %T UTC') start, code $ZOO_COMMIT, ${AMP[*]:-float32}, 2 processes per run" >> "$LOG"
-# A higher priority than the day's tests and builds (root only; otherwise it runs at the
-# normal priority).
+echo "=== $(date -u '+%F %T UTC') start, ${AMP[*]:-float32}, 2 processes per run" >> "$LOG"
 # The day's test runs pause the queue (SIGSTOP) for longer than gloo's 10 minutes: a collective
 # that waited through the pause then timed out and plain20 failed at 8,100 (2026-12-07). A
 # peer that dies is seen at once (its connection closes), so a day's timeout costs nothing.
 export DEEPRES_DIST_TIMEOUT=${DEEPRES_DIST_TIMEOUT:-86400}
-setsid nohup nice -n -10 .venv/bin/deepres reproduce cifar10 --data "$ZOO/cifar10-png" \
-  --val-size 0 --eval-every 1000 --depths 20 56 32 44 110 "${AMP[@]}" \
-  --processes-per-run 2 --out "$OUT" --cache-dir "$ZOO/cache" --quiet >> "$LOG" 2>&1 &
+# Each stage in turn; a stage that stops short (SIGTERM, a failure) stops the queue. A finished
+# stage is not invoked again, since the report lists every invocation, even one of 1 s.
+# (`stop` signals the queue's child: the exec makes that `deepres reproduce` itself.)
+queue() {
+  for stage in "${STAGES[@]}"; do
+    read -r commit depths <<< "$stage"
+    local finished=$ZOO/stage-${commit:0:12}-finished
+    [[ -f $finished ]] && continue
+    echo "=== $(date -u '+%F %T UTC') code $commit, --depths $depths"
+    # shellcheck disable=SC2086
+    (cd "$ZOO/code-${commit:0:12}" && exec .venv/bin/deepres reproduce cifar10 \
+      --data "$ZOO/cifar10-png" --val-size 0 --eval-every 1000 --depths $depths "${AMP[@]}" \
+      --processes-per-run 2 --out "$OUT" --cache-dir "$ZOO/cache" --quiet) || return 1
+    touch "$finished"
+  done
+  echo "=== $(date -u '+%F %T UTC') all done"
+}
+# A higher priority than the day's tests and builds (root only; otherwise it runs at the
+# normal priority).
+setsid nohup nice -n -10 bash -c "$(declare -p STAGES ZOO OUT AMP); $(declare -f queue); queue" \
+  >> "$LOG" 2>&1 &
 QUEUE=$!
 echo $QUEUE > "$PIDFILE"
-bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$CODE/.venv/bin/python"
+bash "$REPO/scripts/keep-priority.sh" "$QUEUE" "$ZOO/code-"
 echo "queue started (pid $QUEUE); log: $LOG"
