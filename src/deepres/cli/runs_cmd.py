@@ -1,6 +1,7 @@
 """`deepres runs compare`: training runs side by side, as a Markdown table
 (``deepres.runs.compare_runs``); `deepres runs budget`: final test error against the images
-trained on (``deepres.experiments.budget``)."""
+trained on (``deepres.experiments.budget``); `deepres runs time`: how long their steps took,
+without the time a stopped process stood still (``deepres.runs.step_time``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from deepres.experiments.budget import (
     mixed_training_images,
     plot_budget,
 )
-from deepres.runs import compare_runs
+from deepres.runs import RunDir, compare_runs
+from deepres.runs.step_time import step_time, step_time_table
 from deepres.train.recipe import Recipe
 
 from .trained_args import note
@@ -54,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     compare.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
     _add_budget_parser(actions)
+    _add_time_parser(actions)
 
 
 def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
@@ -83,9 +86,26 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_time_parser(actions: argparse._SubParsersAction) -> None:
+    time = actions.add_parser(
+        "time",
+        help="how long the runs' training steps took, without the time they stood paused",
+        description="Print a Markdown table of the runs' training-step time: as their log "
+        "windows record it; the paused time they left out themselves (runs by deepres "
+        "since commit 88a9ff8); and the log windows under a fifth of the run's median rate "
+        "(a process stopped by SIGSTOP, which older runs counted as training), with the time "
+        "the run took were those windows at its median rate. Evaluations and checkpoints are "
+        "not steps.",
+    )
+    time.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
+    time.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.action == "budget":
         return _budget(args)
+    if args.action == "time":
+        return _time(args)
     _print_table(compare_runs(args.runs, args.every, unused=_unused_fields), args.out)
     return 0
 
@@ -119,6 +139,16 @@ def _budget(args: argparse.Namespace) -> int:
     if args.plot is not None:
         plot_budget(points, args.plot, args.title, dict(args.reference))
         note(f"the plot is in {show_path(args.plot)}")
+    return 0
+
+
+def _time(args: argparse.Namespace) -> int:
+    dirs = [RunDir(path) for path in args.runs]
+    missing = [show_path(run.path) for run in dirs if not run.exists()]
+    if missing:
+        raise RunDirError(f"not run directories (no recipe.yaml): {', '.join(missing)}")
+    rows = [(run.path.name, step_time(run.read_metrics())) for run in dirs]
+    _print_table(step_time_table(rows), args.out)
     return 0
 
 
