@@ -100,7 +100,10 @@ class ModelCard:
     storage: str  # "float16" or "float32"
     hardware: Hardware
     changed_when_resumed: list[str] | None = _optional()  # code or hardware, in words
-    training_seconds: float | None
+    training_seconds: float | None  # the steps alone, paused time left out
+    # What the recorded step time also held of a process stopped with SIGSTOP: recorded by the
+    # run, or its log windows under a fifth of its median rate (deepres.runs.step_time)
+    paused_seconds: float | None = _optional()
     code_commit: str | None
     torch_version: str | None
     file: str  # NAME.safetensors, beside the card

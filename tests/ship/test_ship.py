@@ -283,3 +283,53 @@ def test_the_records_list_the_test_images_the_network_gets_wrong(color_run, colo
     assert len(wrong) == round(card.test_error * card.test_images) >= 2
     assert {f"{classes[1]}/moved-{image.name}" for image in moved} <= set(wrong)
     assert wrong == sorted(wrong)
+
+
+def test_time_a_run_stood_paused_is_left_out_of_the_cards_training_time(
+    shipped_digits, digits_run, tmp_path
+):
+    _, steady = shipped_digits
+    assert steady.paused_seconds == 0 and "stood paused" not in card_markdown(steady)
+    run = shutil.copytree(digits_run, tmp_path / "run")
+    # A pause as deepres before 88a9ff8 recorded it: one log window took 1,000 times as long.
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    window = next(r for r in records if "train_loss" in r)
+    added = window["seconds"] * 999
+    window["seconds"] *= 1000
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    to = ShipTo.checkout(tmp_path / "checkout")
+    assert _ship(run, "resnet20-digits", "digits", "--repo", to.root) == 0
+    card = _card(to, "resnet20-digits")
+    recorded = sum(r["seconds"] for r in records if "train_loss" in r)
+    assert card.training_seconds + card.paused_seconds == pytest.approx(recorded)
+    assert card.paused_seconds == pytest.approx(added, rel=0.01)
+    assert f"stood paused for about {card.paused_seconds:,.0f} s, left out" in card_markdown(card)
+
+
+def test_rewrite_cards_gives_an_older_card_its_paused_time_from_the_runs_records(
+    shipped_digits, tmp_path
+):
+    to, card = shipped_digits
+    copy = ShipTo.checkout(tmp_path / "checkout")
+    shutil.copytree(to.root, copy.root, dirs_exist_ok=True)
+    path = copy.folder / "resnet20-digits.json"
+    # A card from before the field, its training time as recorded, a pause in its records.
+    values = json.loads(path.read_text())
+    del values["paused_seconds"]
+    values["training_seconds"] = 1000.0
+    path.write_text(json.dumps(values))
+    metrics = copy.root / card.results / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    window = next(r for r in records if "train_loss" in r)
+    window["seconds"] *= 1000
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    assert main(["ship", "--rewrite-cards", "--repo", str(copy.root)]) == 0
+    rewritten = ModelCard.read(path)
+    recorded = sum(r["seconds"] for r in records if "train_loss" in r)
+    assert rewritten.paused_seconds > 0.9 * window["seconds"]
+    assert rewritten.training_seconds + rewritten.paused_seconds == pytest.approx(recorded)
+    assert dataclasses.replace(rewritten, training_seconds=0, paused_seconds=0) == (
+        dataclasses.replace(card, training_seconds=0, paused_seconds=0)
+    )
+    assert "stood paused" in (copy.folder / "resnet20-digits.md").read_text()

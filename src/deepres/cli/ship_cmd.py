@@ -72,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--rewrite-cards",
         action="store_true",
         help="write every NAME.md of --out or --repo again from its NAME.json (after a change "
-        "of the card's format), and nothing else",
+        "of the card's format), and nothing else; a NAME.json from before cards said how long "
+        "the run stood paused gets that from the run's records shipped beside it",
     )
 
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rewrite_cards:
         if args.run is not None:
             raise UsageError("--rewrite-cards rewrites the cards already shipped: no RUN_DIR")
-        for path in rewrite_cards(to.folder):
+        for path in rewrite_cards(to):
             print(f"wrote {show_path(path)}")
         return 0
     if args.run is None or args.name is None or args.data is None:

@@ -33,6 +33,11 @@ class StepTime:
         """The steps' seconds with the slow windows at the run's median rate."""
         return self.recorded - self.slow_excess
 
+    @property
+    def stood_paused(self) -> float:
+        """The seconds the process stood paused: left out by the run, or by ``estimated``."""
+        return self.paused + self.slow_excess
+
 
 def step_time(metrics: list[dict]) -> StepTime:
     """The step time of a run from its metrics.jsonl records (evaluations left out)."""

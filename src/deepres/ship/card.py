@@ -1,5 +1,6 @@
 """The model card of a finished run's weights (``ModelCard``), from the run's own records
-(summary.json, meta.json, recipe.yaml) and the errors measured when it was shipped."""
+(summary.json, meta.json, recipe.yaml, metrics.jsonl) and the errors measured when it was
+shipped."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from deepres.catalog import CardData, Hardware, ModelCard, sha256_of
 from deepres.runs import RunSummary
 from deepres.runs.environment import changes_during_run, trained_in
+from deepres.runs.step_time import StepTime
 
 # The data sets of ../shared/data that deepres's own networks are trained on: a card names one
 # and says where it comes from, never a folder of the machine that trained the network.
@@ -30,6 +32,7 @@ class FinishedRun:
     summary: RunSummary
     meta: dict  # meta.json
     recipe: dict  # recipe.yaml
+    step_time: StepTime  # from metrics.jsonl
     final: Path
 
 
@@ -107,7 +110,8 @@ def card_of_run(
             stated_when_shipped=stated_hardware or None,
         ),
         changed_when_resumed=changes_during_run(meta),
-        training_seconds=summary.train_seconds,
+        training_seconds=run.step_time.estimated,
+        paused_seconds=run.step_time.stood_paused,
         code_commit=meta["git_commit"],
         torch_version=meta["torch_version"],
         file=weights.name,

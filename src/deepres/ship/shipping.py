@@ -4,6 +4,7 @@ are in the docstring of ``deepres.ship``."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from deepres.errors import DeepresError, UsageError
 from deepres.evaluate import evaluate
 from deepres.runs import RunDir
 from deepres.runs.rundir import LAST, META, METRICS, RECIPE, RESPONSES, SUMMARY
+from deepres.runs.step_time import StepTime, step_time
 from deepres.weights import card_markdown, load_checkpoint, load_model, read_weights, save_weights
 
 from .card import DATA_SETS, FinishedRun, Measured, card_data, card_of_run
@@ -116,14 +118,29 @@ def ship(
     return card
 
 
-def rewrite_cards(folder: Path) -> list[Path]:
-    """Every NAME.md in ``folder`` written again from its NAME.json (after a change of the
-    card's format); the weights and NAME.json are left as they are."""
+def rewrite_cards(to: ShipTo) -> list[Path]:
+    """Every NAME.md shipped ``to`` written again from its NAME.json (after a change of the
+    card's format); the weights are left as they are. A card written before cards said how
+    long the run's process stood paused gets that from the run's records shipped beside it
+    (``card.results``), and its NAME.json is written again with it; other cards' NAME.json
+    are left as they are."""
     written = []
-    for path in sorted(Path(folder).glob("*.json")):
-        write_text_atomic(path.with_suffix(".md"), card_markdown(ModelCard.read(path)))
+    for path in sorted(to.folder.glob("*.json")):
+        card = ModelCard.read(path)
+        metrics = to.root / card.results / METRICS
+        if card.paused_seconds is None and metrics.is_file():
+            card = _with_step_time(card, step_time(RunDir(metrics.parent).read_metrics()))
+            write_text_atomic(path, card.to_json())
+            written.append(path)
+        write_text_atomic(path.with_suffix(".md"), card_markdown(card))
         written.append(path.with_suffix(".md"))
     return written
+
+
+def _with_step_time(card: ModelCard, time: StepTime) -> ModelCard:
+    return dataclasses.replace(
+        card, training_seconds=time.estimated, paused_seconds=time.stood_paused
+    )
 
 
 def finished_run(path: Path) -> FinishedRun:
@@ -145,7 +162,12 @@ def finished_run(path: Path) -> FinishedRun:
             f"{path}: {LAST} is of iteration {last:,}, the run ended at {summary.iterations:,}"
         )
     return FinishedRun(
-        path=path, summary=summary, meta=run.read_meta(), recipe=run.read_recipe(), final=run.last
+        path=path,
+        summary=summary,
+        meta=run.read_meta(),
+        recipe=run.read_recipe(),
+        step_time=step_time(run.read_metrics()),
+        final=run.last,
     )
 
 

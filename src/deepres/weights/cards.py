@@ -87,13 +87,19 @@ def card_markdown(card: ModelCard) -> str:
                 else []
             ),
             f"| training time (steps alone, evaluations left out) | {seconds / 3600:.1f} h "
-            f"({seconds:,.0f} s) |",
+            f"({seconds:,.0f} s{_paused_words(card.paused_seconds)}) |",
             f"| code | {card.code_commit} (torch {card.torch_version}) |",
             f"| sha256 | `{card.sha256}` |",
             f"| the run's records | {card.results}/ |",
             "",
         ]
     )
+
+
+def _paused_words(seconds: float | None) -> str:
+    if not seconds or seconds < 1:
+        return ""
+    return f"; its process also stood paused for about {seconds:,.0f} s, left out"
 
 
 def _percent_words(x: float | None) -> str:
