@@ -70,8 +70,7 @@ def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
         "Runs that trained on different images (another data folder or validation split) are "
         "said to be, on stderr as well.",
     )
-    budget.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
-    budget.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+    _add_runs_and_out(budget)
     budget.add_argument(
         "--plot", type=Path, metavar="PNG", help="draw test error against images into PNG"
     )
@@ -97,8 +96,12 @@ def _add_time_parser(actions: argparse._SubParsersAction) -> None:
         "the run took were those windows at its median rate. Evaluations and checkpoints are "
         "not steps.",
     )
-    time.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
-    time.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+    _add_runs_and_out(time)
+
+
+def _add_runs_and_out(action: argparse.ArgumentParser) -> None:
+    action.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
+    action.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
 
 
 def run(args: argparse.Namespace) -> int:
