@@ -2,7 +2,8 @@
 8,000 or 16,000 iterations (docs/results.md, issue 25's budget curve).
 
 ``budget_points(run_dirs)`` reads completed runs, one point each: the network, how many
-images it trained on (iterations times batch), its training time and the test error of its
+images it trained on (iterations times batch), its training time (the steps alone, without
+the time its process stood paused: ``deepres.runs.step_time``) and the test error of its
 last evaluation, in the view and precision its recipe evaluates with. ``budget_table`` prints
 them as Markdown, ``plot_budget`` draws test error against images, a line per network.
 
@@ -21,6 +22,7 @@ from deepres.errors import RunDirError
 from deepres.runs import RunDir, RunStatus
 from deepres.runs.plots import new_figure, save_png
 from deepres.runs.rundir import RECIPE
+from deepres.runs.step_time import step_time
 
 from .report import duration
 
@@ -63,7 +65,7 @@ def budget_points(paths: list[Path]) -> tuple[list[BudgetPoint], list[str]]:
                 iterations=summary.iterations,
                 batch_size=recipe["batch_size"],
                 test_error=summary.test_error,
-                train_seconds=summary.train_seconds,
+                train_seconds=step_time(run.read_metrics()).estimated,
                 trained_on=f"{recipe['data']} less {recipe['val_size']:,} validation images",
             )
         )

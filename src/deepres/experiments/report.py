@@ -390,8 +390,9 @@ def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
         f"(deepres {env.deepres_version}, torch {env.torch_version}, "
         f"Python {env.python_version})",
         f"- Hardware: {'; '.join(env.devices)}; {env.host}",
-        f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training "
-        f"summed over {len(runs)} runs",
+        f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training steps "
+        f"summed over {len(runs)} runs (the time a stopped process stood paused left out: "
+        "`deepres runs time`)",
         f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
         "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(context.recipe_changes),
     ]

@@ -15,7 +15,8 @@ from deepres.models import model_info
 from deepres.runs import CheckpointState, RunDir
 from deepres.runs.environment import SESSION_KEYS, trained_in
 from deepres.runs.records import RunRecord
-from deepres.runs.rundir import RESPONSES, trained_so_far
+from deepres.runs.rundir import RESPONSES
+from deepres.runs.step_time import step_time
 from deepres.train import Recipe
 from deepres.train.build import build_model
 from deepres.weights import load_checkpoint
@@ -70,13 +71,12 @@ def run_record(run_path: Path) -> RunRecord | None:
     info = model_info(recipe.model)
     responses = run_path / RESPONSES
     status, iterations = run.progress(metrics, summary)
-    if status == "completed":
-        seconds, speed = summary.train_seconds, summary.images_per_s
-    else:
-        # It may have trained on after its last summary: a process killed outright writes
-        # none. Its metrics hold every log window up to its last iteration.
-        images, seconds = trained_so_far(metrics)
-        speed = images / seconds if seconds else None
+    # From the log windows, finished or not: a run may have trained on after its last summary
+    # (a process killed outright writes none), and an older run's summary counts the time its
+    # stopped process stood still as training.
+    time = step_time(metrics)
+    seconds = time.estimated
+    speed = time.images / seconds if seconds else None
     return RunRecord(
         name=run_path.name,
         model=recipe.model,
