@@ -12,6 +12,7 @@
 #   bash scripts/fast-ablation.sh stop     # SIGTERM: the training saves a checkpoint first
 #   bash scripts/fast-ablation.sh records  # copy the finished runs' records into docs/runs/
 #   bash scripts/fast-ablation.sh save     # at each stop: commit the runs' state (state/fast-ablation.*)
+#   FAST_THREADS=2 bash scripts/fast-ablation.sh   # with the paper's queue stopped: both cores
 #
 # Everything lives outside the repository, in $FAST (default ~/deepres-fast): a checkout of
 # each fixed commit below with its own .venv, the runs (ablation-8k/NAME, final-*/) and the
@@ -27,6 +28,9 @@ OUT=$FAST/ablation-8k
 LOG=$FAST/ablation.log
 PIDFILE=$FAST/ablation.pid
 KEPT=$REPO/docs/runs/experiments/png-
+# A thread beside the paper's queue; with that queue stopped, two use the machine (a run resumed
+# with another thread count says so in its meta.json, and its model card).
+THREADS=${FAST_THREADS:-1}
 
 # name, iterations, then what it changes from the preset (the baseline changes nothing).
 # --iterations scales the preset's schedule: its rise stays 20% of the run. Flip-averaged
@@ -159,7 +163,7 @@ ablation_run() {
           --val-size 5000 --set eval_every=1000 "${AMP[@]}" --out "$run")
   fi
   echo "=== $(date -u '+%F %T UTC') $name: ${args[*]}"
-  OMP_NUM_THREADS=1 "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" "${args[@]}"
+  OMP_NUM_THREADS=$THREADS "$CODE/.venv/bin/deepres" train --quiet --cache-dir "$ZOO/cache" "${args[@]}"
 }
 # reproduce skips the runs it finished and resumes the others by itself; an experiment it
 # finished is not invoked again, since its report lists every invocation, even one of 1 s.
@@ -172,12 +176,12 @@ final_run() {
   fi
   echo "=== $(date -u '+%F %T UTC') $name: $iterations iterations, $networks"
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
+  OMP_NUM_THREADS=$THREADS "$FINAL_CODE/.venv/bin/deepres" reproduce cifar10 --recipe cifar-fast \
     --iterations "$iterations" $networks --data "$ZOO/cifar10-png" --val-size 0 "${AMP[@]}" \
     --out "$FAST/$name" --cache-dir "$ZOO/cache" --quiet && touch "$finished"
 }
 cd "$CODE"
-setsid nohup bash -c "$(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST); $(declare -f queue ablation_run final_run); queue" \
+setsid nohup bash -c "$(declare -p RUNS OUT ZOO CODE AMP FINAL_CODE FAST THREADS); $(declare -f queue ablation_run final_run); queue" \
   >> "$LOG" 2>&1 &
 QUEUE=$!
 echo $QUEUE > "$PIDFILE"
