@@ -75,3 +75,17 @@ def test_not_a_run_directory_is_one_line(tmp_path, capsys):
     assert main(["runs", "time", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nowhere" in err and "no recipe.yaml" in err
+
+
+def test_a_log_window_without_its_seconds_is_one_line_naming_the_file(tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_recipe(val_size=0, iterations=4, log_every=2), TrainOptions(out=run, quiet=True))
+    metrics = run / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    del records[0]["seconds"]
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+    capsys.readouterr()
+    assert main(["runs", "time", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{metrics}, line 1: not a metrics record (a log window without its images" in err

@@ -270,6 +270,8 @@ def _parse_metrics(path: Path, text: str) -> tuple[list[dict], str]:
             record = json.loads(line)
             if not isinstance(record, dict) or not isinstance(record.get("iteration"), int):
                 raise ValueError("not a record with an iteration")
+            if "train_loss" in record and not _counts_steps(record):
+                raise ValueError("a log window without its images and seconds")
         except ValueError as err:
             raise RunDirError(
                 f"{path}, line {number}: not a metrics record ({err}); if the "
@@ -278,6 +280,13 @@ def _parse_metrics(path: Path, text: str) -> tuple[list[dict], str]:
             ) from None
         records.append(record)
     return records, cut
+
+
+def _counts_steps(window: dict) -> bool:
+    """Whether a log window says how many images it trained on, in how many seconds: what
+    every reader of training time and speed sums."""
+    values = [window.get("images"), window.get("seconds")]
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values)
 
 
 def _holds_files(folder: Path) -> bool:
