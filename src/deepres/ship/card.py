@@ -71,6 +71,11 @@ def card_data(
     return CardData(**{**fields, **named})
 
 
+def time_fields(time: StepTime) -> dict:
+    """A card's training time, paused time left out, and that paused time."""
+    return {"training_seconds": time.estimated, "paused_seconds": time.stood_paused}
+
+
 def card_of_run(
     name: str,
     run: FinishedRun,
@@ -110,8 +115,7 @@ def card_of_run(
             stated_when_shipped=stated_hardware or None,
         ),
         changed_when_resumed=changes_during_run(meta),
-        training_seconds=run.step_time.estimated,
-        paused_seconds=run.step_time.stood_paused,
+        **time_fields(run.step_time),
         code_commit=meta["git_commit"],
         torch_version=meta["torch_version"],
         file=weights.name,

@@ -20,10 +20,10 @@ from deepres.errors import DeepresError, UsageError
 from deepres.evaluate import evaluate
 from deepres.runs import RunDir
 from deepres.runs.rundir import LAST, META, METRICS, RECIPE, RESPONSES, SUMMARY
-from deepres.runs.step_time import StepTime, step_time
+from deepres.runs.step_time import step_time
 from deepres.weights import card_markdown, load_checkpoint, load_model, read_weights, save_weights
 
-from .card import DATA_SETS, FinishedRun, Measured, card_data, card_of_run
+from .card import DATA_SETS, FinishedRun, Measured, card_data, card_of_run, time_fields
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32}
 RUN_RECORDS = (METRICS, RECIPE, SUMMARY, META)  # copied beside the card; never a checkpoint
@@ -129,18 +129,13 @@ def rewrite_cards(to: ShipTo) -> list[Path]:
         card = ModelCard.read(path)
         metrics = to.root / card.results / METRICS
         if card.paused_seconds is None and metrics.is_file():
-            card = _with_step_time(card, step_time(RunDir(metrics.parent).read_metrics()))
+            time = step_time(RunDir(metrics.parent).read_metrics())
+            card = dataclasses.replace(card, **time_fields(time))
             write_text_atomic(path, card.to_json())
             written.append(path)
         write_text_atomic(path.with_suffix(".md"), card_markdown(card))
         written.append(path.with_suffix(".md"))
     return written
-
-
-def _with_step_time(card: ModelCard, time: StepTime) -> ModelCard:
-    return dataclasses.replace(
-        card, training_seconds=time.estimated, paused_seconds=time.stood_paused
-    )
 
 
 def finished_run(path: Path) -> FinishedRun:
