@@ -35,7 +35,8 @@ from common import CACHE, cifar10_root
 from deepres.device import cpu_description
 from deepres.runs import RunDir
 from deepres.runs.environment import sessions
-from deepres.runs.rundir import RECIPE, trained_so_far
+from deepres.runs.rundir import RECIPE
+from deepres.runs.step_time import step_time
 from deepres.train import Recipe, TrainOptions, load_recipe, parse_overrides, train
 from deepres.train.recipe import load_run_recipe
 
@@ -96,17 +97,17 @@ def run_to_target(name: str, recipe: Recipe, folder: Path, cache_dir: Path | Non
 
 def time_to_target(records: list[dict], target: float) -> dict | None:
     """Where a run's metrics first reach ``target``: iteration, epoch, images and training
-    seconds up to it (the sums of the log windows); None if they never do."""
+    seconds up to it (the log windows', paused time left out); None if they never do."""
     reached = next((r for r in records if r.get("val_error", 1.0) <= target), None)
     if reached is None:
         return None
-    images, seconds = trained_so_far(records, until=reached["iteration"])
+    time = step_time([r for r in records if r["iteration"] <= reached["iteration"]])
     return {
         "iteration": reached["iteration"],
         "epoch": reached["epoch"],
         "val_error": reached["val_error"],
-        "images": images,
-        "train_seconds": seconds,
+        "images": time.images,
+        "train_seconds": time.estimated,
     }
 
 

@@ -238,15 +238,6 @@ class RunDir:
         )
 
 
-def trained_so_far(metrics: list[dict], until: int | None = None) -> tuple[int, float]:
-    """Images and seconds of training summed over the log windows of ``metrics`` (up to
-    iteration ``until``): evaluations and checkpoints left out, resumes counted once."""
-    windows = [
-        r for r in metrics if "train_loss" in r and (until is None or r["iteration"] <= until)
-    ]
-    return sum(r["images"] for r in windows), sum(r["seconds"] for r in windows)
-
-
 def read_metrics(path: str | Path) -> list[dict]:
     """The records of a metrics.jsonl file, in order; [] when there is none yet. A last line
     without its newline is one being written (or cut off by a crash) and is left out."""
