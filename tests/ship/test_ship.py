@@ -155,11 +155,30 @@ def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path,
     checkpoint["model"]["fc.weight"] *= 1e6
     save_checkpoint(checkpoint, run / "checkpoints" / "last.pt")
     args = [run, "resnet20-digits", "digits", "--repo", tmp_path / "repo"]
-    assert _ship(*args) == 2
+    assert _ship(*args, "--dtype", "float16") == 2
     assert "ship them with --dtype float32" in capsys.readouterr().err
     assert _ship(*args, "--dtype", "float32") == 0
     card = _card(ShipTo.checkout(tmp_path / "repo"), "resnet20-digits")
     assert card.storage == "float32" and card.test_error == card.test_error_float32
+
+
+def test_auto_stores_float16_where_it_changes_no_error_else_float32(
+    digits_run, tmp_path, capsys
+):
+    """The default: the same run in float16, and, once float16 would change its errors
+    (classifier weights beyond float16's range), in float32 with a word on why."""
+    repo = tmp_path / "repo"
+    assert _ship(digits_run, "resnet20-digits", "digits", "--repo", repo) == 0
+    assert _card(ShipTo.checkout(repo), "resnet20-digits").storage == "float16"
+    assert "float32" not in capsys.readouterr().err
+    run = shutil.copytree(digits_run, tmp_path / "run")
+    checkpoint = load_checkpoint(run / "checkpoints" / "last.pt")
+    checkpoint["model"]["fc.weight"] *= 1e6
+    save_checkpoint(checkpoint, run / "checkpoints" / "last.pt")
+    assert _ship(run, "resnet20-digits", "digits", "--repo", repo, "--replace") == 0
+    card = _card(ShipTo.checkout(repo), "resnet20-digits")
+    assert card.storage == "float32" and card.test_error == card.test_error_float32
+    assert "stored in float32: in float16 a test error would not be" in capsys.readouterr().err
 
 
 def test_weights_trained_on_a_folder_say_how_its_images_are_stored(

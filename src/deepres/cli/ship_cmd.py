@@ -9,7 +9,7 @@ from pathlib import Path
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
 from deepres.data.errors import show_path
 from deepres.errors import UsageError
-from deepres.ship import DATA_SETS, DTYPES, ShipTo, rewrite_cards, ship
+from deepres.ship import AUTO, DATA_SETS, DTYPES, ShipTo, rewrite_cards, ship
 
 from .text import pct
 from .trained_args import note
@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="package a finished run's final weights with a model card, to use them by name",
         description="Package the final weights of a completed run (its last.pt) as NAME, as "
         "deepres packages its own: their test error is measured on the test split of --data "
-        "in float32 and as stored (float16 only if that changes no error), and NAME.safetensors, "
+        "in float32 and as stored (float16 where that changes no error), and NAME.safetensors, "
         "the model card NAME.json (data, recipe, errors, hardware, training time, sha256) and "
         "NAME.md (the card for people, with front matter for model hubs) are written, with a "
         "copy of the run's records (never its checkpoints). With "
@@ -57,9 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dtype",
-        choices=DTYPES,
-        default="float16",
-        help="how the weights are stored (default float16, refused if it changes a test error)",
+        choices=[*DTYPES, AUTO],
+        default=AUTO,
+        help="how the weights are stored: float16 (half the size), refused if it changes a "
+        "test error; float32; or auto (the default), float16 where it changes no test error, "
+        "float32 where it would",
     )
     p.add_argument(
         "--hardware",
@@ -103,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         f"{pct(card.test_error_float32)} in float32; {show_path(to.folder / card.file)} "
         f"({card.bytes:,} bytes), the run's records in {show_path(to.root / card.results)}"
     )
+    if args.dtype == AUTO and card.storage == "float32":
+        note("stored in float32: in float16 a test error would not be the same")
     if args.out is not None:
         note(
             f"{WEIGHTS_DIR_VARIABLE}={show_path(to.folder)} makes deepres take {card.name} "

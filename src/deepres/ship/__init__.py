@@ -11,7 +11,8 @@ of its data and written with a model card, as deepres ships its own (`deepres sh
 - Measures the top-1 test error (the centre view, and the centre view with its mirror image
   for a recipe that validates so, such as cifar-fast) on the test split of the data, which
   must be as large as the one the run was tested on: in float32 and as the weights are
-  stored, float16 by default (half the size), which is refused if it changes an error.
+  stored: float16 (half the size) where that changes no error, float32 where it would
+  ("auto", the default); float16 asked for by name is refused if it changes an error.
 - Writes NAME.safetensors (with the network's name, classes, preprocessing and recipe),
   NAME.json (the model card, ``deepres.catalog.ModelCard``, with the file's sha256, which
   deepres checks on every load) and NAME.md (the card for people, with front matter for model
@@ -29,6 +30,6 @@ The guide: docs/using.md (package a network you trained) and docs/development.md
 """
 
 from .card import DATA_SETS
-from .shipping import DTYPES, Refused, ShipTo, rewrite_cards, ship
+from .shipping import AUTO, DTYPES, Refused, ShipTo, rewrite_cards, ship
 
-__all__ = ["DATA_SETS", "DTYPES", "Refused", "ShipTo", "rewrite_cards", "ship"]
+__all__ = ["AUTO", "DATA_SETS", "DTYPES", "Refused", "ShipTo", "rewrite_cards", "ship"]

@@ -26,6 +26,8 @@ from deepres.weights import card_markdown, load_checkpoint, load_model, read_wei
 from .card import DATA_SETS, FinishedRun, Measured, card_data, card_of_run, time_fields
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32}
+# The smallest storage that changes no test error: float16, else float32.
+AUTO = "auto"
 RUN_RECORDS = (METRICS, RECIPE, SUMMARY, META)  # copied beside the card; never a checkpoint
 # Copied too where the run has them: the reproduction's Figure 7 from the records alone.
 RUN_RECORDS_IF_THERE = (RESPONSES,)
@@ -67,7 +69,7 @@ def ship(
     data: str,
     to: ShipTo,
     *,
-    dtype: str = "float16",
+    dtype: str = AUTO,
     data_set: str | None = None,
     hardware: str | None = None,
     cache_dir: str | Path | None = None,
@@ -76,7 +78,8 @@ def ship(
     """Ship the final weights of ``run`` as ``name`` (MODEL-DATA[-VARIANT]) into ``to``,
     measured on the test split of ``data`` (the data the run trained on); the card written.
 
-    ``dtype``: how the weights are stored ("float16" is refused if it changes a test error);
+    ``dtype``: how the weights are stored ("float16" is refused if it changes a test error;
+    "auto" stores float16 where it changes none, float32 where it would);
     ``data_set``: the name of the data set ``data`` holds (``DATA_SETS``), which the card
     gives instead of the folder; ``hardware``: the shipper's words on what the run trained
     on, for runs whose records do not say enough; ``replace``: ship over weights of ``name``.
@@ -173,8 +176,11 @@ def _check_request(name: str, run: FinishedRun, dtype: str, data_set: str | None
             f"--name {name}: shipped weights are named MODEL-DATA, here {model}-DATA "
             f"(e.g. {model}-cifar10)"
         )
-    if dtype not in DTYPES:
-        raise UsageError(f"dtype {dtype!r}: weights are stored as {' or '.join(DTYPES)}")
+    if dtype not in (*DTYPES, AUTO):
+        raise UsageError(
+            f"dtype {dtype!r}: weights are stored as {' or '.join(DTYPES)}, or {AUTO} for "
+            "float16 where it changes no test error"
+        )
     if data_set is not None and data_set not in DATA_SETS:
         raise UsageError(f"data set {data_set!r}: the named ones are {', '.join(DATA_SETS)}")
 
@@ -216,13 +222,25 @@ def _store_and_measure(
     found to be those of the weights in float32, and the test images (indices) that they
     get wrong from the centre view."""
     float32 = measured_errors(final, test, modes)
+    if dtype == AUTO:
+        try:
+            return _stored_as("float16", final, stored, test, float32)
+        except Refused:  # float16 changed an error or overflowed: float32 changes none
+            dtype = "float32"
+    return _stored_as(dtype, final, stored, test, float32)
+
+
+def _stored_as(
+    dtype: str, final: Path, stored: Path, test, float32: dict[str, float]
+) -> tuple[Measured, list[int]]:
+    """``_store_and_measure`` for one storage type, given the test errors in float32."""
     write_weights(final, stored, dtype)
-    figures = measured(stored, test, modes)
-    errors = {mode: figures[mode]["top1_error"] for mode in modes}
+    figures = measured(stored, test, list(float32))
+    errors = {mode: figures[mode]["top1_error"] for mode in float32}
     if errors != float32:
         raise Refused(
             f"stored as {dtype}, the weights' test errors are {_percentages(errors)}, "
-            f"in float32 {_percentages(float32)}: ship them with --dtype float32"
+            f"in float32 {_percentages(float32)}: ship them with --dtype float32 (or auto)"
         )
     stored_errors = Measured(storage=dtype, errors=errors, float32=float32, test_images=len(test))
     return stored_errors, figures["center"]["wrong"]
