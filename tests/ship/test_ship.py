@@ -162,9 +162,7 @@ def test_float16_is_refused_when_it_changes_the_test_error(digits_run, tmp_path,
     assert card.storage == "float32" and card.test_error == card.test_error_float32
 
 
-def test_auto_stores_float16_where_it_changes_no_error_else_float32(
-    digits_run, tmp_path, capsys
-):
+def test_auto_stores_float16_where_it_changes_no_error_else_float32(digits_run, tmp_path, capsys):
     """The default: the same run in float16, and, once float16 would change its errors
     (classifier weights beyond float16's range), in float32 with a word on why."""
     repo = tmp_path / "repo"
