@@ -10,6 +10,7 @@ from PIL import Image
 from deepres.experiments.report import (
     Environment,
     Invocation,
+    Published,
     RecipeChange,
     ReportContext,
     Schedule,
@@ -139,6 +140,20 @@ def test_markdown_labels_a_shortened_schedule_and_states_the_trends():
     full = render_markdown(_context(64000), table_rows(RUNS, PAPER), RUNS, figure7=False)
     assert "Shortened" not in full and "the paper's, 64,000 iterations" in full
     assert "![Figure 7]" not in full and "No layer responses" in full
+
+
+def test_table6_gives_a_public_reproductions_figures_beside_the_papers_where_given():
+    context = _context(64000)
+    context.reproduction = Published(errors={20: 8.27}, source="their README.")
+    rows = table_rows(RUNS, PAPER, context.reproduction.errors)
+    assert [row["reproduction"] for row in rows] == [8.27, None, None, None]
+    text = render_markdown(context, rows, RUNS, figure7=False)
+    assert "| paper (%) | measured - paper | public reproduction (%) |" in text
+    assert "| ResNet-20 | 20 | 0.27M | 3 | 11.00 ± 1.00 | 8.75 | +2.25 | 8.27 |" in text
+    assert "| ResNet-56 | 56 | 0.27M | 1 | 9.00 | 6.97 | +2.03 | - |" in text
+    assert "Public reproduction: their README." in text
+    plain = render_markdown(_context(64000), table_rows(RUNS, PAPER), RUNS, figure7=False)
+    assert "public reproduction" not in plain.lower()
 
 
 def test_the_report_writes_every_file(tmp_path):

@@ -93,6 +93,15 @@ class Invocation:
 
 
 @dataclass(kw_only=True)
+class Published:
+    """A public reproduction's published test errors (%) by depth of the ResNets, and in
+    words whose they are and how they were chosen."""
+
+    errors: dict[int, float]
+    source: str
+
+
+@dataclass(kw_only=True)
 class ReportContext:
     """How the runs were made: what the report says besides their numbers."""
 
@@ -104,13 +113,20 @@ class ReportContext:
     environment: Environment
     invocations: list[Invocation]
     paper_test_error: dict[int, float]  # Table 6: test error in % by depth of the ResNets
+    reproduction: Published | None = None  # a column of Table 6 beside the paper's
     not_started: list[str] = field(default_factory=list)  # runs of the experiment, by name
 
 
-def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> list[dict]:
+def table_rows(
+    runs: list[RunRecord],
+    paper_test_error: dict[int, float],
+    reproduction_test_error: dict[int, float] | None = None,
+) -> list[dict]:
     """One row per network (residual nets first, each family by depth): the completed runs'
     test errors in %, their mean and sample std over seeds, and the paper's error (by depth,
-    residual nets only: the paper gives none for plain nets)."""
+    residual nets only: the paper gives none for plain nets), and a public reproduction's
+    ("reproduction", where given)."""
+    published = reproduction_test_error or {}
     rows = []
     for residual, depth in sorted(
         {(r.residual, r.depth) for r in runs}, key=lambda key: (not key[0], key[1])
@@ -134,6 +150,7 @@ def table_rows(runs: list[RunRecord], paper_test_error: dict[int, float]) -> lis
                 "std": statistics.stdev(errors) if len(errors) > 1 else None,
                 "final_training_error": statistics.fmean(training) if training else None,
                 "paper": paper_test_error.get(depth) if residual else None,
+                "reproduction": published.get(depth) if residual else None,
                 "not_completed": [f"{r.name} ({r.status})" for r in group if r not in done],
             }
         )
@@ -151,7 +168,8 @@ def write_cifar10_report(out: Path, runs: list[RunRecord], context: ReportContex
     with_responses = [r for r in first_seeds if r.response_std]
     if with_responses:
         plot_response_stds(with_responses, out / "figure7.png", subtitle)
-    table = table_rows(runs, context.paper_test_error)
+    reproduction = context.reproduction.errors if context.reproduction else None
+    table = table_rows(runs, context.paper_test_error, reproduction)
     results = {
         "experiment": "He et al. (2015), CIFAR-10: Table 6, Figure 6, Figure 7",
         **asdict(context),
@@ -176,6 +194,7 @@ def render_markdown(
             table,
             context.data["sizes"].get("test", 0),
             flip=context.recipe.get("eval_flip", False),
+            reproduction=context.reproduction,
         ),
         _trends(table),
         _figure6(any(r.status == "completed" for r in runs)),
@@ -213,17 +232,20 @@ def _banner(schedule: Schedule) -> str:
     )
 
 
-def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
+def _table6(
+    rows: list[dict], test_images: int, flip: bool = False, reproduction: Published | None = None
+) -> str:
+    public = reproduction is not None and any(row["reproduction"] for row in rows)
     lines = [
         f"## Table 6: test error on the {test_images:,} CIFAR-10 test images\n",
-        "| network | layers | params | seeds | test error (%) | paper (%) | measured - paper |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| network | layers | params | seeds | test error (%) | paper (%) | measured - paper |"
+        + " public reproduction (%) |" * public,
+        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * public,
     ]
     for row in rows:
         measured = "-" if row["mean"] is None else f"{row['mean']:.2f}"
         if row["std"] is not None:
             measured += f" ± {row['std']:.2f}"
-        paper = "-" if row["paper"] is None else f"{row['paper']:.2f}"
         gap = (
             "-"
             if row["paper"] is None or row["mean"] is None
@@ -231,7 +253,9 @@ def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
         )
         lines.append(
             f"| {net_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
-            f"{len(row['seeds'])} | {measured} | {paper} | {gap} |"
+            f"{len(row['seeds'])} | {measured} | {_percent(row['paper'])} | {gap} |"
+            + f" {_percent(row['reproduction'])} |"
+            * public
         )
     lines.append(
         "\nTest error of the final model (last iteration), mean ± sample standard "
@@ -243,11 +267,16 @@ def _table6(rows: list[dict], test_images: int, flip: bool = False) -> str:
             if flip
             else ""
         )
+        + (f" Public reproduction: {reproduction.source}" if public else "")
     )
     missing = [name for row in rows for name in row["not_completed"]]
     if missing:
         lines.append(f"Not in the table (did not complete): {', '.join(missing)}.")
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _trends(rows: list[dict]) -> str:
