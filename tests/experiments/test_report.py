@@ -239,3 +239,18 @@ def test_the_runs_table_says_what_each_run_computed_in(tmp_path):
     assert "did not all compute in the same precision: see the runs table." in report
     write_cifar10_report(tmp_path / "one", runs[:1], _context())
     assert "same precision" not in (tmp_path / "one" / "report.md").read_text()
+
+
+def test_the_report_names_the_writers_home_folder_as_a_tilde(monkeypatch, tmp_path):
+    """The report is published; the folders of the machine that wrote it are its own."""
+    home = tmp_path / "someone"
+    monkeypatch.setattr("pathlib.Path.home", lambda: home)
+    context = _context(64000)
+    context.invocations[0].command += ["--data", f"{home}/cifar10-png"]
+    context.data["source"] = f"{home}/cifar10-png"
+    context.data["note"] = f"Images from the folder {home}/cifar10-png."
+    text = render_markdown(context, table_rows(RUNS, PAPER), RUNS, figure7=False)
+    assert str(home) not in text
+    assert "`deepres reproduce cifar10 --data ~/cifar10-png`" in text
+    assert "- Data: ~/cifar10-png, 45,000 train" in text
+    assert "Images from the folder ~/cifar10-png." in text

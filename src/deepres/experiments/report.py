@@ -407,9 +407,8 @@ def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
         "Commands (each continues the runs in this folder where they stopped):\n",
     ]
     for call in context.invocations:
-        lines.append(
-            f"- `{shlex.join(call.command)}` started {call.started}, took {duration(call.seconds)}"
-        )
+        command = _from_home(shlex.join(call.command))
+        lines.append(f"- `{command}` started {call.started}, took {duration(call.seconds)}")
     if not context.invocations:
         lines.append("- none has ended yet: the first command that trains here is still running")
     lines += [
@@ -422,13 +421,20 @@ def _provenance(context: ReportContext, runs: list[RunRecord]) -> str:
         f"- Time: {duration(sum(r.train_seconds or 0 for r in runs))} of training steps "
         f"summed over {len(runs)} runs (the time a stopped process stood paused left out: "
         "`deepres runs time`)",
-        f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}",
+        _from_home(f"- Data: {data['source']}, {_sizes(data['sizes'])}. {data['note']}"),
         "- Recipe: `cifar-paper` (Sec. 4.2), changed in: " + _changes(context.recipe_changes),
     ]
     if len({run.precision for run in runs}) > 1:
         # A run keeps the precision it started in when the machine under it changes.
         lines[-1] += " The runs did not all compute in the same precision: see the runs table."
     return "\n".join(lines) + "\n"
+
+
+def _from_home(text: str) -> str:
+    """``text`` with the home folder of the machine that wrote it as ~: the report is
+    published (docs/results.md), and a reader's home is elsewhere."""
+    home = str(Path.home())
+    return re.sub(rf"{re.escape(home)}(?=/|\b)", "~", text) if home != "/" else text
 
 
 def _changes(changes: list[RecipeChange]) -> str:
