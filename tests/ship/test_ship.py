@@ -137,7 +137,8 @@ def test_unfinished_run_is_refused(digits_run, tmp_path, capsys):
     summary = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps({**summary, "status": "stopped by SIGTERM"}))
     code = _ship(run, "resnet20-digits", "digits", "--repo", tmp_path / "repo")
-    assert code == 2 and "has not finished" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "has not finished (stopped by SIGTERM at iteration 30 of 30)" in err
     assert not (tmp_path / "repo").exists()
 
 

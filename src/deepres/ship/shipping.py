@@ -150,9 +150,9 @@ def finished_run(path: Path) -> FinishedRun:
     summary = run.read_summary()
     if summary.status != "completed":
         raise Refused(
-            f"{path}: the run has not finished (status {summary.status!r}, iteration "
-            f"{summary.iterations} of {summary.planned_iterations}); only completed runs "
-            "are shipped"
+            f"{path}: the run has not finished ({summary.status.said(summary.reason)} at "
+            f"iteration {summary.iterations:,} of {summary.planned_iterations:,}); only "
+            "completed runs are shipped"
         )
     last = load_checkpoint(run.last)["iteration"]
     if last != summary.iterations:
