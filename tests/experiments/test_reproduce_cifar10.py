@@ -326,3 +326,12 @@ def test_report_only_takes_the_settings_of_out_and_lists_every_run(
     (out / "invocations.jsonl").unlink()
     assert main(["reproduce", "cifar10", "--report-only", "--out", str(out), *cache]) == 0
     assert "- none has ended yet" in (out / "report.md").read_text()
+
+
+def test_report_only_on_a_folder_without_runs_says_so_before_looking_for_data(tmp_path, capsys):
+    """No experiment.json: the one line names OUT, not a data set that was never asked for."""
+    out = tmp_path / "nothing"
+    assert main(["reproduce", "cifar10", "--report-only", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out} holds no runs of `deepres reproduce cifar10`" in err
+    assert "download" not in err and not out.exists()

@@ -40,6 +40,7 @@ from .runner import Job, Launch, RunsStopped, run_jobs
 from .settings import Cifar10Settings, check_settings
 
 # Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
+EXPERIMENT = "experiment.json"  # in OUT: the settings that its runs share
 PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 # The public reproduction whose checkpoints deepres reads (issue 26), as its README gives them.
 PUBLIC_REPRODUCTION = Published(
@@ -71,8 +72,10 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
     if recipe.iterations != own.iterations:
         print(f"note: {own.scaling_note(recipe)}", flush=True)
     device = pick_device(s.device)
+    if s.report_only and not (s.out / EXPERIMENT).exists():  # before the data: no runs, no report
+        raise RunDirError(f"{s.out} holds no runs of `deepres reproduce cifar10` (no {EXPERIMENT})")
     splits = _open_data(s, recipe)  # once here: download and decode before any training
-    _claim(s.out, recipe, s.recorded(), create=not s.report_only)
+    _claim(s.out, recipe, s.recorded())
     jobs = [
         Job(
             f"{model}-seed{seed}",
@@ -134,14 +137,12 @@ def _open_data(s: Cifar10Settings, recipe: Recipe):
 PER_RUN = ("model", "seed", "amp")
 
 
-def _claim(out: Path, recipe: Recipe, settings: dict, *, create: bool = True) -> None:
+def _claim(out: Path, recipe: Recipe, settings: dict) -> None:
     """The runs in one OUT share their recipe but for ``PER_RUN``; refuse to mix. Fields
     that deepres gained after the runs started count as their defaults; an experiment.json
     written before a field became ``PER_RUN`` holds it, and it is not compared."""
     shared = {k: v for k, v in recipe.to_dict().items() if k not in PER_RUN}
-    path = out / "experiment.json"
-    if not path.exists() and not create:
-        raise RunDirError(f"{out} holds no runs of `deepres reproduce cifar10` (no {path.name})")
+    path = out / EXPERIMENT
     if path.exists():
         defaults = {k: v for k, v in Recipe().to_dict().items() if k in shared}
         stored = json.loads(path.read_text())["recipe"]
