@@ -251,11 +251,10 @@ def _table6(
             if row["paper"] is None or row["mean"] is None
             else f"{row['mean'] - row['paper']:+.2f}"
         )
+        published = f" {_percent(row['reproduction'])} |" if public else ""
         lines.append(
             f"| {net_name(row['residual'], row['depth'])} | {row['depth']} | {row['params'] / 1e6:.2f}M | "
-            f"{len(row['seeds'])} | {measured} | {_percent(row['paper'])} | {gap} |"
-            + f" {_percent(row['reproduction'])} |"
-            * public
+            f"{len(row['seeds'])} | {measured} | {_percent(row['paper'])} | {gap} |{published}"
         )
     lines.append(
         "\nTest error of the final model (last iteration), mean ± sample standard "
