@@ -106,7 +106,7 @@ def export_int8(
     float_error = top1_error(OnnxEngine(float_graph, image_shape, output="logits"))
     int8_error = top1_error(int8_engine)
     where = f"{tested_on['data']} ({tested_on['split']} split, {tested_on['images']:,} images)"
-    if int8_error - float_error > max_drop:
+    if over_the_bound(float_error, int8_error, max_drop):
         raise ExportError(
             f"the INT8 model of {trained.model_name} has {100 * int8_error:.2f}% top-1 error "
             f"on {where} against the float model's {100 * float_error:.2f}%, "
@@ -152,6 +152,14 @@ def export_int8(
         [(sidecar, lambda f: f.write(text.encode())), (output, lambda f: f.write(int8_graph))]
     )
     return Int8Result(output, sidecar, float_error, int8_error, settings)
+
+
+def over_the_bound(float_error: float, int8_error: float, max_drop: float) -> bool:
+    """Whether the INT8 model lost more than ``max_drop``. The errors are image counts as
+    fractions, and their difference is not exact: 1,407/10,000 - 1,377/10,000 comes out
+    3e-18 above 0.003, which refused a drop of exactly the bound (plain56-cifar10, 0.30
+    points); the tolerance is far below one image's share of any test set."""
+    return int8_error - float_error > max_drop + 1e-12
 
 
 def quantize(float_graph: bytes, calibration: torch.Tensor, method: str) -> bytes:
