@@ -61,3 +61,20 @@ def test_each_stage_runs_to_the_end_before_the_next_commit_takes_over(tmp_path):
     # Finished stages are not invoked again, not even for a second.
     done = _queue(tmp_path)
     assert done.returncode == 0 and "all done" in done.stdout and _calls(tmp_path) == []
+
+
+def test_a_stage_whose_runs_completed_counts_as_finished_though_its_command_failed(tmp_path):
+    """On 2026-12-07 the first stage trained plain56 to the end, then its report step failed
+    on runs restored from their records; the queue stood still until marked by hand."""
+    commits = _stand_ins(tmp_path)
+    (tmp_path / "fail").touch()
+    for net in ("resnet20", "plain20", "resnet56", "plain56"):
+        run = tmp_path / "out" / "runs" / f"{net}-seed0"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text('{"status": "completed"}')
+    stopped = _queue(tmp_path)
+    assert stopped.returncode == 1  # the second stage's runs have not completed
+    assert [c.split()[0] for c in _calls(tmp_path)] == [f"code-{c[:12]}" for c in commits]
+    assert "every run of this stage completed" in stopped.stdout
+    assert (tmp_path / f"stage-{commits[0][:12]}-finished").exists()
+    assert not (tmp_path / f"stage-{commits[1][:12]}-finished").exists()
