@@ -109,8 +109,9 @@ echo "=== $(date -u '+%F %T UTC') start, ${AMP[*]:-float32}, 2 processes per run
 # that waited through the pause then timed out and plain20 failed at 8,100 (2026-12-07). A
 # peer that dies is seen at once (its connection closes), so a day's timeout costs nothing.
 export DEEPRES_DIST_TIMEOUT=${DEEPRES_DIST_TIMEOUT:-86400}
-# Each stage in turn; a stage that stops short of its runs (SIGTERM, a failure) stops the queue. A finished
-# stage is not invoked again, since the report lists every invocation, even one of 1 s.
+# Each stage in turn; a stage that stops short of its runs (SIGTERM, a failure) stops the
+# queue. A finished stage is not invoked again, since the report lists every invocation, even
+# one of 1 s.
 # (`stop` signals the queue's child: the exec makes that `deepres reproduce` itself.)
 queue() {
   for stage in "${STAGES[@]}"; do
