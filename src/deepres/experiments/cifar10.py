@@ -37,9 +37,8 @@ from .report import (
 )
 from .results import ensure_response_std, run_record
 from .runner import Job, Launch, RunsStopped, run_jobs
-from .settings import Cifar10Settings, check_settings
+from .settings import EXPERIMENT, Cifar10Settings, check_settings
 
-EXPERIMENT = "experiment.json"  # in OUT: the settings that its runs share
 # Table 6, CIFAR-10 test error (%) of the residual nets; the paper gives none for plain nets.
 PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
 # The public reproduction whose checkpoints deepres reads (issue 26), as its README gives them.

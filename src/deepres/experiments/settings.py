@@ -20,6 +20,8 @@ PAPER_DEPTHS = (20, 32, 44, 56, 110)  # Table 6 and Fig. 6; 1202 on request
 PARTS = ("table6", "figure6", "figure7")
 OWN_OPTIONS = ("model", "seed", "data", "val_size", "iterations")  # not for --set
 
+EXPERIMENT = "experiment.json"  # in OUT: the settings that its runs share
+
 
 @dataclass(frozen=True)
 class Option:
@@ -236,7 +238,7 @@ def recorded_settings(out: Path) -> dict:
     that ``--report-only --out OUT`` needs nothing else ({} without one). A file written
     before the settings were recorded gives what its recipe says (its --eval-every and --set
     changes too), and the depths of the runs in OUT."""
-    path = out / "experiment.json"
+    path = out / EXPERIMENT
     if not path.exists():
         return {}
     try:
