@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from deepres.cli import main
+from deepres.errors import RunDirError
 from deepres.experiments import Cifar10Settings
 from deepres.experiments.cifar10 import shared_recipe
 from deepres.experiments.results import run_record
@@ -219,6 +220,24 @@ def _report_only_lists_the_unfinished_runs(args, out, stopped_at, capsys):
     )
     assert len((out / "invocations.jsonl").read_text().splitlines()) == 1
     assert not (out / "runs" / "plain20-seed0").exists()
+
+
+def test_a_command_that_fails_after_training_still_lists_itself(
+    tmp_path, cifar_jpeg_slice, monkeypatch, capsys
+):
+    """Hours of training stay in the report's list of commands when a report step fails (an
+    older deepres lost the command that trained plain-56 this way)."""
+    out = tmp_path / "out"
+
+    def no_checkpoint(run, *_):
+        raise RunDirError(f"{run}/checkpoints/last.pt: no such checkpoint file")
+
+    monkeypatch.setattr("deepres.experiments.cifar10.ensure_response_std", no_checkpoint)
+    assert main(_args(cifar_jpeg_slice, out, "--depths", "20")) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err
+    calls = [json.loads(l) for l in (out / "invocations.jsonl").read_text().splitlines()]
+    assert [call["status"] for call in calls] == ["completed"]
+    assert "--depths" in calls[0]["command"]
 
 
 def test_short_schedule_keeps_the_paper_proportions():

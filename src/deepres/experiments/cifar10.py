@@ -98,12 +98,12 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         for job in jobs
         if status[job.name] != "completed"
     ]
+    if not s.report_only:  # now: a report step that fails must not lose hours of training
+        _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
     if s.only in (None, "figure7"):
         for job in jobs:
             if status[job.name] == "completed":
                 ensure_response_std(job.path, device, s.cache_dir)
-    if not s.report_only:
-        _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
     records = [run_record(path) for path in sorted((s.out / "runs").glob("*"))]
     runs = [record for record in records if record is not None]
     context = _context(s, recipe, runs, splits, device)
