@@ -42,3 +42,6 @@ def test_results_go_into_the_run_or_beside_the_file(digits_run, tmp_path):
     assert evaluation_folder(last, "imagenet:/d/in1k", "val") == digits_run / "eval-last-in1k-val"
     loose = tmp_path / "net.safetensors"
     assert evaluation_folder(loose, "digits", "all") == tmp_path / "eval-net-digits-all"
+    # Shipped weights by name: in the working directory, never in the installed package.
+    shipped = evaluation_folder(Path("resnet56-cifar10-fast"), "/d/cifar10-png", "test")
+    assert shipped == Path("eval-resnet56-cifar10-fast-cifar10_png-test")

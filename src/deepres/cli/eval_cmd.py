@@ -57,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         help="folder for the results (default: eval-DATA-SPLIT "
-        "in the run directory or beside the weight file)",
+        "in the run directory, or beside the weight file; for shipped weights, in the "
+        "working directory)",
     )
     p.add_argument(
         "--weights",
