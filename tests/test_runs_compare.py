@@ -59,3 +59,16 @@ def test_fields_without_effect_in_both_runs_are_no_change(tmp_path, capsys):
     assert main(["runs", "compare", str(base), str(step)]) == 0
     row = capsys.readouterr().out.splitlines()[3]
     assert "schedule step" in row and "milestones [2]" in row
+
+
+def test_runs_without_validation_make_a_table_of_one_width(tmp_path, capsys):
+    """The paper's protocol holds nothing out (val_size 0): no val columns, every row as wide
+    as the header and its rule."""
+    lengths = dict(val_size=0, iterations=2, log_every=1, eval_every=1, checkpoint_every=2)
+    run = tmp_path / "all-images"
+    train(tiny_recipe(**lengths), TrainOptions(out=run, quiet=True))
+    assert main(["runs", "compare", str(run)]) == 0
+    header, rule, row = capsys.readouterr().out.splitlines()
+    assert header == "| run | changes from all-images | last val | test | state |"
+    assert row.startswith("| all-images | - | - | ") and row.endswith(" | completed |")
+    assert header.count("|") == rule.count("|") == row.count("|") == 6

@@ -35,11 +35,9 @@ def compare_runs(
     first_evals = sorted(_val_errors(dirs[0].read_metrics()))
     columns = [i for i in first_evals if every is None or i % every == 0]
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
-    lines = [
-        "| run | changes from " + dirs[0].path.name + " | "
-        + " | ".join(f"val @ {i:,}" for i in columns) + " | last val | test | state |",
-        "|---|---|" + "---:|" * (len(columns) + 2) + "---|",
-    ]  # fmt: skip
+    header = ["run", f"changes from {dirs[0].path.name}"]
+    header += [f"val @ {i:,}" for i in columns] + ["last val", "test", "state"]
+    lines = [_row(header), "|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
     for run in dirs:
         metrics = run.read_metrics()
         errors = _val_errors(metrics)
@@ -47,14 +45,15 @@ def compare_runs(
         summary = run.read_summary()
         done = run.progress_said(metrics, summary)
         test = summary.test_error if done == "completed" else None
-        cells = [pct(errors.get(i)) for i in columns]
         recipe = run.read_recipe()
-        lines.append(
-            f"| {run.path.name} | "
-            f"{recipe_changes(recipe, first_recipe, unused(recipe) & first_unused)} | "
-            + " | ".join(cells) + f" | {pct(last)} | {pct(test)} | {done} |"
-        )  # fmt: skip
+        changes = recipe_changes(recipe, first_recipe, unused(recipe) & first_unused)
+        cells = [pct(errors.get(i)) for i in columns]
+        lines.append(_row([run.path.name, changes, *cells, pct(last), pct(test), done]))
     return "\n".join(lines)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 def recipe_changes(recipe: dict, first: dict, unused: set[str] = frozenset()) -> str:
