@@ -5,7 +5,7 @@
 # reported. In the background on this machine's CPU, resumed by running this script again.
 #
 #   bash scripts/model-zoo.sh          # start or resume the queue in the background
-#   bash scripts/model-zoo.sh status   # what is running, the last lines of its log
+#   bash scripts/model-zoo.sh status   # each run: how far, its test error, time left; the log
 #   bash scripts/model-zoo.sh stop     # SIGTERM: every training saves a checkpoint first
 #   bash scripts/model-zoo.sh save     # at each stop: commit the queue's state (state/zoo.*)
 #
@@ -44,9 +44,10 @@ save_state() {
 case "${1:-start}" in
   status)
     if running; then echo "queue running (pid $(cat "$PIDFILE"))"; else echo "queue not running"; fi
-    # Each run: how it ended, or the iteration it reached and its latest validation error.
+    # Each run: how it ended, or the iteration it reached and its latest test error; for one
+    # not finished, the time its remaining iterations take at the speed of its last windows.
     python3 - "$OUT/runs" <<'PY'
-import json, pathlib, sys
+import json, pathlib, re, sys
 for run in sorted(pathlib.Path(sys.argv[1]).glob("*/metrics.jsonl"), key=lambda p: p.stat().st_mtime):
     records = [json.loads(line) for line in run.read_text().splitlines() if line.strip()]
     test = [r for r in records if "test_error" in r]
@@ -55,6 +56,13 @@ for run in sorted(pathlib.Path(sys.argv[1]).glob("*/metrics.jsonl"), key=lambda 
     state = json.loads(summary.read_text())["status"] if ended else "running or stopped"
     last = records[-1]["iteration"] if records else 0
     seen = f"test error {100 * test[-1]['test_error']:.2f}% at {test[-1]['iteration']:,}" if test else "no evaluation yet"
+    windows = [r for r in records if "train_loss" in r][-20:]
+    recipe = (run.parent / "recipe.yaml").read_text()
+    field = lambda key: int(re.search(rf"^{key}: (\d+)$", recipe, re.M)[1])
+    if state != "completed" and windows:
+        speed = sum(r["images"] for r in windows) / sum(r["seconds"] for r in windows)
+        hours = (field("iterations") - last) * field("batch_size") / speed / 3600
+        seen += f"; {speed:,.0f} images/s, about {hours:.1f} h of training to go"
     print(f"{run.parent.name:16} {state:20} iteration {last:>6,}  {seen}")
 PY
     grep -v decoding "$LOG" 2>/dev/null | tail -n 3 || true
