@@ -33,12 +33,14 @@ PIDFILE=$ZOO/queue.pid
 running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 code_of() { echo "$ZOO/code-${1:0:12}"; }
 
-# What a new machine needs to go on where this one stopped: the experiment's settings and
-# every run's records and last checkpoint (a finished run's holds the weights to ship).
+# What a new machine needs to go on where this one stopped: the experiment's settings, every
+# run's records and last checkpoint (a finished run's holds the weights to ship), and which
+# stages finished (else a new machine invokes a finished stage's commit again).
 save_state() {
   # shellcheck disable=SC2046
   bash "$REPO/scripts/carry-state.sh" save zoo "$ZOO" "$(bash "$0" status)" \
-    $(bash "$REPO/scripts/carry-state.sh" run-files "$ZOO" "$(basename "$OUT")")
+    $(bash "$REPO/scripts/carry-state.sh" run-files "$ZOO" "$(basename "$OUT")") \
+    $(cd "$ZOO" && compgen -G 'stage-*-finished' || true)
 }
 
 case "${1:-start}" in
@@ -77,8 +79,15 @@ esac
 
 if running; then echo "queue already running (pid $(cat "$PIDFILE")); log: $LOG"; exit 0; fi
 mkdir -p "$ZOO"
+# A new machine starts without the runs: first the state saved last (the runs in progress go
+# on from their last saved checkpoint; the finished stages are marked), then the records of
+# those that finished here before (committed in docs/runs/, their summary naming their place
+# in $OUT), so that the queue skips them and the report still has them.
+if [[ ! -d $OUT ]]; then bash "$REPO/scripts/carry-state.sh" restore zoo "$ZOO"; fi
+bash "$REPO/scripts/carry-state.sh" restore-runs "$OUT/runs" "$REPO"/docs/runs/*/summary.json
 for stage in "${STAGES[@]}"; do
   read -r commit _ <<< "$stage"
+  [[ -f $ZOO/stage-${commit:0:12}-finished ]] && continue
   code=$(code_of "$commit")
   [[ -d $code ]] || git -C "$REPO" worktree add --detach "$code" "$commit"
   bash "$code/scripts/setup.sh"
@@ -86,12 +95,6 @@ done
 if [[ ! -d $ZOO/cifar10-png/test ]]; then
   for split in train test; do tar -xzf "$SHARED_DATA/cifar10-png-$split.tar.gz" -C "$ZOO"; done
 fi
-# A new machine starts without the runs: first the state saved last (the runs in progress go
-# on from their last saved checkpoint), then the records of those that finished here
-# before (committed in docs/runs/, their summary naming their place in $OUT), so that the
-# queue skips them and the report still has them.
-if [[ ! -d $OUT ]]; then bash "$REPO/scripts/carry-state.sh" restore zoo "$ZOO"; fi
-bash "$REPO/scripts/carry-state.sh" restore-runs "$OUT/runs" "$REPO"/docs/runs/*/summary.json
 # bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
