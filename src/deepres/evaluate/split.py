@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepres.catalog import card_of
 from deepres.data.sources import absolute_source, missing_folder, open_source, split_fingerprint
 from deepres.errors import UsageError
 from deepres.runs import RunDir
@@ -50,8 +51,8 @@ def evaluation_data(
     gone = missing_folder(source) if data is None else None
     if gone is not None:
         raise UsageError(
-            f"{trained.path} was trained on {gone}, which is not on this machine; "
-            "name the data to evaluate on with --data"
+            f"{_trained_on(trained, gone)}, which is not on this machine; name the data to "
+            "evaluate on with --data"
         )
     own = absolute_source(source) == absolute_source(recipe.get("data") or "")
     splits = open_source(
@@ -95,6 +96,15 @@ def evaluation_data(
             "images the run held out"
         )
     return EvaluationData(dataset=getattr(splits, chosen), source=source, split=chosen, note=note)
+
+
+def _trained_on(trained: TrainedModel, folder: str) -> str:
+    """Shipped weights name the data set of their card, not a folder of the machine that
+    trained them; other weights the folder their recipe records."""
+    card = card_of(trained.path)
+    if card is None or card.data.set is None:
+        return f"{trained.path} was trained on {folder}"
+    return f"{card.name} was trained on {card.data.set} (its card: `deepres models`)"
 
 
 def _check_held_out(trained: TrainedModel, val) -> None:
