@@ -48,11 +48,17 @@ def evaluation_data(
             f"{trained.path} does not record its training data; name the data to "
             "evaluate on with --data"
         )
+    card = card_of(trained.path) if data is None else None
+    if card is not None and card.data.set is not None:  # a name, not a folder to open
+        raise UsageError(
+            f"{card.name} was trained on {card.data.set} (its card: `deepres models`); name "
+            "a copy of that data to evaluate on with --data FOLDER"
+        )
     gone = missing_folder(source) if data is None else None
     if gone is not None:
         raise UsageError(
-            f"{_trained_on(trained, gone)}, which is not on this machine; name the data to "
-            "evaluate on with --data"
+            f"{trained.path} was trained on {gone}, which is not on this machine; "
+            "name the data to evaluate on with --data"
         )
     own = absolute_source(source) == absolute_source(recipe.get("data") or "")
     splits = open_source(
@@ -96,15 +102,6 @@ def evaluation_data(
             "images the run held out"
         )
     return EvaluationData(dataset=getattr(splits, chosen), source=source, split=chosen, note=note)
-
-
-def _trained_on(trained: TrainedModel, folder: str) -> str:
-    """Shipped weights name the data set of their card, not a folder of the machine that
-    trained them; other weights the folder their recipe records."""
-    card = card_of(trained.path)
-    if card is None or card.data.set is None:
-        return f"{trained.path} was trained on {folder}"
-    return f"{card.name} was trained on {card.data.set} (its card: `deepres models`)"
 
 
 def _check_held_out(trained: TrainedModel, val) -> None:

@@ -60,7 +60,10 @@ def read_weights(
     if not average:
         return _trained_weights(path, map_location)
     if _is_safetensors(path):
-        return _read_safetensors(path, map_location, check_digest=card is None)
+        weights = _read_safetensors(path, map_location, check_digest=card is None)
+        if card is not None:  # it names the data set, never a folder of the training machine
+            weights.info["recipe"] = card.recipe
+        return weights
     state = read_torch_file(path, map_location)
     if _is_checkpoint(state):
         if not _is_state_dict(state.get("model")):
