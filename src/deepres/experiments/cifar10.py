@@ -98,7 +98,7 @@ def reproduce_cifar10(s: Cifar10Settings) -> int:
         for job in jobs
         if status[job.name] != "completed"
     ]
-    if not s.report_only:  # now: a report step that fails must not lose hours of training
+    if not s.report_only:  # before the report steps: one that fails keeps the training listed
         _log_invocation(s, started, started_text, "failed" if unfinished else "completed")
     if s.only in (None, "figure7"):
         for job in jobs:
