@@ -34,13 +34,25 @@ running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 code_of() { echo "$ZOO/code-${1:0:12}"; }
 
 # What a new machine needs to go on where this one stopped: the experiment's settings, every
-# run's records and last checkpoint (a finished run's holds the weights to ship), and which
-# stages finished (else a new machine invokes a finished stage's commit again).
+# run's records, the last checkpoint of each run not completed and of each completed run not
+# shipped yet (the network to ship), and which stages finished (else a new machine invokes a
+# finished stage's commit again).
 save_state() {
   # shellcheck disable=SC2046
   bash "$REPO/scripts/carry-state.sh" save zoo "$ZOO" "$(bash "$0" status)" \
     $(bash "$REPO/scripts/carry-state.sh" run-files "$ZOO" "$(basename "$OUT")") \
-    $(cd "$ZOO" && compgen -G 'stage-*-finished' || true)
+    $(unshipped_finals) $(cd "$ZOO" && compgen -G 'stage-*-finished' || true)
+}
+
+# The last checkpoints (relative to $ZOO) of the completed runs that no records in docs/runs/
+# name as shipped: carry-state.sh leaves a completed run's checkpoints out.
+unshipped_finals() {
+  local run
+  for run in "$OUT"/runs/*; do
+    grep -qs '"status": "completed"' "$run/summary.json" || continue
+    grep -qsF "\"run_dir\": \"$run\"" "$REPO"/docs/runs/*/summary.json && continue
+    if [[ -f $run/checkpoints/last.pt ]]; then echo "${run#"$ZOO"/}/checkpoints/last.pt"; fi
+  done
 }
 
 case "${1:-start}" in
