@@ -12,7 +12,11 @@
 # to tests/weights/test_package_weights.py, commit, and embed the report again
 # (docs/development.md#the-long-run-queue).
 set -euo pipefail
-NET=${1:?usage: bash scripts/ship-zoo-run.sh NET [deepres ship options]}
+if [[ $# -eq 0 || $1 == -* ]]; then
+  echo "usage: bash scripts/ship-zoo-run.sh NET [deepres ship options], e.g. resnet32" >&2
+  exit 2
+fi
+NET=$1
 shift
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ZOO=${ZOO:-$HOME/deepres-zoo}

@@ -50,3 +50,14 @@ def test_refuses_uncommitted_changes(tmp_path):
     assert result.returncode == 2
     assert "has uncommitted changes; commit them first" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_a_network_says_how_to_call_it(tmp_path):
+    repo = _checkout(tmp_path)
+    result = subprocess.run(
+        ["bash", str(repo / "scripts" / "ship-zoo-run.sh"), "--replace"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: bash scripts/ship-zoo-run.sh NET")
