@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from deepres.runs.compare import markdown_row
 from deepres.runs.plots import series
 
 CURVES = ("train_error", "val_error", "test_error")
@@ -32,3 +33,37 @@ def final_training_error(curve: list[list[float]]) -> float | None:
         return None
     start = curve[-1][0] * (1 - END_OF_RUN)
     return statistics.fmean(error for iteration, error in curve if iteration >= start)
+
+
+def points_table(runs: list[tuple[str, list[dict]]], at: list[int], window: int) -> str:
+    """A Markdown table of points along each run's curves, two rows per run: its held-out
+    error (the test error where the run recorded it along the way, else the validation error)
+    at the iterations ``at``, at its last point (its end, once it has completed), and its
+    lowest; then its training error as the mean of the log points of the ``window``
+    iterations up to each, and at the last point as the report gives the end's
+    (``final_training_error``). A point the run did not record is "-"."""
+    pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
+    header = ["run", "error (%)", *[f"{i:,}" for i in at], "last", "lowest"]
+    lines = [markdown_row(header), "|---|---|" + "---:|" * (len(at) + 2)]
+    for name, records in runs:
+        curves = training_curves(records)
+        test = len(curves["test_error"]) > 1 or not curves["val_error"]
+        held = dict(map(tuple, curves["test_error" if test else "val_error"]))
+        low = min(held, key=held.get) if held else None
+        lowest = "-" if low is None else f"{pct(held[low])} at {low:,}"
+        end = held[max(held)] if held else None
+        cells = [pct(held.get(i)) for i in at]
+        lines.append(
+            markdown_row([name, "test" if test else "validation", *cells, pct(end), lowest])
+        )
+        train = curves["train_error"]
+        means = [_mean_before(train, i, window) for i in at]
+        cells = [pct(m) for m in means] + [pct(final_training_error(train)), "-"]
+        lines.append(markdown_row([name, f"training, mean of {window:,} iterations", *cells]))
+    return "\n".join(lines)
+
+
+def _mean_before(curve: list[list[float]], iteration: int, window: int) -> float | None:
+    """The mean of the log points in the ``window`` iterations up to ``iteration``."""
+    points = [error for i, error in curve if iteration - window < i <= iteration]
+    return statistics.fmean(points) if points else None

@@ -1,13 +1,15 @@
 """`deepres runs compare`: training runs side by side, as a Markdown table
-(``deepres.runs.compare_runs``); `deepres runs budget`: final test error against the images
-trained on (``deepres.experiments.budget``); `deepres runs time`: how long their steps took,
-without the time a stopped process stood still (``deepres.runs.step_time``)."""
+(``deepres.runs.compare_runs``); `deepres runs curve`: points along their error curves
+(``deepres.analysis.curves.points_table``); `deepres runs budget`: final test error against
+the images trained on (``deepres.experiments.budget``); `deepres runs time`: how long their
+steps took, without the time a stopped process stood still (``deepres.runs.step_time``)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from deepres.analysis.curves import points_table
 from deepres.atomic import write_text_atomic
 from deepres.data.errors import show_path
 from deepres.errors import RunDirError
@@ -27,7 +29,7 @@ from .trained_args import note
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "runs",
-        help="look at training runs: compare them side by side, or their budgets",
+        help="look at training runs: side by side, along their curves, budgets, time",
         description="Look at the run directories that `deepres train` writes.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -55,8 +57,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="validation-error columns at multiples of N iterations only",
     )
     compare.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE as well")
+    _add_curve_parser(actions)
     _add_budget_parser(actions)
     _add_time_parser(actions)
+
+
+def _add_curve_parser(actions: argparse._SubParsersAction) -> None:
+    curve = actions.add_parser(
+        "curve",
+        help="points along the runs' error curves: at chosen iterations, the last, the lowest",
+        description="Print a Markdown table, two rows per run: its test error (the "
+        "validation error for a run that recorded the test error only at its end) at "
+        "each --at iteration, at its last evaluation (its end, once completed), and its "
+        "lowest, with the iteration; then its training error, the mean of the log points of "
+        "the --window iterations up to each, and at the last point the mean of the last 5% "
+        "of the iterations, as the report of `deepres reproduce` gives the end's.",
+    )
+    _add_runs_and_out(curve)
+    curve.add_argument(
+        "--at",
+        type=_iteration_list,
+        metavar="N,N,...",
+        help="iterations, e.g. 16000,32000,48000 (default: the first run's learning-rate "
+        "milestones)",
+    )
+    curve.add_argument(
+        "--window",
+        type=_iterations,
+        default=1000,
+        metavar="N",
+        help="iterations of training error averaged up to each point (default 1,000)",
+    )
 
 
 def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
@@ -109,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         return _budget(args)
     if args.action == "time":
         return _time(args)
+    if args.action == "curve":
+        return _curve(args)
     _print_table(compare_runs(args.runs, args.every, unused=_unused_fields), args.out)
     return 0
 
@@ -146,13 +179,26 @@ def _budget(args: argparse.Namespace) -> int:
 
 
 def _time(args: argparse.Namespace) -> int:
-    dirs = [RunDir(path) for path in args.runs]
-    missing = [show_path(run.path) for run in dirs if not run.exists()]
-    if missing:
-        raise RunDirError(f"not run directories (no recipe.yaml): {', '.join(missing)}")
+    dirs = _run_dirs(args.runs)
     rows = [(run.path.name, step_time(run.read_metrics())) for run in dirs]
     _print_table(step_time_table(rows), args.out)
     return 0
+
+
+def _curve(args: argparse.Namespace) -> int:
+    dirs = _run_dirs(args.runs)
+    at = args.at or dirs[0].read_recipe().get("milestones") or []
+    runs = [(run.path.name, run.read_metrics()) for run in dirs]
+    _print_table(points_table(runs, sorted(set(at)), args.window), args.out)
+    return 0
+
+
+def _run_dirs(paths: list[Path]) -> list[RunDir]:
+    dirs = [RunDir(path) for path in paths]
+    missing = [show_path(run.path) for run in dirs if not run.exists()]
+    if missing:
+        raise RunDirError(f"not run directories (no recipe.yaml): {', '.join(missing)}")
+    return dirs
 
 
 def _reference(text: str) -> tuple[str, float]:
@@ -166,6 +212,10 @@ def _reference(text: str) -> tuple[str, float]:
             f"LABEL=PERCENT, a test error in % after the last '=', not {text!r}"
         )
     return label, value
+
+
+def _iteration_list(text: str) -> list[int]:
+    return [_iterations(part.strip()) for part in text.split(",")]
 
 
 def _iterations(text: str) -> int:

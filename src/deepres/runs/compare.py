@@ -37,7 +37,7 @@ def compare_runs(
     pct = lambda x: "-" if x is None else f"{100 * x:.2f}"  # noqa: E731
     header = ["run", f"changes from {dirs[0].path.name}"]
     header += [f"val @ {i:,}" for i in columns] + ["last val", "test", "state"]
-    lines = [_row(header), "|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
+    lines = [markdown_row(header), "|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
     for run in dirs:
         metrics = run.read_metrics()
         errors = _val_errors(metrics)
@@ -48,11 +48,12 @@ def compare_runs(
         recipe = run.read_recipe()
         changes = recipe_changes(recipe, first_recipe, unused(recipe) & first_unused)
         cells = [pct(errors.get(i)) for i in columns]
-        lines.append(_row([run.path.name, changes, *cells, pct(last), pct(test), done]))
+        lines.append(markdown_row([run.path.name, changes, *cells, pct(last), pct(test), done]))
     return "\n".join(lines)
 
 
-def _row(cells: list[str]) -> str:
+def markdown_row(cells: list[str]) -> str:
+    """A row of a Markdown table."""
     return "| " + " | ".join(cells) + " |"
 
 
