@@ -47,15 +47,14 @@ def points_table(runs: list[tuple[str, list[dict]]], at: list[int], window: int)
     lines = [markdown_row(header), "|---|---|" + "---:|" * (len(at) + 2)]
     for name, records in runs:
         curves = training_curves(records)
-        test = len(curves["test_error"]) > 1 or not curves["val_error"]
-        held = dict(map(tuple, curves["test_error" if test else "val_error"]))
+        on_test = len(curves["test_error"]) > 1 or not curves["val_error"]
+        held = dict(map(tuple, curves["test_error" if on_test else "val_error"]))
         low = min(held, key=held.get) if held else None
         lowest = "-" if low is None else f"{pct(held[low])} at {low:,}"
-        end = held[max(held)] if held else None
+        last = held[max(held)] if held else None
         cells = [pct(held.get(i)) for i in at]
-        lines.append(
-            markdown_row([name, "test" if test else "validation", *cells, pct(end), lowest])
-        )
+        kind = "test" if on_test else "validation"
+        lines.append(markdown_row([name, kind, *cells, pct(last), lowest]))
         train = curves["train_error"]
         means = [_mean_before(train, i, window) for i in at]
         cells = [pct(m) for m in means] + [pct(final_training_error(train)), "-"]
