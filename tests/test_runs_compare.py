@@ -3,6 +3,7 @@ changes against the first, their validation errors at the same iterations, and n
 for a run that has not completed."""
 
 import json
+import os
 
 from runs import tiny_recipe
 
@@ -41,6 +42,13 @@ def test_a_folder_that_is_no_run_is_named(tmp_path, capsys):
     assert main(["runs", "compare", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"not run directories (no recipe.yaml): {tmp_path}" in err
+
+
+def test_a_name_that_is_not_utf8_is_shown_escaped(tmp_path, capsys):
+    odd = tmp_path / os.fsdecode(b"run-\xff")
+    assert main(["runs", "compare", str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run-\\xff" in err
 
 
 def test_fields_without_effect_in_both_runs_are_no_change(tmp_path, capsys):

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from deepres.atomic import make_folder, write_together
-from deepres.data.errors import show_path
-from deepres.errors import UsageError
+from deepres.errors import UsageError, show_path
 from deepres.evaluate import collect_files, embed
 
 from .trained_args import add_file_arguments, add_network_arguments, open_network

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from deepres.atomic import make_folder
-from deepres.data.errors import show_path
 from deepres.data.preprocess import MAX_SIDE
+from deepres.errors import show_path
 from deepres.evaluate import MODES, evaluate, write_evaluation
 from deepres.evaluate.split import SPLITS, evaluation_data, evaluation_folder
 from deepres.extras import available

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from deepres.data.errors import show_path
+from deepres.errors import show_path
 from deepres.evaluate import Prediction, collect_files, predict
 
 from .trained_args import add_file_arguments, add_network_arguments, open_network

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from deepres.analysis.curves import points_table
 from deepres.atomic import write_text_atomic
-from deepres.data.errors import show_path
-from deepres.errors import RunDirError
+from deepres.errors import RunDirError, show_path
 from deepres.experiments.budget import (
     budget_points,
     budget_table,
@@ -179,26 +178,18 @@ def _budget(args: argparse.Namespace) -> int:
 
 
 def _time(args: argparse.Namespace) -> int:
-    dirs = _run_dirs(args.runs)
+    dirs = RunDir.existing(args.runs)
     rows = [(run.path.name, step_time(run.read_metrics())) for run in dirs]
     _print_table(step_time_table(rows), args.out)
     return 0
 
 
 def _curve(args: argparse.Namespace) -> int:
-    dirs = _run_dirs(args.runs)
+    dirs = RunDir.existing(args.runs)
     at = args.at or dirs[0].read_recipe().get("milestones") or []
     runs = [(run.path.name, run.read_metrics()) for run in dirs]
     _print_table(points_table(runs, sorted(set(at)), args.window), args.out)
     return 0
-
-
-def _run_dirs(paths: list[Path]) -> list[RunDir]:
-    dirs = [RunDir(path) for path in paths]
-    missing = [show_path(run.path) for run in dirs if not run.exists()]
-    if missing:
-        raise RunDirError(f"not run directories (no recipe.yaml): {', '.join(missing)}")
-    return dirs
 
 
 def _reference(text: str) -> tuple[str, float]:

@@ -7,8 +7,7 @@ import argparse
 from pathlib import Path
 
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
-from deepres.data.errors import show_path
-from deepres.errors import UsageError
+from deepres.errors import UsageError, show_path
 from deepres.ship import AUTO, DATA_SETS, DTYPES, ShipTo, rewrite_cards, ship
 
 from .text import pct

@@ -22,9 +22,10 @@ import numpy as np
 from tqdm import tqdm
 
 from deepres.atomic import WriteError, write_atomic
+from deepres.errors import show_path
 
 from .datasets import ArrayDataset
-from .errors import DataError, show_path
+from .errors import DataError
 
 
 @dataclass(frozen=True, kw_only=True)

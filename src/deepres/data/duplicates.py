@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
+from deepres.errors import show_path
+
 from .cache import Cache, files_key
-from .errors import log, show_path
+from .errors import log
 from .scan import SplitFiles
 
 _SHOWN = 3  # examples named in the warning

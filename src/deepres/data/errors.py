@@ -12,7 +12,7 @@ import logging
 import os
 from typing import NamedTuple
 
-from deepres.errors import DataError
+from deepres.errors import DataError, show_path
 
 log = logging.getLogger("deepres.data")
 
@@ -34,35 +34,6 @@ def first_names(names: list[str], shown: int = 5) -> str:
     ``shown`` and a count of the rest."""
     more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
     return ", ".join(map(show_path, names[:shown])) + more
-
-
-def show_path(path: str | os.PathLike, *, reversible: bool = False) -> str:
-    """A path (or a class name) that prints on one line of any terminal: bytes that are not
-    UTF-8 appear as \\xNN, newlines, tabs and other unprintable characters as \\n, \\t,
-    \\xNN or \\uNNNN. ``reversible``: backslashes are doubled too, so that the exact name
-    can be read back (the file list that ``deepres embed`` writes, one name per line).
-
-    File names on Linux are bytes; Python carries undecodable ones as lone surrogates, which
-    would raise UnicodeEncodeError at the moment we try to report them.
-    """
-    text = os.fsdecode(path)
-    if text.isprintable() and not (reversible and "\\" in text):
-        return text
-    return "".join(_escape(c, reversible) for c in text)
-
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(c: str, reversible: bool) -> str:
-    code = ord(c)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode carries it
-        return f"\\x{code - 0xDC00:02x}"
-    if c == "\\":
-        return "\\\\" if reversible else c
-    if c.isprintable():
-        return c
-    return _NAMED_ESCAPES.get(c) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def os_error_reason(err: OSError) -> str:

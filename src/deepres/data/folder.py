@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepres.errors import show_path
+
 from .cache import Cache, files_key
 from .datasets import ArrayDataset
 from .decode import BadImage, decode_square, probe_size
 from .duplicates import warn_of_duplicates
-from .errors import BadFile, DataError, show_path
+from .errors import BadFile, DataError
 from .pool import map_files
 from .scan import SplitFiles, Visited, scan_split
 from .stream import CROP, StreamDataset

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from deepres.errors import show_path
+
 from .augment import NORMALIZATIONS, Normalize, center_crop, default_padding
 from .datasets import Stats
 from .decode import (
@@ -27,7 +29,7 @@ from .decode import (
     fit_square,
     rgb_of_pil,
 )
-from .errors import DataError, show_path
+from .errors import DataError
 from .stream import CROP, EVAL_SIDE
 
 FORMAT = "deepres-preprocessing-1"

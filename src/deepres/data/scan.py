@@ -18,8 +18,10 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from deepres.errors import show_path
+
 from .decode import IMAGE_EXTENSIONS, is_image_name
-from .errors import BadFile, DataError, os_error_reason, show_path
+from .errors import BadFile, DataError, os_error_reason
 
 
 @dataclass

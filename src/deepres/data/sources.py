@@ -9,11 +9,13 @@ from pathlib import PurePath
 
 import numpy as np
 
+from deepres.errors import show_path
+
 from .builtin import load_digits
 from .cache import Cache, default_cache_dir
 from .cifar import RELEASES, load_cifar
 from .datasets import ArrayDataset
-from .errors import BadFile, DataError, apply_bad_file_policy, check_policy, show_path
+from .errors import BadFile, DataError, apply_bad_file_policy, check_policy
 from .folder import open_folder
 from .stream import StreamDataset
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from deepres.data import DataError, Preprocessing
-from deepres.data.errors import first_names, show_path
+from deepres.data.errors import first_names
+from deepres.errors import show_path
 from deepres.weights import TrainedModel
 
 from .infer import network_for, run_views

@@ -13,9 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from deepres.errors import RunDirError
-
-from .rundir import RECIPE, RunDir
+from .rundir import RunDir
 
 
 def compare_runs(
@@ -26,10 +24,7 @@ def compare_runs(
     """The table of the runs at ``paths``, the first the one the others are compared with.
     ``unused(recipe)``: the fields that a run's recipe leaves without effect (the recipe
     knows, in a layer above this one); a field unused by both runs is no change."""
-    dirs = [RunDir(path) for path in paths]
-    missing = [str(run.path) for run in dirs if not run.exists()]
-    if missing:
-        raise RunDirError(f"not run directories (no {RECIPE}): {', '.join(missing)}")
+    dirs = RunDir.existing(paths)
     first_recipe = dirs[0].read_recipe()
     first_unused = unused(first_recipe)
     first_evals = sorted(_val_errors(dirs[0].read_metrics()))

@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from deepres.atomic import write_error, write_text_atomic
-from deepres.errors import RunDirError
+from deepres.errors import RunDirError, show_path
 
 from .lock import RunLock, lock_held
 from .records import RunStatus, RunSummary
@@ -66,6 +66,15 @@ class RunDir:
             return None
         run = cls(folder.parent)
         return run if run.exists() else None
+
+    @classmethod
+    def existing(cls, paths: list[str | Path]) -> list[RunDir]:
+        """The runs at ``paths``, for commands that read several; all of them must exist."""
+        dirs = [cls(path) for path in paths]
+        missing = [show_path(run.path) for run in dirs if not run.exists()]
+        if missing:
+            raise RunDirError(f"not run directories (no {RECIPE}): {', '.join(missing)}")
+        return dirs
 
     def create(self) -> bool:
         """Start a new run; never overwrite one that is already there. Folders with no file
