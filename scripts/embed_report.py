@@ -2,12 +2,14 @@
 
     python scripts/embed_report.py ~/deepres-zoo/reproduce --name cifar10-paper --levels 2
 
-- Replaces the copy of the report in docs/results.md, from its title heading to the next
-  heading no deeper than the title, with REPORT_DIR/report.md, every heading LEVELS deeper.
+- Replaces the copy of the report in docs/results.md, from its title heading to its end
+  marker (an HTML comment, END), with REPORT_DIR/report.md, every heading LEVELS deeper, and
+  the marker after it. A copy without the marker (pasted by hand) ends at the next heading no
+  deeper than the title, so that the words after a report survive once it has its marker.
 - Copies the report's figures and results.json to docs/results/NAME-*, and points the
   report's links at those copies.
 - The first copy is pasted by hand where it belongs; after that this script keeps it current.
-  The words around it (which command, when) are still yours to update.
+  The words around it (which command, when) are yours to update.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = Path("docs/results.md")  # in the repository
 FILES = Path("docs/results")  # in the repository
 HEADING = re.compile(r"(#+) ")
+END = "<!-- end of the report {name}: scripts/embed_report.py replaces what lies above -->"
 LINK = re.compile(r"\]\(([\w.-]+\.png)\)")  # a figure beside report.md
 
 
@@ -52,7 +55,7 @@ def embed(report_dir: Path, name: str, levels: int, repo: Path) -> str:
         raise Refused(f"{report} does not exist: REPORT_DIR is the --out of the report")
     block = deepened(report.read_text(), levels, name)
     doc = repo / DOC
-    text = replaced(doc.read_text(), block, doc)
+    text = replaced(doc.read_text(), block, END.format(name=name), doc)
     copies = [(f, repo / FILES / f"{name}-{f.name}") for f in sorted(report_dir.glob("*.png"))]
     if (report_dir / "results.json").is_file():
         copies.append((report_dir / "results.json", repo / FILES / f"{name}-results.json"))
@@ -71,8 +74,8 @@ def deepened(report: str, levels: int, name: str) -> str:
     return LINK.sub(rf"]({folder}/{name}-\1)", "\n".join(lines)) + "\n"
 
 
-def replaced(doc: str, block: str, where: Path) -> str:
-    """``doc`` with the section titled as ``block`` replaced by it."""
+def replaced(doc: str, block: str, end_mark: str, where: Path) -> str:
+    """``doc`` with the section titled as ``block`` replaced by it and ``end_mark``."""
     title = block.splitlines()[0]
     lines = doc.splitlines(keepends=True)
     marks = list(headings(lines))
@@ -80,9 +83,10 @@ def replaced(doc: str, block: str, where: Path) -> str:
     if not found:
         raise Refused(f"{where} has no heading {title!r}: paste the report there once by hand")
     start, depth = found[0]
-    end = next((i for i, level in marks if i > start and level <= depth), len(lines))
-    rest = "".join(lines[end:])
-    return "".join(lines[:start]) + block + ("\n" + rest if rest else "")
+    after = [i + 1 for i, line in enumerate(lines) if i > start and line.rstrip("\n") == end_mark]
+    ends = after or [i for i, level in marks if i > start and level <= depth]
+    rest = "".join(lines[ends[0] :] if ends else []).lstrip("\n")
+    return "".join(lines[:start]) + block + "\n" + end_mark + "\n" + ("\n" + rest if rest else "")
 
 
 def headings(lines: list[str]):

@@ -60,6 +60,7 @@ def test_the_report_replaces_its_copy_with_deeper_headings_and_copied_figures(tm
     expected = (
         "### Report title\n\n#### Table 6\n\n| new | table |\n\n#### Figure 6\n\n"
         "![Figure 6](results/cifar10-paper-figure6.png)\n\n"
+        f"{embed_report.END.format(name='cifar10-paper')}\n\n"
     )
     assert doc == head + expected + tail
     files = repo / "docs" / "results"
@@ -67,6 +68,20 @@ def test_the_report_replaces_its_copy_with_deeper_headings_and_copied_figures(tm
     assert (files / "cifar10-paper-results.json").read_text() == "{}"
     assert embed(repo, out) == 0  # again: the same document
     assert (repo / "docs" / "results.md").read_text() == doc
+
+
+def test_the_words_after_a_report_survive_once_it_has_its_end_marker(tmp_path):
+    repo, out = make(tmp_path)
+    assert embed(repo, out) == 0
+    doc = repo / "docs" / "results.md"
+    end = embed_report.END.format(name="cifar10-paper")
+    words = "The next report, by another command:\n\n"
+    doc.write_text(doc.read_text().replace(f"{end}\n\n", f"{end}\n\n{words}"))
+    before = doc.read_text()
+    assert words in before
+    (out / "report.md").write_text(REPORT.replace("| new | table |", "| newer | table |"))
+    assert embed(repo, out) == 0
+    assert doc.read_text() == before.replace("| new | table |", "| newer | table |")
 
 
 def test_a_report_the_doc_does_not_hold_is_refused_and_nothing_written(tmp_path, capsys):
