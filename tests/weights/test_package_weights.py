@@ -22,6 +22,7 @@ SHIPPED = [
     "resnet20-cifar10",
     "resnet20-cifar10-fast",
     "plain20-cifar10",
+    "resnet32-cifar10",
     "resnet56-cifar10",
     "resnet56-cifar10-fast",
     "plain56-cifar10",
