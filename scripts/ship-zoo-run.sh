@@ -42,7 +42,8 @@ trap 'pkill -CONT -f "$ZOO/code-" || true' EXIT
   --repo . --cache-dir "$ZOO/cache" "$@"
 DEEPRES_CHECK_EVERY_TEST_IMAGE=1 .venv/bin/python -m pytest -q \
   tests/weights/test_shipped_independently.py -k "$NAME and not fast"
-.venv/bin/python benchmarks/int8_accuracy.py --only "$NAME"
+# One thread, as the INT8 table of docs/using.md was measured.
+.venv/bin/python benchmarks/int8_accuracy.py --only "$NAME" --threads 1
 jpeg=$(cd benchmarks && ../.venv/bin/python -c 'from common import cifar10_root; print(cifar10_root("jpeg"))')
 results=$(mktemp -d)
 .venv/bin/deepres eval "$NAME" --data "$jpeg" --out "$results" --cache-dir "$ZOO/cache"
