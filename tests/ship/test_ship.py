@@ -11,6 +11,7 @@ import shutil
 import pytest
 import yaml
 from runs import train_run
+from safetensors import safe_open
 
 import deepres
 from deepres.catalog import WEIGHTS_DIR_VARIABLE
@@ -191,7 +192,7 @@ def test_weights_trained_on_a_folder_say_how_its_images_are_stored(
     assert card.data.note in (to.folder / "resnet20-colors.md").read_text()
 
 
-def test_a_named_data_set_replaces_the_trainers_folder_in_the_card(
+def test_a_named_data_set_replaces_the_trainers_folder_in_the_card_and_the_weights(
     color_run, color_folder, tmp_path
 ):
     to = ShipTo.checkout(tmp_path / "repo")
@@ -200,6 +201,10 @@ def test_a_named_data_set_replaces_the_trainers_folder_in_the_card(
     json_text = (to.folder / "resnet20-colors.json").read_text()
     card, text = ModelCard.from_dict(json.loads(json_text)), (to.folder / "resnet20-colors.md")
     assert str(color_folder) not in json_text and str(color_folder) not in text.read_text()
+    with safe_open(str(to.folder / "resnet20-colors.safetensors"), "pt") as weights:
+        metadata = weights.metadata()["deepres"]
+    assert str(color_folder) not in metadata
+    assert json.loads(metadata)["recipe"]["data"] == "cifar10-png"
     assert card.data.set == card.data.source == card.recipe["data"]
     assert card.data.set == "cifar10-png"
     assert "lossless PNG" in card.data.provenance in text.read_text()

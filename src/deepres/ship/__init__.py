@@ -20,7 +20,8 @@ of its data and written with a model card, as deepres ships its own (`deepres sh
   summary.json, meta.json, and response_std.json where the reproduction wrote one) beside
   them, never its checkpoints (they hold the optimiser too).
 - A card names the data set (``data_set``, e.g. cifar10-png) and where it comes from, or else
-  the folder given, with how its images are stored (their JPEG settings, measured).
+  the folder given, with how its images are stored (their JPEG settings, measured). The
+  recipe in NAME.safetensors then names the data set too, not the trainer's folder.
 
 ``DEEPRES_WEIGHTS_DIR=FOLDER`` then makes deepres use the weights shipped into FOLDER by name
 (``create_model("resnet20", weights="mydata")``, `deepres predict resnet20-mydata ...`).

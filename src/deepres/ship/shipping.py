@@ -93,7 +93,7 @@ def ship(
     modes = ["center", "center-flip"] if finished.recipe.get("eval_flip") else ["center"]
     with tempfile.TemporaryDirectory() as scratch:
         stored = Path(scratch) / f"{name}.safetensors"
-        errors, wrong = _store_and_measure(finished.final, stored, dtype, test, modes)
+        errors, wrong = _store_and_measure(finished.final, stored, dtype, test, modes, data_set)
         note = None
         if data_set is None and Path(data).expanduser().is_dir():  # how its images are stored
             note = data_note(data, splits.train.files or [])
@@ -200,10 +200,13 @@ def _test_split(splits, data: str, run: FinishedRun):
     return test
 
 
-def write_weights(checkpoint: Path, path: Path, dtype: str) -> None:
+def write_weights(checkpoint: Path, path: Path, dtype: str, data_set: str | None = None) -> None:
     """The checkpoint's weights as safetensors, floating-point tensors stored as ``dtype``,
-    with what the checkpoint says of the network (name, classes, preprocessing, recipe)."""
+    with what the checkpoint says of the network (name, classes, preprocessing, recipe); the
+    recipe's data is ``data_set`` where one is named, as on the card, not the trainer's folder."""
     file = read_weights(checkpoint)
+    if data_set is not None and "recipe" in file.info:
+        file.info["recipe"] = {**file.info["recipe"], "data": data_set}
     stored = DTYPES[dtype]
     state = {k: v.to(stored) if v.is_floating_point() else v for k, v in file.state_dict.items()}
     overflowed = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
@@ -216,7 +219,7 @@ def write_weights(checkpoint: Path, path: Path, dtype: str) -> None:
 
 
 def _store_and_measure(
-    final: Path, stored: Path, dtype: str, test, modes: list[str]
+    final: Path, stored: Path, dtype: str, test, modes: list[str], data_set: str | None
 ) -> tuple[Measured, list[int]]:
     """Write the final weights to ``stored`` as ``dtype``; their test errors, once they are
     found to be those of the weights in float32, and the test images (indices) that they
@@ -224,17 +227,17 @@ def _store_and_measure(
     float32 = measured_errors(final, test, modes)
     if dtype == AUTO:
         try:
-            return _stored_as("float16", final, stored, test, float32)
+            return _stored_as("float16", final, stored, test, float32, data_set)
         except Refused:  # float16 changed an error or overflowed: float32 changes none
             dtype = "float32"
-    return _stored_as(dtype, final, stored, test, float32)
+    return _stored_as(dtype, final, stored, test, float32, data_set)
 
 
 def _stored_as(
-    dtype: str, final: Path, stored: Path, test, float32: dict[str, float]
+    dtype: str, final: Path, stored: Path, test, float32: dict[str, float], data_set: str | None
 ) -> tuple[Measured, list[int]]:
     """``_store_and_measure`` for one storage type, given the test errors in float32."""
-    write_weights(final, stored, dtype)
+    write_weights(final, stored, dtype, data_set)
     figures = measured(stored, test, list(float32))
     errors = {mode: figures[mode]["top1_error"] for mode in float32}
     if errors != float32:
