@@ -7,9 +7,10 @@
 #
 # It ships NET-seed0 of the queue's folder as NET-cifar10 into this checkout, then checks it:
 # every one of the 10,000 test images by the independent test, INT8, and the JPEG copy's test
-# images. The queue is paused throughout (SIGSTOP; SIGCONT on exit, whatever happened), since
-# the measurements would otherwise share the 2 cores with its training. Afterwards: add the name
-# to tests/weights/test_package_weights.py, commit, and embed the report again
+# images; and prints the points along its curves and its training time. The queue is paused
+# throughout (SIGSTOP; SIGCONT on exit, whatever happened), since the measurements would
+# otherwise share the 2 cores with its training. Afterwards: add the name to
+# tests/weights/test_package_weights.py, commit, and embed the report again
 # (docs/development.md#the-long-run-queue).
 set -euo pipefail
 if [[ $# -eq 0 || $1 == -* ]]; then
@@ -48,3 +49,6 @@ jpeg=$(cd benchmarks && ../.venv/bin/python -c 'from common import cifar10_root;
 results=$(mktemp -d)
 .venv/bin/deepres eval "$NAME" --data "$jpeg" --out "$results" --cache-dir "$ZOO/cache"
 rm -rf "$results"
+# The points along its curves and its training time, as its section in docs/results.md gives them.
+.venv/bin/deepres runs curve "docs/runs/$NAME" --at 16000,32000,33000,48000,49000
+.venv/bin/deepres runs time "docs/runs/$NAME"
