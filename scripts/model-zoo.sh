@@ -55,6 +55,39 @@ unshipped_finals() {
   done
 }
 
+# On a CPU without native bf16 a run started in bf16 would go on emulated, about 14x slower than
+# float32 (deepres.train.precision). With more than a fourteenth of its iterations left,
+# training it again from the start in float32 ends sooner: so it is set aside in $ZOO/set-aside
+# (kept, not deleted; it is not carried to the next machine) and the queue starts it again in
+# this machine's precision. With less left, it finishes in bf16.
+set_aside_emulated_bf16() {
+  python3 - "$OUT/runs" "$ZOO/set-aside" <<'PY'
+import json, pathlib, re, sys
+runs, aside = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for recipe in sorted(runs.glob("*/recipe.yaml")):
+    run, text = recipe.parent, recipe.read_text()
+    summary = run / "summary.json"
+    if not re.search(r"^amp: bf16$", text, re.M) or (
+        summary.exists() and json.loads(summary.read_text()).get("status") == "completed"
+    ):
+        continue
+    total = int(re.search(r"^iterations: (\d+)$", text, re.M)[1])
+    metrics = run / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
+    done = max((r.get("iteration", 0) for r in records), default=0)
+    if (total - done) * 14 <= total:
+        continue
+    aside.mkdir(parents=True, exist_ok=True)
+    target = aside / f"{run.name}-bf16-at-{done}"
+    while target.exists():  # set aside at the same point before
+        target = target.with_name(target.name + "-again")
+    run.rename(target)
+    print(f"{run.name}: started in bf16, which this CPU emulates about 14x slower than float32; "
+          f"at {done:,} of {total:,} iterations it ends sooner trained again in float32: "
+          f"set aside in {target}")
+PY
+}
+
 case "${1:-start}" in
   status)
     if running; then echo "queue running (pid $(cat "$PIDFILE"))"; else echo "queue not running"; fi
@@ -110,6 +143,7 @@ fi
 # bf16 autocast only where the CPU computes bf16 natively (elsewhere it is ~14x slower).
 AMP=()
 if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then AMP=(--set amp=bf16); fi
+if [[ ${#AMP[@]} -eq 0 && -d $OUT/runs ]]; then set_aside_emulated_bf16 | tee -a "$LOG"; fi
 # The runs of one --out share their settings (experiment.json), precision included, but the
 # machine under the queue changes between sessions: a run goes on in the precision it started
 # in (its own recipe.yaml), and the next run starts in this machine's. (deepres accepts that

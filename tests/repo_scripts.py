@@ -16,3 +16,10 @@ def load_script(relative: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def shell_function(relative: str, name: str) -> str:
+    """The definition of the bash function ``name`` in the script at ``relative``, to run alone."""
+    text = (REPO / relative).read_text()
+    start = text.index(f"{name}() {{")
+    return text[start : text.index("\n}\n", start) + 3]

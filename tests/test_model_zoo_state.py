@@ -6,13 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "model-zoo.sh"
-
-
-def _function(name: str) -> str:
-    text = SCRIPT.read_text()
-    start = text.index(f"{name}() {{")
-    return text[start : text.index("\n}\n", start) + 3]
+from repo_scripts import shell_function
 
 
 def _run(out: Path, name: str, status: str) -> Path:
@@ -33,6 +27,6 @@ def test_the_final_checkpoint_of_a_completed_run_goes_until_it_is_shipped(tmp_pa
     records.mkdir(parents=True)
     summary = {"status": "completed", "run_dir": str(shipped)}
     (records / "summary.json").write_text(json.dumps(summary, indent=2))
-    program = f"{_function('unshipped_finals')}ZOO={zoo} OUT={out} REPO={repo}\nunshipped_finals"
+    program = f"{shell_function('scripts/model-zoo.sh', 'unshipped_finals')}ZOO={zoo} OUT={out} REPO={repo}\nunshipped_finals"
     listed = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
     assert listed.stdout.splitlines() == ["reproduce-png/runs/resnet32-seed0/checkpoints/last.pt"]
