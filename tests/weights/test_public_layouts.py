@@ -71,9 +71,14 @@ class ReferenceResNet(nn.Module):
         return getattr(self, self.classifier)(x.mean(dim=(2, 3)))
 
 
-def _randomised(model):
-    """``model`` in eval mode with random BN statistics and affine parameters, so that a
-    channel put in the wrong place changes the logits."""
+def _randomised(build):
+    """The model ``build()`` makes, its weights drawn from a seeded generator (not from
+    whatever the tests run before left in the global one), in eval mode with random BN
+    statistics and affine parameters, so that a channel put in the wrong place changes the
+    logits."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = build()
     generator = torch.Generator().manual_seed(0)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -87,7 +92,9 @@ def _randomised(model):
 
 def akamaster_file(path, depth=20):
     """A checkpoint as akamaster's trainer saves it: DataParallel's keys, no BN counters."""
-    reference = _randomised(ReferenceResNet(depth, pad_both_sides=True, classifier="linear"))
+    reference = _randomised(
+        lambda: ReferenceResNet(depth, pad_both_sides=True, classifier="linear")
+    )
     state = {
         f"module.{k}": v
         for k, v in reference.state_dict().items()
@@ -99,7 +106,7 @@ def akamaster_file(path, depth=20):
 
 def chenyaofo_file(path, depth=20, num_classes=10):
     """A bare state_dict, as chenyaofo's release files hold."""
-    reference = _randomised(ReferenceResNet(depth, False, "fc", num_classes))
+    reference = _randomised(lambda: ReferenceResNet(depth, False, "fc", num_classes))
     torch.save(reference.state_dict(), path)
     return reference
 
