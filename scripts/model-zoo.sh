@@ -73,8 +73,8 @@ for recipe in sorted(runs.glob("*/recipe.yaml")):
         continue
     total = int(re.search(r"^iterations: (\d+)$", text, re.M)[1])
     metrics = run / "metrics.jsonl"
-    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
-    done = max((r.get("iteration", 0) for r in records), default=0)
+    lines = metrics.read_text().splitlines() if metrics.exists() else []
+    done = max((json.loads(line).get("iteration", 0) for line in lines if line.strip()), default=0)
     if (total - done) * 14 <= total:
         continue
     aside.mkdir(parents=True, exist_ok=True)
