@@ -32,6 +32,16 @@ SHIPPED_WEIGHTS = PACKAGE / "weights" / "shipped"
 # Replaces the folder of shipped weights: for trying out weights before shipping them, for
 # weights that a user shipped (`deepres ship --out FOLDER`), and for tests.
 WEIGHTS_DIR_VARIABLE = "DEEPRES_WEIGHTS_DIR"
+# The data sets of ../shared/data that deepres's own networks are trained on: a card names one
+# and says where it comes from, never a folder of the machine that trained the network.
+DATA_SETS = {
+    "cifar10-png": "the original CIFAR-10 (Krizhevsky, 2009) as lossless PNG files, pixel for "
+    "pixel the images of the official Python batches: 50,000 training and 10,000 test "
+    "images, 32x32 RGB, 10 classes; the data set of the paper's Table 6",
+    "cifar10-jpeg": "CIFAR-10 re-encoded as JPEG quality 75 with 4:2:0 chroma subsampling: "
+    "a different data set from the paper's (a ResNet-20 trained on the original images has "
+    "8.27% test error on the original test images and 18.97% on these)",
+}
 # A card field marked so is left out of NAME.json while it is None: the cards shipped before
 # the field existed read, and write, as they are.
 _OPTIONAL = "left out when None"

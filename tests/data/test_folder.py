@@ -192,6 +192,16 @@ def test_non_utf8_names_are_used_and_printable(tmp_path, cache_dir):
     assert "\\\\xff\\\\xfe.png" in summary and "cl\\\\xe4ss" in summary
 
 
+def test_a_data_set_named_on_the_cards_asks_for_its_folder_unless_one_has_that_name(
+    tmp_path, cache_dir, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match="cifar10-png names a data set .* not a place: give --data"):
+        open_source("cifar10-png", cache_dir=cache_dir)
+    make_folder(tmp_path / "cifar10-png", per_class=2)
+    assert len(open_quietly("cifar10-png", cache_dir).train) == 4
+
+
 def test_missing_or_empty_folders_say_what_was_expected(tmp_path, cache_dir):
     root = tmp_path / "d"
     with pytest.raises(DataError, match="unknown data source"):

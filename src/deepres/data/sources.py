@@ -9,6 +9,7 @@ from pathlib import PurePath
 
 import numpy as np
 
+from deepres.catalog import DATA_SETS
 from deepres.errors import show_path
 
 from .builtin import load_digits
@@ -139,6 +140,12 @@ def open_source(
         raise DataError(
             "imagenet: say where its folder is, as --data imagenet:PATH (with "
             "PATH/train/<wnid>/*.JPEG and PATH/val/<wnid>/*.JPEG)"
+        )
+    elif spec in DATA_SETS:
+        raise DataError(
+            f"{spec} names a data set on deepres's model cards, not a place: give --data the "
+            f"folder that holds its train/ and test/ (e.g. ~/data/{spec}, unpacked from its "
+            "archives)"
         )
     else:
         raise DataError(

@@ -30,7 +30,8 @@ Imports evaluate (to measure the weights) and what it stands on; never train or 
 The guide: docs/using.md (package a network you trained) and docs/development.md.
 """
 
-from .card import DATA_SETS
+from deepres.catalog import DATA_SETS
+
 from .shipping import AUTO, DTYPES, Refused, ShipTo, rewrite_cards, ship
 
 __all__ = ["AUTO", "DATA_SETS", "DTYPES", "Refused", "ShipTo", "rewrite_cards", "ship"]

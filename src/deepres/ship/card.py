@@ -7,21 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepres.catalog import CardData, Hardware, ModelCard, sha256_of
+from deepres.catalog import DATA_SETS, CardData, Hardware, ModelCard, sha256_of
 from deepres.runs import RunSummary
 from deepres.runs.environment import changes_during_run, trained_in
 from deepres.runs.step_time import StepTime
-
-# The data sets of ../shared/data that deepres's own networks are trained on: a card names one
-# and says where it comes from, never a folder of the machine that trained the network.
-DATA_SETS = {
-    "cifar10-png": "the original CIFAR-10 (Krizhevsky, 2009) as lossless PNG files, pixel for "
-    "pixel the images of the official Python batches: 50,000 training and 10,000 test "
-    "images, 32x32 RGB, 10 classes; the data set of the paper's Table 6",
-    "cifar10-jpeg": "CIFAR-10 re-encoded as JPEG quality 75 with 4:2:0 chroma subsampling: "
-    "a different data set from the paper's (a ResNet-20 trained on the original images has "
-    "8.27% test error on the original test images and 18.97% on these)",
-}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import torch
 
 from deepres import catalog
 from deepres.atomic import make_folder, write_text_atomic, write_together
-from deepres.catalog import ModelCard
+from deepres.catalog import DATA_SETS, ModelCard
 from deepres.data import Preprocessing, open_source
 from deepres.data.jpeg_settings import data_note
 from deepres.errors import DeepresError, UsageError
@@ -23,7 +23,7 @@ from deepres.runs.rundir import LAST, META, METRICS, RECIPE, RESPONSES, SUMMARY
 from deepres.runs.step_time import step_time
 from deepres.weights import card_markdown, load_checkpoint, load_model, read_weights, save_weights
 
-from .card import DATA_SETS, FinishedRun, Measured, card_data, card_of_run, time_fields
+from .card import FinishedRun, Measured, card_data, card_of_run, time_fields
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32}
 # The smallest storage that changes no test error: float16, else float32.
