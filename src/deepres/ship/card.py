@@ -36,6 +36,12 @@ class Measured:
     test_images: int
 
 
+def recipe_naming(recipe: dict, data_set: str | None) -> dict:
+    """``recipe`` with its data the named ``data_set`` where there is one, not the trainer's
+    folder: the recipe a card and its weight file give."""
+    return recipe if data_set is None else {**recipe, "data": data_set}
+
+
 def card_data(
     name: str, run: FinishedRun, tested_on: str, data_set: str | None, note: str | None
 ) -> CardData:
@@ -78,7 +84,7 @@ def card_of_run(
     """The card of ``weights`` (the file as shipped), whose run's records are copied to
     ``results``; ``stated_hardware``: the shipper's words where the records say too little."""
     summary, meta = run.summary, run.meta
-    recipe = run.recipe if data.set is None else {**run.recipe, "data": data.set}
+    recipe = recipe_naming(run.recipe, data.set)
     return ModelCard(
         name=name,
         model=summary.model,

@@ -23,7 +23,7 @@ from deepres.runs.rundir import LAST, META, METRICS, RECIPE, RESPONSES, SUMMARY
 from deepres.runs.step_time import step_time
 from deepres.weights import card_markdown, load_checkpoint, load_model, read_weights, save_weights
 
-from .card import FinishedRun, Measured, card_data, card_of_run, time_fields
+from .card import FinishedRun, Measured, card_data, card_of_run, recipe_naming, time_fields
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32}
 # The smallest storage that changes no test error: float16, else float32.
@@ -205,8 +205,8 @@ def write_weights(checkpoint: Path, path: Path, dtype: str, data_set: str | None
     with what the checkpoint says of the network (name, classes, preprocessing, recipe); the
     recipe's data is ``data_set`` where one is named, as on the card, not the trainer's folder."""
     file = read_weights(checkpoint)
-    if data_set is not None and "recipe" in file.info:
-        file.info["recipe"] = {**file.info["recipe"], "data": data_set}
+    if "recipe" in file.info:
+        file.info["recipe"] = recipe_naming(file.info["recipe"], data_set)
     stored = DTYPES[dtype]
     state = {k: v.to(stored) if v.is_floating_point() else v for k, v in file.state_dict.items()}
     overflowed = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
